@@ -1,0 +1,50 @@
+/*
+ * keytool/cli.h — what the three commands share: exit codes, passphrase input,
+ * error lines, vault location, and JSON output helpers.
+ *
+ * Only the commands (vaultfs, vaultfs-keytool, vaultfs-meta) use this; the
+ * libraries never print.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Exit codes, documented in every man page. */
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAILED 1
+#define CLI_EXIT_USAGE 2
+#define CLI_EXIT_DENIED 3	/* refused, or wrong passphrase */
+#define CLI_EXIT_NO_VAULT 4
+
+#define CLI_PASSPHRASE_MAX 1024
+
+/*
+ * Read a passphrase: from file (first line, without its newline; the file
+ * must not be readable by group/other unless it is a pipe/fd) when file is
+ * non-NULL, else from /dev/tty with echo off, showing prompt. With confirm,
+ * asks twice on a terminal and refuses a mismatch. Returns a sodium_malloc'd
+ * NUL-terminated string (free with cli_passphrase_free) or NULL with errno
+ * set and a message already printed.
+ */
+char *cli_passphrase_read(const char *file, const char *prompt, bool confirm);
+char *cli_passphrase_free(char *p);
+
+/* Print "PROG: message" (printf-style) to stderr. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The program name used by cli_error (set once in main). */
+void cli_set_program(const char *name);
+
+/* Map a library -errno to an exit code (EACCES/EPERM → 3, ENOENT of the
+ * vault → 4 by the caller, EINVAL → 2, else 1). */
+int cli_exit_code(int neg_errno);
+
+/* The vault directory: the --vault argument, else $VAULTFS_VAULT, else NULL. */
+const char *cli_vault_dir(const char *arg);
+
+/* Format UTC ns as ISO-8601 "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (≥ 32 bytes). */
+char *cli_time_iso(int64_t ns, char *buf, size_t len);
+/* Parse ISO-8601 ("2026-11-22", "2026-11-22T10:00", "…:SSZ") or "@SECONDS"
+ * into UTC ns; -EINVAL if malformed. */
+int cli_time_parse(const char *text, int64_t *ret_ns);

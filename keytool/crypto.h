@@ -1,0 +1,124 @@
+/*
+ * keytool/crypto.h — vaultfs's cryptographic formats over libsodium.
+ *
+ * Each function makes or opens one structure of docs/format.md, byte for byte:
+ * the passphrase-sealed user secret (§3), sealed keys (§4), wrapped file keys
+ * (§5), metadata ciphertexts and name hashes (§6), and the subkeys of §2.
+ * Nothing here touches a file or the database.
+ *
+ * Conventions (libsodium's): outputs are cleared on entry; temporaries are
+ * wiped; keys are compared with sodium_memcmp. Errors: 0 or -errno:
+ * -EBADMSG authentication failed (tampered, wrong key, wrong context),
+ * -EACCES wrong passphrase (or tampered user blob: indistinguishable),
+ * -EINVAL malformed input (bad version, length), -ENOMEM out of (locked) memory.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KT_KEY_BYTES 32		/* every symmetric key and X25519 key */
+#define KT_USER_SECRET_BYTES 100 /* §3 */
+#define KT_SEALED_BYTES 89	/* §4 */
+#define KT_WRAPPED_KEY_BYTES 80	/* §5 */
+#define KT_META_OVERHEAD 44	/* §6: 28-byte header + 16-byte tag */
+#define KT_HASH_BYTES 32
+#define KT_FINGERPRINT_BYTES 8
+#define KT_OBJECT_ID_BYTES 16
+#define KT_FORMAT_VERSION 1
+
+/* Argon2id cost profiles for user secrets. */
+enum kt_kdf_profile {
+	KT_KDF_INTERACTIVE,
+	KT_KDF_MODERATE,
+	KT_KDF_SENSITIVE,
+	KT_KDF_TEST,		/* minimum cost; only for the test suite */
+};
+
+/* Kinds inside sealed keys (§4). */
+enum kt_seal_kind {
+	KT_SEAL_ROLE = 1,
+	KT_SEAL_LEVEL = 2,
+	KT_SEAL_METADATA = 3,
+};
+
+/* Purposes of metadata ciphertexts (§6). */
+enum kt_meta_purpose {
+	KT_META_NAME = 1,
+	KT_META_SYMLINK = 2,
+	KT_META_XATTR_NAME = 3,
+	KT_META_XATTR_VALUE = 4,
+	KT_META_PATH = 5,
+};
+
+/* Call once before anything else (wraps sodium_init); -EIO on failure. */
+int kt_crypto_init(void);
+
+/* Locked, guarded memory for keys (sodium_malloc); free wipes. Both take NULL. */
+void *kt_secure_alloc(size_t len);
+void *kt_secure_free(void *p);
+
+/* A fresh X25519 key pair. */
+void kt_keypair(uint8_t ret_pk[KT_KEY_BYTES], uint8_t ret_sk[KT_KEY_BYTES]);
+/* A fresh random symmetric key / object id. */
+void kt_random(void *buf, size_t len);
+
+/* §3: seal sk under passphrase with the profile; pk is bound in as AD. */
+int kt_user_secret_seal(const char *passphrase, size_t pass_len, enum kt_kdf_profile profile,
+			const uint8_t pk[KT_KEY_BYTES], const uint8_t sk[KT_KEY_BYTES],
+			uint8_t ret_blob[KT_USER_SECRET_BYTES]);
+/* §3: open; -EACCES on wrong passphrase or tampering. */
+int kt_user_secret_open(const char *passphrase, size_t pass_len, const uint8_t pk[KT_KEY_BYTES],
+			const uint8_t blob[KT_USER_SECRET_BYTES], uint8_t ret_sk[KT_KEY_BYTES]);
+
+/* §4: seal key (kind, id, version) to recipient public key. */
+int kt_seal(enum kt_seal_kind kind, uint16_t id, uint16_t version, const uint8_t key[KT_KEY_BYTES],
+	    const uint8_t recipient_pk[KT_KEY_BYTES], uint8_t ret_sealed[KT_SEALED_BYTES]);
+/* §4: open with the recipient key pair; -EBADMSG unless the inner context is
+ * exactly (kind, id, version). */
+int kt_unseal(enum kt_seal_kind kind, uint16_t id, uint16_t version,
+	      const uint8_t sealed[KT_SEALED_BYTES], const uint8_t recipient_pk[KT_KEY_BYTES],
+	      const uint8_t recipient_sk[KT_KEY_BYTES], uint8_t ret_key[KT_KEY_BYTES]);
+
+/* §5: wrap/unwrap a file key under a level key. */
+int kt_file_key_wrap(const uint8_t level_key[KT_KEY_BYTES], uint8_t level, uint32_t level_version,
+		     const uint8_t object_id[KT_OBJECT_ID_BYTES], const uint8_t file_key[KT_KEY_BYTES],
+		     uint8_t ret_wrapped[KT_WRAPPED_KEY_BYTES]);
+/* Read level and version from a wrapped key (no key needed); -EINVAL if malformed. */
+int kt_file_key_info(const uint8_t wrapped[KT_WRAPPED_KEY_BYTES], uint8_t *ret_level,
+		     uint32_t *ret_version);
+int kt_file_key_unwrap(const uint8_t level_key[KT_KEY_BYTES],
+		       const uint8_t object_id[KT_OBJECT_ID_BYTES],
+		       const uint8_t wrapped[KT_WRAPPED_KEY_BYTES], uint8_t ret_file_key[KT_KEY_BYTES]);
+
+/*
+ * §6: the metadata subkeys. A struct kt_meta_keys is derived once from a
+ * metadata key (in secure memory, see kt_meta_keys_new) and used for every
+ * name, symlink target, xattr and record path.
+ */
+struct kt_meta_keys {
+	uint16_t version;		/* metadata key version */
+	uint8_t name_key[KT_KEY_BYTES];	/* vfs-name subkey */
+	uint8_t aead_key[KT_KEY_BYTES];	/* vfs-meta subkey */
+};
+/* Derive into sodium_malloc'd memory; free with kt_meta_keys_free. */
+struct kt_meta_keys *kt_meta_keys_new(const uint8_t meta_key[KT_KEY_BYTES], uint16_t version);
+struct kt_meta_keys *kt_meta_keys_free(struct kt_meta_keys *k);
+
+/* Keyed hash of (context, name). */
+void kt_name_hash(const struct kt_meta_keys *k, uint64_t context, const void *name, size_t len,
+		  uint8_t ret_hash[KT_HASH_BYTES]);
+/* Encrypt: out must hold len + KT_META_OVERHEAD bytes. */
+int kt_meta_seal(const struct kt_meta_keys *k, enum kt_meta_purpose purpose, uint64_t context,
+		 const void *plain, size_t len, uint8_t *ret_out);
+/* Decrypt: in_len ≥ KT_META_OVERHEAD; writes in_len − KT_META_OVERHEAD bytes to
+ * ret_plain. -EBADMSG on any mismatch (purpose, context, key version, tag). */
+int kt_meta_open(const struct kt_meta_keys *k, enum kt_meta_purpose purpose, uint64_t context,
+		 const uint8_t *in, size_t in_len, void *ret_plain);
+
+/* Content subkeys of a file key (§2): vfs-data and vfs-hdr_. */
+void kt_file_subkeys(const uint8_t file_key[KT_KEY_BYTES], uint8_t ret_data_key[KT_KEY_BYTES],
+		     uint8_t ret_header_key[KT_KEY_BYTES]);
+
+/* Fingerprint of a key (for listings; never print the key). */
+void kt_fingerprint(const uint8_t key[KT_KEY_BYTES], uint8_t ret_fp[KT_FINGERPRINT_BYTES]);

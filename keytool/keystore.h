@@ -1,0 +1,105 @@
+/*
+ * keytool/keystore.h — the key hierarchy: creating a vault, users, roles,
+ * grants, revocation, passphrase change, and unlocking a user's keys.
+ *
+ *   passphrase ─Argon2id─► user secret ─unseals─► role secrets (grants)
+ *   role secret ─unseals─► level keys (roles holding the level) and metadata key
+ *   admin role secret ─unseals─► every role secret and level key (custody)
+ *
+ * The administration role is the key custodian: it can reach every key, as
+ * it must to grant roles without the members' passphrases. Its own levels
+ * are empty, so the daemon gives an administrator no content unless they are
+ * also granted a role that holds levels (see docs/threat-model.md).
+ *
+ * Every operation that changes keys or grants appends an access record (op
+ * "init", "user-add", "role-add", "grant", "revoke", "passwd") in the same
+ * transaction; a refused one (not an administrator, wrong passphrase) is
+ * recorded as a denial and changes nothing else.
+ *
+ * Errors: 0 or -errno: -EACCES wrong passphrase / not allowed; -ENOENT unknown
+ * user or role; -EEXIST name taken; -EINVAL bad name or argument; -ENOKEY a
+ * key the operation needs is not reachable; -EBUSY database busy; -EIO storage.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "crypto.h"
+#include "../meta/db.h"
+#include "../meta/keydb.h"
+
+/* Default level names (DESIGN.md §3); level 4 is refused, never stored. */
+extern const char *const kt_default_level_names[META_LEVELS];
+
+struct kt_init_options {
+	const char *admin;		/* name of the first administrator */
+	const char *passphrase;		/* their passphrase */
+	size_t passphrase_len;
+	enum kt_kdf_profile kdf;	/* stored in the vault for later users */
+	const char *level_names[META_LEVELS]; /* NULL entries take the defaults */
+	int64_t admin_uid;		/* -1: by login name */
+};
+
+/*
+ * Create a vault in dir (created if missing, must not hold a vault): schema,
+ * level keys 0..3 and metadata key (version 1), the default roles (admin,
+ * owner, member, auditor, external: DESIGN.md §3) with their key pairs, and
+ * the administrator user granted the admin role.
+ */
+int kt_vault_init(const char *dir, const struct kt_init_options *opt);
+
+/* A user's unlocked keys. Opaque; all key material in secure memory. */
+struct kt_keyring;
+
+/*
+ * Unlock user's keys with their passphrase: open the user secret, unseal
+ * every granted (unexpired) role, and from those the level and metadata keys.
+ * A wrong passphrase is recorded as a denial (when db is writable) and
+ * returns -EACCES; an unknown user -ENOENT; a disabled user -EACCES.
+ */
+int kt_unlock(struct meta_db *db, const char *user, const char *passphrase, size_t pass_len,
+	      struct kt_keyring **ret_keyring);
+struct kt_keyring *kt_keyring_free(struct kt_keyring *kr);
+
+const struct meta_user *kt_keyring_user(const struct kt_keyring *kr);
+/* Union of the flags (META_ROLE_*) of the user's roles. */
+uint32_t kt_keyring_flags(const struct kt_keyring *kr);
+/* Bit L set: the user holds level L (may read) / holds it through a role
+ * that is not read-only (may write). */
+uint32_t kt_keyring_readable(const struct kt_keyring *kr);
+uint32_t kt_keyring_writable(const struct kt_keyring *kr);
+/* A level key by version (reading); -ENOKEY if not held. *ret_key stays owned
+ * by the keyring. */
+int kt_keyring_level_key(const struct kt_keyring *kr, uint8_t level, uint32_t version,
+			 const uint8_t **ret_key);
+/* The current version of a level key (writing, wrapping new file keys). */
+int kt_keyring_level_current(const struct kt_keyring *kr, uint8_t level, uint32_t *ret_version,
+			     const uint8_t **ret_key);
+/* The metadata subkeys, or NULL if no role of the user holds the metadata key. */
+const struct kt_meta_keys *kt_keyring_meta(const struct kt_keyring *kr);
+
+/* Administration; admin must hold the admin role (else -EACCES, recorded). */
+int kt_user_add(struct meta_db *db, const struct kt_keyring *admin, const char *name, int64_t uid,
+		const char *passphrase, size_t pass_len);
+/* levels: bit mask of 0..3; flags: META_ROLE_READ_ONLY | META_ROLE_DECLASSIFY | ... */
+int kt_role_add(struct meta_db *db, const struct kt_keyring *admin, const char *name,
+		uint32_t levels, uint32_t flags);
+/* expires_ns 0 = never; roles with META_ROLE_EXPIRING require one (-EINVAL). */
+int kt_grant(struct meta_db *db, const struct kt_keyring *admin, const char *user,
+	     const char *role, int64_t expires_ns);
+/* Remove the grant: effective at once for new unlocks. Refuses to remove the
+ * last administrator's admin grant (-EPERM). Rotation is a later step; the
+ * format carries key versions for it. */
+int kt_revoke(struct meta_db *db, const struct kt_keyring *admin, const char *user,
+	      const char *role);
+/* Change user's passphrase (needs the old one; -EACCES if wrong). */
+int kt_passwd(struct meta_db *db, const char *user, const char *old_pass, size_t old_len,
+	      const char *new_pass, size_t new_len);
+
+/* Name rules for users and roles: [a-z_][a-z0-9_.-]{0,63}. */
+bool kt_name_valid(const char *name);
+/* Parse a level given as a number or a (configured) level name; -EINVAL if
+ * neither; returns 4 for the refused level so the caller can record it. */
+int kt_level_parse(struct meta_db *db, const char *text, uint8_t *ret_level);

@@ -1,0 +1,72 @@
+/*
+ * meta/db.h — the vault database: opening, schema, transactions, configuration.
+ *
+ * vault.db (SQLite, WAL) is the single source of truth for everything but file
+ * content: configuration, users, roles, keys (sealed), the namespace and the
+ * access records. This header opens it and wraps transactions; ns.h, keydb.h
+ * and log.h hold the queries. Callers never see sqlite3.h.
+ *
+ * Errors: 0 on success, -errno on failure: -ENOENT no vault at that path,
+ * -EEXIST vault already exists, -EBUSY database locked, -EIO any other SQLite
+ * failure, -EPROTO a schema version this build does not know.
+ *
+ * Locking: a struct meta_db is one SQLite connection and must not be used by
+ * two threads at once; callers serialise (the daemon holds one mutex around
+ * each transaction).
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdbool.h>
+
+#define META_SCHEMA_VERSION 1
+#define META_LEVELS 4 /* levels 0..3 are storable; level 4 is refused */
+#define META_LEVEL_REFUSED 4
+#define META_DB_NAME "vault.db"
+#define META_OBJECTS_DIR "objects"
+
+struct meta_db;
+
+enum meta_open_mode {
+	META_OPEN_RW,	/* read-write, existing vault */
+	META_OPEN_RO,	/* read-only (auditors; works while mounted) */
+	META_OPEN_CREATE, /* create a new vault.db; -EEXIST if one exists */
+};
+
+/*
+ * Open DIR/vault.db. CREATE makes the directory's vault.db and objects/,
+ * creates the schema and the root directory node (inode 1, mode 0755 dir,
+ * uid/gid 0, level 0) and sets format configuration; RW and RO check the
+ * schema version (migrating an older one when RW). On success *ret_db owns
+ * the connection. busy_timeout is set so concurrent admin commands wait
+ * rather than fail.
+ */
+int meta_db_open(const char *dir, enum meta_open_mode mode, struct meta_db **ret_db);
+
+/* Close; takes NULL; returns NULL. */
+struct meta_db *meta_db_close(struct meta_db *db);
+
+/*
+ * Transactions. begin() is BEGIN IMMEDIATE (takes the write lock at once, so
+ * two admin commands serialise rather than deadlock). commit() on failure
+ * rolls back and returns -EIO. rollback() never fails. Nested begin() is a
+ * programming error (-EINVAL).
+ */
+int meta_tx_begin(struct meta_db *db);
+int meta_tx_commit(struct meta_db *db);
+void meta_tx_rollback(struct meta_db *db);
+
+/*
+ * Configuration (table vault_config). Values are blobs; the _int variants
+ * store an int64 as a decimal string. get returns -ENOENT when the key is
+ * absent. For get_blob, *ret_len on input is the buffer size; -ENOBUFS when it
+ * is too small; on success *ret_len is the value's length.
+ */
+int meta_config_set_blob(struct meta_db *db, const char *key, const void *val, size_t len);
+int meta_config_get_blob(struct meta_db *db, const char *key, void *buf, size_t *ret_len);
+int meta_config_set_int(struct meta_db *db, const char *key, int64_t val);
+int meta_config_get_int(struct meta_db *db, const char *key, int64_t *ret_val);
+
+/* Current UTC time in nanoseconds since the epoch. */
+int64_t meta_now_ns(void);

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int vfs_placeholder_schema;
