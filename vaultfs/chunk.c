@@ -1,2 +1,520 @@
-/* placeholder: being written */
-typedef int vfs_placeholder_chunk;
+/*
+ * vaultfs/chunk.c — a file's content blob: authenticated encryption in chunks.
+ *
+ * Layout (docs/format.md §7): a 64-byte header (magic, version, cipher,
+ * chunk shift, object id, plaintext size, keyed-BLAKE2b MAC) and then chunks
+ * of VFS_CHUNK_DISK bytes, each nonce || XChaCha20-Poly1305(4096 bytes of
+ * plaintext) with AD = object id || chunk index. Every chunk on disk holds a
+ * full chunk of plaintext (the last is zero-padded), so rewriting a chunk is
+ * one pwrite of a fixed length: a daemon killed between two system calls
+ * leaves only whole, authentic chunks.
+ *
+ * Crash ordering: chunks are written before the header that makes them part
+ * of the file; a shrinking truncate writes the header before cutting the
+ * file. Bytes beyond the header's size are authentic but never returned, and
+ * any growth rewrites them as zeros first.
+ */
+#include "chunk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#define HEADER_MAGIC "VFSO"
+#define HEADER_VERSION 1
+#define HEADER_FIELDS 32 /* bytes covered by the MAC */
+#define BATCH_CHUNKS 64	 /* chunks sealed per pwrite when filling */
+
+_Static_assert(VFS_CHUNK_DISK == 4136, "chunk on disk is pinned by the format");
+_Static_assert(VFS_CHUNK_NONCE == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, "nonce size");
+_Static_assert(VFS_CHUNK_TAG == crypto_aead_xchacha20poly1305_ietf_ABYTES, "tag size");
+_Static_assert(VFS_HEADER_BYTES == HEADER_FIELDS + crypto_generichash_BYTES, "header size");
+
+struct vfs_blob {
+	int fd;					/* the blob file, O_RDWR */
+	uint8_t object_id[KT_OBJECT_ID_BYTES];	/* its name, bound into header and chunks */
+	uint8_t data_key[KT_KEY_BYTES];		/* vfs-data subkey of the file key */
+	uint8_t header_key[KT_KEY_BYTES];	/* vfs-hdr_ subkey of the file key */
+	uint64_t size;				/* plaintext size, authoritative in memory */
+	uint64_t header_size;			/* size as last written to the header */
+};
+
+/* Per-thread scratch buffer for reading and sealing runs of chunks. */
+static pthread_key_t scratch_key;
+static pthread_once_t scratch_once = PTHREAD_ONCE_INIT;
+
+struct scratch {
+	size_t len;
+	uint8_t data[];
+};
+
+static void scratch_free(void *p)
+{
+	free(p);
+}
+
+static void scratch_init(void)
+{
+	(void)pthread_key_create(&scratch_key, scratch_free);
+}
+
+static uint8_t *scratch_get(size_t len)
+{
+	struct scratch *s;
+
+	pthread_once(&scratch_once, scratch_init);
+	s = pthread_getspecific(scratch_key);
+	if (s && s->len >= len)
+		return s->data;
+	free(s);
+	s = malloc(sizeof(*s) + len);
+	if (!s) {
+		pthread_setspecific(scratch_key, NULL);
+		return NULL;
+	}
+	s->len = len;
+	pthread_setspecific(scratch_key, s);
+	return s->data;
+}
+
+static inline uint64_t chunk_count(uint64_t size)
+{
+	return (size + VFS_CHUNK_SIZE - 1) >> VFS_CHUNK_SHIFT;
+}
+
+static inline off_t chunk_offset(uint64_t index)
+{
+	return (off_t)(VFS_HEADER_BYTES + index * (uint64_t)VFS_CHUNK_DISK);
+}
+
+static void put_le64(uint8_t *p, uint64_t v)
+{
+	for (int i = 0; i < 8; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint64_t get_le64(const uint8_t *p)
+{
+	uint64_t v = 0;
+
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+void vfs_object_path(const uint8_t object_id[KT_OBJECT_ID_BYTES], char ret_path[VFS_OBJECT_PATH_MAX])
+{
+	char hex[2 * KT_OBJECT_ID_BYTES + 1];
+
+	sodium_bin2hex(hex, sizeof(hex), object_id, KT_OBJECT_ID_BYTES);
+	snprintf(ret_path, VFS_OBJECT_PATH_MAX, "%.2s/%s", hex, hex + 2);
+}
+
+static void chunk_ad(const uint8_t object_id[KT_OBJECT_ID_BYTES], uint64_t index,
+		     uint8_t ad[KT_OBJECT_ID_BYTES + 8])
+{
+	memcpy(ad, object_id, KT_OBJECT_ID_BYTES);
+	put_le64(ad + KT_OBJECT_ID_BYTES, index);
+}
+
+int vfs_chunk_seal(const uint8_t data_key[KT_KEY_BYTES], const uint8_t object_id[KT_OBJECT_ID_BYTES],
+		   uint64_t index, const uint8_t plain[VFS_CHUNK_SIZE], uint8_t ret_disk[VFS_CHUNK_DISK])
+{
+	uint8_t ad[KT_OBJECT_ID_BYTES + 8];
+	unsigned long long clen;
+
+	chunk_ad(object_id, index, ad);
+	randombytes_buf(ret_disk, VFS_CHUNK_NONCE);
+	if (crypto_aead_xchacha20poly1305_ietf_encrypt(ret_disk + VFS_CHUNK_NONCE, &clen, plain,
+						       VFS_CHUNK_SIZE, ad, sizeof(ad), NULL,
+						       ret_disk, data_key) != 0)
+		return -EIO;
+	return 0;
+}
+
+int vfs_chunk_open(const uint8_t data_key[KT_KEY_BYTES], const uint8_t object_id[KT_OBJECT_ID_BYTES],
+		   uint64_t index, const uint8_t disk[VFS_CHUNK_DISK], uint8_t ret_plain[VFS_CHUNK_SIZE])
+{
+	uint8_t ad[KT_OBJECT_ID_BYTES + 8];
+	unsigned long long plen;
+
+	chunk_ad(object_id, index, ad);
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(ret_plain, &plen, NULL, disk + VFS_CHUNK_NONCE,
+						       VFS_CHUNK_DISK - VFS_CHUNK_NONCE, ad,
+						       sizeof(ad), disk, data_key) != 0) {
+		sodium_memzero(ret_plain, VFS_CHUNK_SIZE);
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+static void header_encode(const struct vfs_blob *b, uint64_t size, uint8_t hdr[VFS_HEADER_BYTES])
+{
+	memcpy(hdr, HEADER_MAGIC, 4);
+	hdr[4] = HEADER_VERSION;
+	hdr[5] = VFS_CIPHER_XCHACHA20POLY1305;
+	hdr[6] = VFS_CHUNK_SHIFT;
+	hdr[7] = 0;
+	memcpy(hdr + 8, b->object_id, KT_OBJECT_ID_BYTES);
+	put_le64(hdr + 24, size);
+	crypto_generichash(hdr + HEADER_FIELDS, crypto_generichash_BYTES, hdr, HEADER_FIELDS,
+			   b->header_key, KT_KEY_BYTES);
+}
+
+static int header_write(struct vfs_blob *b, uint64_t size)
+{
+	uint8_t hdr[VFS_HEADER_BYTES];
+	ssize_t n;
+
+	header_encode(b, size, hdr);
+	n = pwrite(b->fd, hdr, sizeof(hdr), 0);
+	if (n < 0)
+		return -errno;
+	if (n != sizeof(hdr))
+		return -EIO;
+	b->header_size = size;
+	return 0;
+}
+
+/* Check the header read from disk; on success set b->size. */
+static int header_verify(struct vfs_blob *b, const uint8_t hdr[VFS_HEADER_BYTES])
+{
+	uint8_t mac[crypto_generichash_BYTES];
+
+	crypto_generichash(mac, sizeof(mac), hdr, HEADER_FIELDS, b->header_key, KT_KEY_BYTES);
+	if (sodium_memcmp(mac, hdr + HEADER_FIELDS, sizeof(mac)) != 0)
+		return -EBADMSG;
+	if (memcmp(hdr, HEADER_MAGIC, 4) != 0 || hdr[4] != HEADER_VERSION ||
+	    hdr[5] != VFS_CIPHER_XCHACHA20POLY1305 || hdr[6] != VFS_CHUNK_SHIFT || hdr[7] != 0)
+		return -EBADMSG;
+	if (sodium_memcmp(hdr + 8, b->object_id, KT_OBJECT_ID_BYTES) != 0)
+		return -EBADMSG;
+	b->size = get_le64(hdr + 24);
+	b->header_size = b->size;
+	return 0;
+}
+
+static struct vfs_blob *blob_new(const uint8_t object_id[KT_OBJECT_ID_BYTES],
+				 const uint8_t file_key[KT_KEY_BYTES])
+{
+	struct vfs_blob *b = kt_secure_alloc(sizeof(*b));
+
+	if (!b)
+		return NULL;
+	b->fd = -1;
+	memcpy(b->object_id, object_id, KT_OBJECT_ID_BYTES);
+	kt_file_subkeys(file_key, b->data_key, b->header_key);
+	b->size = 0;
+	b->header_size = 0;
+	return b;
+}
+
+static void blob_free(struct vfs_blob *b)
+{
+	if (!b)
+		return;
+	if (b->fd >= 0)
+		close(b->fd);
+	kt_secure_free(b);
+}
+
+int vfs_blob_create(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
+		    const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob)
+{
+	char path[VFS_OBJECT_PATH_MAX];
+	struct vfs_blob *b;
+	int r;
+
+	vfs_object_path(object_id, path);
+	path[2] = '\0';
+	if (mkdirat(objects_fd, path, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	path[2] = '/';
+
+	b = blob_new(object_id, file_key);
+	if (!b)
+		return -ENOMEM;
+	b->fd = openat(objects_fd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (b->fd < 0) {
+		r = -errno;
+		blob_free(b);
+		return r;
+	}
+	r = header_write(b, 0);
+	if (r < 0) {
+		blob_free(b);
+		unlinkat(objects_fd, path, 0);
+		return r;
+	}
+	*ret_blob = b;
+	return 0;
+}
+
+int vfs_blob_open(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
+		  const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob)
+{
+	char path[VFS_OBJECT_PATH_MAX];
+	uint8_t hdr[VFS_HEADER_BYTES];
+	struct vfs_blob *b;
+	struct stat st;
+	ssize_t n;
+	int r;
+
+	vfs_object_path(object_id, path);
+	b = blob_new(object_id, file_key);
+	if (!b)
+		return -ENOMEM;
+	b->fd = openat(objects_fd, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (b->fd < 0) {
+		/* A blob that vanished is damage to the vault, not a missing name. */
+		r = errno == ENOENT ? -EBADMSG : -errno;
+		goto fail;
+	}
+	n = pread(b->fd, hdr, sizeof(hdr), 0);
+	if (n < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (n != sizeof(hdr)) {
+		r = -EBADMSG;
+		goto fail;
+	}
+	r = header_verify(b, hdr);
+	if (r < 0)
+		goto fail;
+	if (fstat(b->fd, &st) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if ((uint64_t)st.st_size < (uint64_t)chunk_offset(chunk_count(b->size))) {
+		r = -EBADMSG; /* truncated */
+		goto fail;
+	}
+	*ret_blob = b;
+	return 0;
+fail:
+	blob_free(b);
+	return r;
+}
+
+struct vfs_blob *vfs_blob_close(struct vfs_blob *b, int *ret_err)
+{
+	int r = 0;
+
+	if (b) {
+		r = vfs_blob_sync(b, 0);
+		blob_free(b);
+	}
+	if (ret_err)
+		*ret_err = r;
+	return NULL;
+}
+
+int vfs_blob_unlink(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES])
+{
+	char path[VFS_OBJECT_PATH_MAX];
+
+	vfs_object_path(object_id, path);
+	if (unlinkat(objects_fd, path, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+uint64_t vfs_blob_size(const struct vfs_blob *b)
+{
+	return b->size;
+}
+
+/* Read n whole chunks starting at index first into disk; -EBADMSG if short. */
+static int read_chunks(struct vfs_blob *b, uint64_t first, uint64_t n, uint8_t *disk)
+{
+	size_t want = (size_t)n * VFS_CHUNK_DISK;
+	size_t got = 0;
+
+	while (got < want) {
+		ssize_t r = pread(b->fd, disk + got, want - got, chunk_offset(first) + (off_t)got);
+
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -EBADMSG; /* the blob ends before the header's size */
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+ssize_t vfs_blob_read(struct vfs_blob *b, void *buf, size_t len, uint64_t off)
+{
+	uint8_t plain[VFS_CHUNK_SIZE];
+	uint64_t end, first, last, n;
+	uint8_t *disk;
+	uint8_t *out = buf;
+	int r;
+
+	if (off >= b->size || len == 0)
+		return 0;
+	end = off + len < b->size ? off + len : b->size;
+	first = off >> VFS_CHUNK_SHIFT;
+	last = (end - 1) >> VFS_CHUNK_SHIFT;
+	n = last - first + 1;
+
+	disk = scratch_get((size_t)n * VFS_CHUNK_DISK);
+	if (!disk)
+		return -ENOMEM;
+	r = read_chunks(b, first, n, disk);
+	if (r < 0)
+		return r;
+
+	for (uint64_t i = first; i <= last; i++) {
+		uint64_t lo = i << VFS_CHUNK_SHIFT;
+		uint64_t from = off > lo ? off - lo : 0;
+		uint64_t to = end < lo + VFS_CHUNK_SIZE ? end - lo : VFS_CHUNK_SIZE;
+		const uint8_t *src = disk + (i - first) * VFS_CHUNK_DISK;
+
+		if (from == 0 && to == VFS_CHUNK_SIZE) {
+			/* Whole chunk wanted: decrypt straight into the caller's buffer. */
+			r = vfs_chunk_open(b->data_key, b->object_id, i, src, out + (lo - off));
+			if (r < 0)
+				goto fail;
+		} else {
+			r = vfs_chunk_open(b->data_key, b->object_id, i, src, plain);
+			if (r < 0)
+				goto fail;
+			memcpy(out + (lo + from - off), plain + from, to - from);
+		}
+	}
+	sodium_memzero(plain, sizeof(plain));
+	return (ssize_t)(end - off);
+fail:
+	sodium_memzero(plain, sizeof(plain));
+	sodium_memzero(buf, len); /* nothing unauthenticated is ever handed out */
+	return r;
+}
+
+/*
+ * Rewrite chunks so that [off, end) holds src (or zeros when src is NULL),
+ * starting from the chunk holding the old end of file when writing past it,
+ * so that the gap and any stale bytes past the old size become zeros.
+ */
+static int write_range(struct vfs_blob *b, const uint8_t *src, uint64_t off, uint64_t end)
+{
+	uint64_t old_size = b->size;
+	uint64_t start = off < old_size ? off : old_size;
+	uint64_t first = start >> VFS_CHUNK_SHIFT;
+	uint64_t last = (end - 1) >> VFS_CHUNK_SHIFT;
+	uint8_t plain[VFS_CHUNK_SIZE];
+	int r = 0;
+
+	for (uint64_t batch = first; batch <= last; batch += BATCH_CHUNKS) {
+		uint64_t n = last - batch + 1 < BATCH_CHUNKS ? last - batch + 1 : BATCH_CHUNKS;
+		uint8_t *disk = scratch_get((size_t)n * VFS_CHUNK_DISK);
+		size_t want = (size_t)n * VFS_CHUNK_DISK, done = 0;
+
+		if (!disk) {
+			r = -ENOMEM;
+			break;
+		}
+		for (uint64_t i = batch; i < batch + n; i++) {
+			uint64_t lo = i << VFS_CHUNK_SHIFT, hi = lo + VFS_CHUNK_SIZE;
+			uint64_t old_hi = old_size < hi ? old_size : hi;
+			uint64_t from = off > lo ? off : lo, to = end < hi ? end : hi;
+			uint8_t *dst = disk + (i - batch) * VFS_CHUNK_DISK;
+
+			memset(plain, 0, VFS_CHUNK_SIZE);
+			/* Keep old bytes unless the write covers all of them. */
+			if (lo < old_size && !(from <= lo && to >= old_hi)) {
+				r = read_chunks(b, i, 1, dst);
+				if (r == 0)
+					r = vfs_chunk_open(b->data_key, b->object_id, i, dst, plain);
+				if (r < 0)
+					goto out;
+				if (old_hi < hi)
+					memset(plain + (old_hi - lo), 0, hi - old_hi);
+			}
+			if (from < to) {
+				if (src)
+					memcpy(plain + (from - lo), src + (from - off), to - from);
+				else
+					memset(plain + (from - lo), 0, to - from);
+			}
+			r = vfs_chunk_seal(b->data_key, b->object_id, i, plain, dst);
+			if (r < 0)
+				goto out;
+		}
+		while (done < want) {
+			ssize_t w = pwrite(b->fd, disk + done, want - done, chunk_offset(batch) + (off_t)done);
+
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				r = -errno;
+				goto out;
+			}
+			done += (size_t)w;
+		}
+	}
+	if (end > b->size)
+		b->size = end;
+out:
+	sodium_memzero(plain, sizeof(plain));
+	return r;
+}
+
+ssize_t vfs_blob_write(struct vfs_blob *b, const void *buf, size_t len, uint64_t off)
+{
+	int r;
+
+	if (len == 0)
+		return 0;
+	if (off + len < off)
+		return -EFBIG;
+	r = write_range(b, buf, off, off + len);
+	return r < 0 ? r : (ssize_t)len;
+}
+
+int vfs_blob_truncate(struct vfs_blob *b, uint64_t size)
+{
+	int r;
+
+	if (size == b->size)
+		return 0;
+	if (size < b->size) {
+		/* Header first: from then on the chunks past size are ignored. */
+		r = header_write(b, size);
+		if (r < 0)
+			return r;
+		b->size = size;
+		if (ftruncate(b->fd, chunk_offset(chunk_count(size))) < 0)
+			return -errno;
+		return 0;
+	}
+	r = write_range(b, NULL, b->size, size);
+	if (r < 0)
+		return r;
+	return header_write(b, size);
+}
+
+int vfs_blob_sync(struct vfs_blob *b, int data_sync)
+{
+	int r;
+
+	if (b->header_size != b->size) {
+		r = header_write(b, b->size);
+		if (r < 0)
+			return r;
+	}
+	if (data_sync && fdatasync(b->fd) < 0)
+		return -errno;
+	return 0;
+}

@@ -1,6 +1,395 @@
-/* placeholder: being written */
-int main(void);
-int main(void)
+/*
+ * vaultfs/main.c — the vaultfs command: unlock a user's keys and serve the
+ * vault on a FUSE mount.
+ *
+ *   vaultfs VAULT MOUNTPOINT --user NAME [--passphrase-file F] [-f] [-d] [-o OPTS]
+ *
+ * Everything that can fail (vault, lock, passphrase, mount) happens before the
+ * command returns. Without -f the work runs in a child process and the parent
+ * waits on a pipe for "mounted" or for the child's exit status, so a script
+ * can use the mount as soon as the command returns and sees every failure as
+ * one line and an exit code (0 ok, 1 failed, 2 usage, 3 denied or wrong
+ * passphrase, 4 no vault).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "cli.h"
+#include "ops.h"
+#include "record.h"
+#include "../meta/ns.h"
+
+struct options {
+	char *vault;		/* first positional argument */
+	char *mountpoint;	/* second positional argument */
+	char *user;		/* --user */
+	char *passphrase_file;	/* --passphrase-file */
+	int foreground;		/* -f */
+	int debug;		/* -d */
+	int help;
+	int version;
+};
+
+enum { KEY_HELP, KEY_VERSION, KEY_FOREGROUND, KEY_DEBUG };
+
+#define OPT(t, p) { t, offsetof(struct options, p), 1 }
+static const struct fuse_opt option_spec[] = {
+	OPT("--user=%s", user),
+	OPT("--user %s", user),
+	OPT("--passphrase-file=%s", passphrase_file),
+	OPT("--passphrase-file %s", passphrase_file),
+	FUSE_OPT_KEY("-h", KEY_HELP),
+	FUSE_OPT_KEY("--help", KEY_HELP),
+	FUSE_OPT_KEY("-V", KEY_VERSION),
+	FUSE_OPT_KEY("--version", KEY_VERSION),
+	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+	FUSE_OPT_KEY("-d", KEY_DEBUG),
+	FUSE_OPT_KEY("debug", KEY_DEBUG),
+	FUSE_OPT_END
+};
+
+static const char usage_line[] =
+	"usage: vaultfs VAULT MOUNTPOINT --user NAME [--passphrase-file FILE] [-f] [-d] [-o OPTIONS]\n";
+
+static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
-	return 1;
+	struct options *o = data;
+
+	switch (key) {
+	case FUSE_OPT_KEY_NONOPT:
+		if (!o->vault) {
+			o->vault = strdup(arg);
+			return 0;
+		}
+		if (!o->mountpoint) {
+			o->mountpoint = strdup(arg);
+			return 0;
+		}
+		cli_error("unexpected argument '%s'", arg);
+		return -1;
+	case KEY_HELP:
+		o->help = 1;
+		return 0;
+	case KEY_VERSION:
+		o->version = 1;
+		return 0;
+	case KEY_FOREGROUND:
+		o->foreground = 1;
+		return 0;
+	case KEY_DEBUG:
+		o->debug = 1;
+		o->foreground = 1;
+		return fuse_opt_add_arg(outargs, "-odebug");
+	default:
+		return 1; /* keep for libfuse */
+	}
+}
+
+static void print_help(void)
+{
+	printf("%s\n"
+	       "Serve a vaultfs vault on a FUSE mount, as one vault user.\n\n"
+	       "  --user NAME              the vault user whose keys unlock the files\n"
+	       "  --passphrase-file FILE   read the passphrase from FILE (default: ask on the terminal)\n"
+	       "  -f                       stay in the foreground\n"
+	       "  -d                       debug output (implies -f)\n"
+	       "  -o OPTIONS               FUSE mount options, e.g. allow_other\n"
+	       "  -h, --help               this help\n"
+	       "  -V, --version            version\n\n"
+	       "Unmount with: fusermount3 -u MOUNTPOINT\n"
+	       "Exit status: 0 ok, 1 failed, 2 usage, 3 denied or wrong passphrase, 4 no vault.\n\n"
+	       "FUSE options:\n",
+	       usage_line);
+	fuse_lowlevel_help();
+}
+
+/* Report the outcome of start-up to the waiting parent (if any). */
+static void report(int fd, int code)
+{
+	unsigned char c = (unsigned char)code;
+
+	if (fd >= 0) {
+		if (write(fd, &c, 1) != 1) {
+			/* The parent is gone; nothing else to tell. */
+		}
+		close(fd);
+	}
+}
+
+/* Detach from the terminal after a successful start-up. */
+static void detach(void)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	(void)setsid();
+	if (chdir("/") < 0) {
+		/* "/" always exists; stay where we are otherwise. */
+	}
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+}
+
+static int open_vault(struct vfs *v, const struct options *o, int *ret_lock_fd)
+{
+	char path[PATH_MAX];
+	int r, fd;
+
+	v->vault_dir = realpath(o->vault, NULL);
+	if (!v->vault_dir) {
+		cli_error("no vault at %s (create one with 'vaultfs-keytool --vault %s init --admin NAME')",
+			  o->vault, o->vault);
+		return CLI_EXIT_NO_VAULT;
+	}
+	r = meta_db_open(v->vault_dir, META_OPEN_RW, &v->db);
+	if (r == -ENOENT) {
+		cli_error("no vault at %s (create one with 'vaultfs-keytool --vault %s init --admin NAME')",
+			  o->vault, o->vault);
+		return CLI_EXIT_NO_VAULT;
+	}
+	if (r == -EPROTO) {
+		cli_error("%s: vault format not supported by this version of vaultfs", o->vault);
+		return CLI_EXIT_FAILED;
+	}
+	if (r < 0) {
+		cli_error("cannot open the vault database in %s: %s", o->vault, strerror(-r));
+		return CLI_EXIT_FAILED;
+	}
+	snprintf(path, sizeof(path), "%s/lock", v->vault_dir);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			cli_error("%s is already mounted by another vaultfs (unmount it first)", o->vault);
+		else
+			cli_error("cannot lock %s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return CLI_EXIT_FAILED;
+	}
+	*ret_lock_fd = fd;
+	snprintf(path, sizeof(path), "%s/%s", v->vault_dir, META_OBJECTS_DIR);
+	v->objects_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (v->objects_fd < 0) {
+		cli_error("the vault %s is damaged: %s: %s", o->vault, path, strerror(errno));
+		return CLI_EXIT_FAILED;
+	}
+	return 0;
+}
+
+static int unlock_user(struct vfs *v, const struct options *o)
+{
+	char prompt[128];
+	char *pass;
+	int r;
+
+	snprintf(prompt, sizeof(prompt), "Passphrase for %s: ", o->user);
+	pass = cli_passphrase_read(o->passphrase_file, prompt, false);
+	if (!pass)
+		return CLI_EXIT_FAILED;
+	r = kt_unlock(v->db, o->user, pass, strlen(pass), &v->keyring);
+	pass = cli_passphrase_free(pass);
+	if (r == -EACCES) {
+		cli_error("wrong passphrase for user '%s' (or the user is disabled)", o->user);
+		return CLI_EXIT_DENIED;
+	}
+	if (r == -ENOENT) {
+		cli_error("unknown user '%s' (see 'vaultfs-keytool --vault %s list users')", o->user,
+			  o->vault);
+		return CLI_EXIT_FAILED;
+	}
+	if (r < 0) {
+		cli_error("cannot unlock the keys of '%s': %s", o->user, strerror(-r));
+		return CLI_EXIT_FAILED;
+	}
+	v->meta_keys = kt_keyring_meta(v->keyring);
+	if (!v->meta_keys) {
+		cli_error("user '%s' holds no role with the vault's metadata key (grant them a role)",
+			  o->user);
+		return CLI_EXIT_DENIED;
+	}
+	v->user = kt_keyring_user(v->keyring)->name;
+	v->readable = kt_keyring_readable(v->keyring);
+	v->writable = kt_keyring_writable(v->keyring);
+	v->may_declassify = (kt_keyring_flags(v->keyring) & META_ROLE_DECLASSIFY) != 0;
+	return 0;
+}
+
+static void record_self(struct vfs *v, const char *op, const char *detail)
+{
+	struct vfs_caller c;
+
+	vfs_caller_fill(&c, getuid(), getgid(), getpid());
+	pthread_mutex_lock(&v->db_lock);
+	vfs_record(v, &c, op, META_ROOT_INO, "/", NULL, -1, 0, NULL, "%s", detail);
+	pthread_mutex_unlock(&v->db_lock);
+}
+
+/* Everything after option parsing; status_fd reports start-up to the parent. */
+static int serve(struct options *o, struct fuse_args *args, int status_fd)
+{
+	struct vfs v = { .objects_fd = -1, .attr_timeout = 1.0, .entry_timeout = 1.0 };
+	struct fuse_loop_config *loop = NULL;
+	struct fuse_session *se = NULL;
+	int lock_fd = -1, code, r;
+	char detail[PATH_MAX + 32];
+
+	pthread_mutex_init(&v.db_lock, NULL);
+	code = open_vault(&v, o, &lock_fd);
+	if (code == 0)
+		code = unlock_user(&v, o);
+	if (code == 0) {
+		v.itable = vfs_itable_new();
+		if (!v.itable) {
+			cli_error("out of memory");
+			code = CLI_EXIT_FAILED;
+		}
+	}
+	if (code == 0 && (r = vfs_remove_orphans(&v)) < 0) {
+		cli_error("cannot clean up the vault after a crash: %s", strerror(-r));
+		code = CLI_EXIT_FAILED;
+	}
+	if (code == 0) {
+		se = fuse_session_new(args, &vfs_ops, sizeof(vfs_ops), &v);
+		if (!se) {
+			cli_error("invalid FUSE options (see 'vaultfs --help')");
+			code = CLI_EXIT_USAGE;
+		}
+	}
+	if (code == 0 && fuse_set_signal_handlers(se) != 0) {
+		cli_error("cannot install signal handlers");
+		code = CLI_EXIT_FAILED;
+	}
+	if (code == 0 && fuse_session_mount(se, o->mountpoint) != 0) {
+		cli_error("cannot mount on %s (does it exist, and is nothing mounted there?)",
+			  o->mountpoint);
+		fuse_remove_signal_handlers(se);
+		code = CLI_EXIT_FAILED;
+	}
+	if (code != 0) {
+		report(status_fd, code);
+		goto out;
+	}
+
+	snprintf(detail, sizeof(detail), "mountpoint=%s", o->mountpoint);
+	record_self(&v, "mount", detail);
+	report(status_fd, 0);
+	if (!o->foreground)
+		detach();
+
+	loop = fuse_loop_cfg_create();
+	fuse_loop_cfg_set_clone_fd(loop, 0);
+	fuse_loop_cfg_set_max_threads(loop, 16);
+	fuse_loop_cfg_set_idle_threads(loop, 4);
+	r = fuse_session_loop_mt(se, loop);
+	fuse_loop_cfg_destroy(loop);
+	record_self(&v, "unmount", r == 0 ? "" : "loop ended with an error");
+	fuse_session_unmount(se);
+	fuse_remove_signal_handlers(se);
+	code = r == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
+out:
+	if (se)
+		fuse_session_destroy(se);
+	v.itable = vfs_itable_free(v.itable);
+	v.keyring = kt_keyring_free(v.keyring);
+	v.db = meta_db_close(v.db);
+	if (v.objects_fd >= 0)
+		close(v.objects_fd);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	free(v.vault_dir);
+	pthread_mutex_destroy(&v.db_lock);
+	return code;
+}
+
+int main(int argc, char *argv[])
+{
+	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
+	struct options o = { 0 };
+	int pipefd[2] = { -1, -1 };
+	int code;
+	pid_t pid;
+
+	cli_set_program("vaultfs");
+	if (kt_crypto_init() < 0) {
+		cli_error("cannot initialise libsodium");
+		return CLI_EXIT_FAILED;
+	}
+	prctl(PR_SET_DUMPABLE, 0); /* no core dumps with keys in them */
+
+	if (fuse_opt_parse(&args, &o, option_spec, opt_proc) != 0) {
+		fputs(usage_line, stderr);
+		code = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (o.help) {
+		print_help();
+		code = CLI_EXIT_OK;
+		goto out;
+	}
+	if (o.version) {
+		printf("vaultfs %s (libfuse %s)\n", VAULTFS_VERSION, fuse_pkgversion());
+		code = CLI_EXIT_OK;
+		goto out;
+	}
+	if (!o.vault || !o.mountpoint || !o.user) {
+		cli_error("%s", !o.vault ? "missing VAULT directory"
+				: !o.mountpoint ? "missing MOUNTPOINT"
+						: "missing --user NAME (whose keys unlock the vault)");
+		fputs(usage_line, stderr);
+		code = CLI_EXIT_USAGE;
+		goto out;
+	}
+	fuse_opt_add_arg(&args, "-odefault_permissions,fsname=vaultfs,subtype=vaultfs");
+
+	if (o.foreground) {
+		code = serve(&o, &args, -1);
+		goto out;
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		cli_error("cannot start the daemon: %s", strerror(errno));
+		code = CLI_EXIT_FAILED;
+		goto out;
+	}
+	if (pid == 0) {
+		close(pipefd[0]);
+		code = serve(&o, &args, pipefd[1]);
+		goto out;
+	}
+	close(pipefd[1]);
+	{
+		unsigned char c;
+		ssize_t n;
+
+		do
+			n = read(pipefd[0], &c, 1);
+		while (n < 0 && errno == EINTR);
+		close(pipefd[0]);
+		if (n == 1) {
+			code = c;
+		} else {
+			cli_error("the daemon exited before the mount was ready");
+			code = CLI_EXIT_FAILED;
+		}
+	}
+out:
+	fuse_opt_free_args(&args);
+	free(o.vault);
+	free(o.mountpoint);
+	free(o.user);
+	free(o.passphrase_file);
+	return code;
 }

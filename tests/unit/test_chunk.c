@@ -1,7 +1,557 @@
-/* placeholder: being written */
+/*
+ * tests/unit/test_chunk.c — content blobs: roundtrips at every offset shape,
+ * sparse growth, truncation, and attacks on the stored bytes (flipped bits,
+ * moved and swapped chunks, swapped blobs, truncation, wrong key).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
-int main(void);
-int main(void)
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "chunk.h"
+#include "testutil.h"
+
+static char *dir;
+static int objects_fd;
+static uint8_t key_a[KT_KEY_BYTES], key_b[KT_KEY_BYTES];
+static uint8_t id_a[KT_OBJECT_ID_BYTES], id_b[KT_OBJECT_ID_BYTES];
+
+static void setup(void)
 {
-	return 77;
+	ck_assert_int_eq(kt_crypto_init(), 0);
+	dir = tu_tmpdir();
+	ck_assert_ptr_nonnull(dir);
+	objects_fd = open(dir, O_RDONLY | O_DIRECTORY);
+	ck_assert_int_ge(objects_fd, 0);
+	randombytes_buf(key_a, sizeof(key_a));
+	randombytes_buf(key_b, sizeof(key_b));
+	randombytes_buf(id_a, sizeof(id_a));
+	randombytes_buf(id_b, sizeof(id_b));
+}
+
+static void teardown(void)
+{
+	close(objects_fd);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+static void fill_pattern(uint8_t *buf, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)((i * 131 + seed * 7 + (i >> 12)) & 0xff);
+}
+
+/* Path of a blob's file on disk (for the attacks). */
+static char *blob_path(const uint8_t id[KT_OBJECT_ID_BYTES])
+{
+	char rel[VFS_OBJECT_PATH_MAX], *p = NULL;
+
+	vfs_object_path(id, rel);
+	if (asprintf(&p, "%s/%s", dir, rel) < 0)
+		abort();
+	return p;
+}
+
+/* Make a closed blob with len bytes of pattern seed. */
+static void make_blob(const uint8_t id[KT_OBJECT_ID_BYTES], const uint8_t key[KT_KEY_BYTES],
+		      size_t len, unsigned seed)
+{
+	struct vfs_blob *b = NULL;
+	uint8_t *buf = malloc(len ? len : 1);
+	int err = -1;
+
+	fill_pattern(buf, len, seed);
+	ck_assert_int_eq(vfs_blob_create(objects_fd, id, key, &b), 0);
+	ck_assert_int_eq(vfs_blob_write(b, buf, len, 0), (ssize_t)len);
+	vfs_blob_close(b, &err);
+	ck_assert_int_eq(err, 0);
+	free(buf);
+}
+
+/* Open and read everything; returns the read result (bytes or -errno). */
+static ssize_t read_all(const uint8_t id[KT_OBJECT_ID_BYTES], const uint8_t key[KT_KEY_BYTES],
+			uint8_t *buf, size_t len)
+{
+	struct vfs_blob *b = NULL;
+	ssize_t n;
+	int r = vfs_blob_open(objects_fd, id, key, &b);
+
+	if (r < 0)
+		return r;
+	n = vfs_blob_read(b, buf, len, 0);
+	vfs_blob_close(b, NULL);
+	return n;
+}
+
+static void patch_file(const char *path, off_t off, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, data, len, off), (ssize_t)len);
+	close(fd);
+}
+
+static void read_file_at(const char *path, off_t off, void *data, size_t len)
+{
+	int fd = open(path, O_RDONLY);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pread(fd, data, len, off), (ssize_t)len);
+	close(fd);
+}
+
+START_TEST(test_roundtrip_sizes)
+{
+	static const size_t sizes[] = { 0, 1, 100, 4095, 4096, 4097, 8192, 12345, 200000 };
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		size_t len = sizes[i];
+		uint8_t *want = malloc(len + 1), *got = malloc(len + 100);
+		struct stat st;
+		char *p;
+
+		randombytes_buf(id_a, sizeof(id_a));
+		make_blob(id_a, key_a, len, (unsigned)i);
+		fill_pattern(want, len, (unsigned)i);
+		ck_assert_int_eq(read_all(id_a, key_a, got, len + 100), (ssize_t)len);
+		ck_assert_mem_eq(want, got, len);
+		/* Layout is pinned: header + whole chunks. */
+		p = blob_path(id_a);
+		ck_assert_int_eq(stat(p, &st), 0);
+		ck_assert_int_eq(st.st_size,
+				 VFS_HEADER_BYTES + ((len + VFS_CHUNK_SIZE - 1) / VFS_CHUNK_SIZE) * VFS_CHUNK_DISK);
+		free(p);
+		free(want);
+		free(got);
+	}
+}
+END_TEST
+
+START_TEST(test_random_writes_match_model)
+{
+	enum { MAX = 64 * 1024 };
+	uint8_t *model = calloc(1, MAX), *buf = malloc(MAX), *got = malloc(MAX);
+	struct vfs_blob *b = NULL;
+	uint64_t size = 0;
+
+	ck_assert_int_eq(vfs_blob_create(objects_fd, id_a, key_a, &b), 0);
+	for (int round = 0; round < 400; round++) {
+		uint32_t off = randombytes_uniform(MAX - 1);
+		uint32_t len = 1 + randombytes_uniform(MAX - off - 1);
+
+		if (randombytes_uniform(8) == 0) {
+			/* truncate to a random size, down or up */
+			uint32_t ns = randombytes_uniform(MAX);
+
+			ck_assert_int_eq(vfs_blob_truncate(b, ns), 0);
+			if (ns < size)
+				memset(model + ns, 0, size - ns);
+			size = ns;
+			continue;
+		}
+		randombytes_buf(buf, len);
+		ck_assert_int_eq(vfs_blob_write(b, buf, len, off), (ssize_t)len);
+		memcpy(model + off, buf, len);
+		if (off + len > size)
+			size = off + len;
+		ck_assert_uint_eq(vfs_blob_size(b), size);
+		if (round % 50 == 0) {
+			/* close and reopen: the header must carry the size */
+			int err = -1;
+
+			vfs_blob_close(b, &err);
+			ck_assert_int_eq(err, 0);
+			ck_assert_int_eq(vfs_blob_open(objects_fd, id_a, key_a, &b), 0);
+			ck_assert_uint_eq(vfs_blob_size(b), size);
+		}
+		{
+			uint32_t roff = randombytes_uniform(MAX);
+			uint32_t rlen = randombytes_uniform(MAX - roff) + 1;
+			ssize_t want = roff >= size ? 0 : (ssize_t)((roff + rlen > size ? size : roff + rlen) - roff);
+
+			ck_assert_int_eq(vfs_blob_read(b, got, rlen, roff), want);
+			ck_assert_mem_eq(got, model + roff, (size_t)want);
+		}
+	}
+	vfs_blob_close(b, NULL);
+	free(model);
+	free(buf);
+	free(got);
+}
+END_TEST
+
+START_TEST(test_sparse_gap_reads_zero)
+{
+	uint8_t data[10] = "0123456789", got[4096 * 3];
+	struct vfs_blob *b = NULL;
+	uint8_t zeros[sizeof(got)] = { 0 };
+
+	ck_assert_int_eq(vfs_blob_create(objects_fd, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_write(b, data, 10, 0), 10);
+	ck_assert_int_eq(vfs_blob_write(b, data, 10, 1 << 20), 10);
+	ck_assert_uint_eq(vfs_blob_size(b), (1 << 20) + 10);
+	ck_assert_int_eq(vfs_blob_read(b, got, sizeof(got), 10), sizeof(got));
+	ck_assert_mem_eq(got, zeros, sizeof(got));
+	ck_assert_int_eq(vfs_blob_read(b, got, 10, 1 << 20), 10);
+	ck_assert_mem_eq(got, data, 10);
+	vfs_blob_close(b, NULL);
+}
+END_TEST
+
+START_TEST(test_truncate_down_then_up_zeroes)
+{
+	uint8_t buf[9000], got[9000];
+	struct vfs_blob *b = NULL;
+
+	fill_pattern(buf, sizeof(buf), 3);
+	ck_assert_int_eq(vfs_blob_create(objects_fd, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_write(b, buf, sizeof(buf), 0), sizeof(buf));
+	ck_assert_int_eq(vfs_blob_truncate(b, 5000), 0);
+	ck_assert_int_eq(vfs_blob_truncate(b, 9000), 0);
+	ck_assert_int_eq(vfs_blob_read(b, got, sizeof(got), 0), sizeof(got));
+	ck_assert_mem_eq(got, buf, 5000);
+	for (size_t i = 5000; i < sizeof(got); i++)
+		ck_assert_uint_eq(got[i], 0);
+	vfs_blob_close(b, NULL);
+}
+END_TEST
+
+/* A shrinking truncate interrupted after the header (file not cut yet) must
+ * still read correctly: stale chunks beyond the size are ignored. */
+START_TEST(test_interrupted_shrink_is_consistent)
+{
+	uint8_t buf[20000], got[20000];
+	struct vfs_blob *b = NULL;
+	char *p;
+	uint8_t hdr[VFS_HEADER_BYTES];
+	int fd;
+
+	fill_pattern(buf, sizeof(buf), 5);
+	make_blob(id_a, key_a, sizeof(buf), 5);
+	p = blob_path(id_a);
+	/* Keep a copy of the full blob, shrink, then put the tail back. */
+	fd = open(p, O_RDONLY);
+	{
+		struct stat st;
+		uint8_t *full;
+
+		fstat(fd, &st);
+		full = malloc(st.st_size);
+		ck_assert_int_eq(pread(fd, full, st.st_size, 0), st.st_size);
+		close(fd);
+		ck_assert_int_eq(vfs_blob_open(objects_fd, id_a, key_a, &b), 0);
+		ck_assert_int_eq(vfs_blob_truncate(b, 6000), 0);
+		vfs_blob_close(b, NULL);
+		read_file_at(p, 0, hdr, sizeof(hdr));
+		memcpy(full, hdr, sizeof(hdr)); /* new header, old chunks */
+		fd = open(p, O_WRONLY | O_TRUNC);
+		ck_assert_int_eq(write(fd, full, st.st_size), st.st_size);
+		close(fd);
+		free(full);
+	}
+	ck_assert_int_eq(read_all(id_a, key_a, got, sizeof(got)), 6000);
+	ck_assert_mem_eq(got, buf, 6000);
+	/* growing again must not resurrect the old bytes */
+	ck_assert_int_eq(vfs_blob_open(objects_fd, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_truncate(b, 12000), 0);
+	ck_assert_int_eq(vfs_blob_read(b, got, 12000, 0), 12000);
+	for (size_t i = 6000; i < 12000; i++)
+		ck_assert_uint_eq(got[i], 0);
+	vfs_blob_close(b, NULL);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_attack_flip_every_region)
+{
+	/* Flip one bit in the header, in a nonce, in ciphertext and in a tag. */
+	static const off_t where[] = {
+		0, 5, 10, 24, 40, 63,					   /* header */
+		VFS_HEADER_BYTES + 3,					   /* nonce of chunk 0 */
+		VFS_HEADER_BYTES + 100,					   /* ciphertext of chunk 0 */
+		VFS_HEADER_BYTES + VFS_CHUNK_DISK - 1,			   /* tag of chunk 0 */
+		VFS_HEADER_BYTES + VFS_CHUNK_DISK + 2000,		   /* chunk 1 */
+	};
+	uint8_t got[10000];
+
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		uint8_t byte;
+		char *p;
+
+		randombytes_buf(id_a, sizeof(id_a));
+		make_blob(id_a, key_a, 9000, 1);
+		p = blob_path(id_a);
+		read_file_at(p, where[i], &byte, 1);
+		byte ^= 0x01;
+		patch_file(p, where[i], &byte, 1);
+		memset(got, 0xAA, sizeof(got));
+		ck_assert_int_eq(read_all(id_a, key_a, got, sizeof(got)), -EBADMSG);
+		/* nothing unauthenticated is handed out */
+		for (size_t j = 0; j < 9000; j++)
+			ck_assert(got[j] == 0 || got[j] == 0xAA);
+		free(p);
+	}
+}
+END_TEST
+
+START_TEST(test_attack_swap_chunks_within_file)
+{
+	uint8_t c0[VFS_CHUNK_DISK], c1[VFS_CHUNK_DISK], got[8192];
+	char *p;
+
+	make_blob(id_a, key_a, 8192, 2);
+	p = blob_path(id_a);
+	read_file_at(p, VFS_HEADER_BYTES, c0, sizeof(c0));
+	read_file_at(p, VFS_HEADER_BYTES + VFS_CHUNK_DISK, c1, sizeof(c1));
+	patch_file(p, VFS_HEADER_BYTES, c1, sizeof(c1));
+	patch_file(p, VFS_HEADER_BYTES + VFS_CHUNK_DISK, c0, sizeof(c0));
+	ck_assert_int_eq(read_all(id_a, key_a, got, sizeof(got)), -EBADMSG);
+	free(p);
+}
+END_TEST
+
+START_TEST(test_attack_move_chunk_between_files_same_key)
+{
+	/* Even with the same file key, the object id in the AD binds a chunk. */
+	uint8_t c[VFS_CHUNK_DISK], got[8192];
+	char *pa, *pb;
+
+	make_blob(id_a, key_a, 8192, 2);
+	make_blob(id_b, key_a, 8192, 3);
+	pa = blob_path(id_a);
+	pb = blob_path(id_b);
+	read_file_at(pb, VFS_HEADER_BYTES, c, sizeof(c));
+	patch_file(pa, VFS_HEADER_BYTES, c, sizeof(c));
+	ck_assert_int_eq(read_all(id_a, key_a, got, sizeof(got)), -EBADMSG);
+	free(pa);
+	free(pb);
+}
+END_TEST
+
+START_TEST(test_attack_swap_blobs)
+{
+	uint8_t got[8192];
+	char *pa, *pb, *tmp = NULL;
+
+	make_blob(id_a, key_a, 5000, 2);
+	make_blob(id_b, key_b, 5000, 3);
+	pa = blob_path(id_a);
+	pb = blob_path(id_b);
+	ck_assert_int_ge(asprintf(&tmp, "%s.tmp", pa), 0);
+	ck_assert_int_eq(rename(pa, tmp), 0);
+	ck_assert_int_eq(rename(pb, pa), 0);
+	ck_assert_int_eq(rename(tmp, pb), 0);
+	ck_assert_int_eq(read_all(id_a, key_a, got, sizeof(got)), -EBADMSG);
+	ck_assert_int_eq(read_all(id_b, key_b, got, sizeof(got)), -EBADMSG);
+	/* and with the keys swapped too (header names the other object id) */
+	ck_assert_int_eq(read_all(id_a, key_b, got, sizeof(got)), -EBADMSG);
+	free(pa);
+	free(pb);
+	free(tmp);
+}
+END_TEST
+
+START_TEST(test_attack_truncate_blob)
+{
+	static const off_t cuts[] = { 0, 10, VFS_HEADER_BYTES, VFS_HEADER_BYTES + VFS_CHUNK_DISK,
+				      VFS_HEADER_BYTES + VFS_CHUNK_DISK + 17 };
+	uint8_t got[9000];
+
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		char *p;
+
+		randombytes_buf(id_a, sizeof(id_a));
+		make_blob(id_a, key_a, 9000, 4);
+		p = blob_path(id_a);
+		ck_assert_int_eq(truncate(p, cuts[i]), 0);
+		ck_assert_int_eq(read_all(id_a, key_a, got, sizeof(got)), -EBADMSG);
+		free(p);
+	}
+}
+END_TEST
+
+START_TEST(test_attack_wrong_key)
+{
+	uint8_t got[100];
+
+	make_blob(id_a, key_a, 100, 1);
+	ck_assert_int_eq(read_all(id_a, key_b, got, sizeof(got)), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_missing_blob_is_damage)
+{
+	uint8_t got[10];
+
+	ck_assert_int_eq(read_all(id_a, key_a, got, sizeof(got)), -EBADMSG);
+}
+END_TEST
+
+START_TEST(test_chunk_seal_binds_index)
+{
+	uint8_t plain[VFS_CHUNK_SIZE], disk[VFS_CHUNK_DISK], out[VFS_CHUNK_SIZE];
+
+	fill_pattern(plain, sizeof(plain), 9);
+	ck_assert_int_eq(vfs_chunk_seal(key_a, id_a, 7, plain, disk), 0);
+	ck_assert_int_eq(vfs_chunk_open(key_a, id_a, 7, disk, out), 0);
+	ck_assert_mem_eq(plain, out, sizeof(out));
+	ck_assert_int_eq(vfs_chunk_open(key_a, id_a, 8, disk, out), -EBADMSG);
+	ck_assert_int_eq(vfs_chunk_open(key_a, id_b, 7, disk, out), -EBADMSG);
+	ck_assert_int_eq(vfs_chunk_open(key_b, id_a, 7, disk, out), -EBADMSG);
+	/* the plaintext never appears in the sealed chunk */
+	ck_assert(memmem(disk, sizeof(disk), plain + 100, 64) == NULL);
+}
+END_TEST
+
+/* Golden vector: a blob sealed by version 1 must keep opening. */
+START_TEST(test_golden_blob_v1)
+{
+	const char *vectors = getenv("VAULTFS_VECTORS");
+	char *path = NULL;
+	static char line[65536];
+	uint8_t key[KT_KEY_BYTES], id[KT_OBJECT_ID_BYTES], *blob = NULL, *plain = NULL, got[8192];
+	size_t blob_len = 0, plain_len = 0;
+	FILE *f;
+
+	ck_assert_ptr_nonnull(vectors);
+	ck_assert_int_ge(asprintf(&path, "%s/blob-v1.txt", vectors), 0);
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "missing %s", path);
+	while (fgets(line, sizeof(line), f)) {
+		char *eq = strchr(line, '=');
+		size_t n;
+
+		if (line[0] == '#' || !eq)
+			continue;
+		*eq++ = '\0';
+		eq[strcspn(eq, "\n")] = '\0';
+		n = strlen(eq) / 2;
+		if (strcmp(line, "file_key") == 0)
+			sodium_hex2bin(key, sizeof(key), eq, strlen(eq), NULL, NULL, NULL);
+		else if (strcmp(line, "object_id") == 0)
+			sodium_hex2bin(id, sizeof(id), eq, strlen(eq), NULL, NULL, NULL);
+		else if (strcmp(line, "plaintext") == 0) {
+			plain = malloc(n + 1);
+			sodium_hex2bin(plain, n, eq, strlen(eq), NULL, &plain_len, NULL);
+		} else if (strcmp(line, "blob") == 0) {
+			blob = malloc(n + 1);
+			sodium_hex2bin(blob, n, eq, strlen(eq), NULL, &blob_len, NULL);
+		}
+	}
+	fclose(f);
+	ck_assert_ptr_nonnull(blob);
+	ck_assert_ptr_nonnull(plain);
+	/* The pinned layout: magic, version, cipher, shift, id, size. */
+	ck_assert_mem_eq(blob, "VFSO\x01\x01\x0c\x00", 8);
+	ck_assert_mem_eq(blob + 8, id, KT_OBJECT_ID_BYTES);
+	ck_assert_uint_eq(blob[24], plain_len & 0xff);
+	{
+		char rel[VFS_OBJECT_PATH_MAX], *p = NULL;
+		int fd;
+
+		vfs_object_path(id, rel);
+		rel[2] = '\0';
+		mkdirat(objects_fd, rel, 0700);
+		rel[2] = '/';
+		ck_assert_int_ge(asprintf(&p, "%s/%s", dir, rel), 0);
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		ck_assert_int_eq(write(fd, blob, blob_len), (ssize_t)blob_len);
+		close(fd);
+		free(p);
+	}
+	ck_assert_int_eq(read_all(id, key, got, sizeof(got)), (ssize_t)plain_len);
+	ck_assert_mem_eq(got, plain, plain_len);
+	free(blob);
+	free(plain);
+	free(path);
+}
+END_TEST
+
+static Suite *chunk_suite(void)
+{
+	Suite *s = suite_create("chunk");
+	TCase *tc = tcase_create("blob");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_roundtrip_sizes);
+	tcase_add_test(tc, test_random_writes_match_model);
+	tcase_add_test(tc, test_sparse_gap_reads_zero);
+	tcase_add_test(tc, test_truncate_down_then_up_zeroes);
+	tcase_add_test(tc, test_interrupted_shrink_is_consistent);
+	tcase_add_test(tc, test_attack_flip_every_region);
+	tcase_add_test(tc, test_attack_swap_chunks_within_file);
+	tcase_add_test(tc, test_attack_move_chunk_between_files_same_key);
+	tcase_add_test(tc, test_attack_swap_blobs);
+	tcase_add_test(tc, test_attack_truncate_blob);
+	tcase_add_test(tc, test_attack_wrong_key);
+	tcase_add_test(tc, test_missing_blob_is_damage);
+	tcase_add_test(tc, test_chunk_seal_binds_index);
+	tcase_add_test(tc, test_golden_blob_v1);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+/*
+ * `test_chunk --generate FILE` wrote tests/vectors/blob-v1.txt once: a fixed
+ * key and object id, 5000 bytes of pattern, and the blob the code produced.
+ */
+static int generate(const char *out)
+{
+	uint8_t plain[5000];
+	struct vfs_blob *b = NULL;
+	char *p, hex[2 * 16384 + 1];
+	uint8_t *blob;
+	struct stat st;
+	FILE *f;
+	int fd;
+
+	if (kt_crypto_init() < 0)
+		return 1;
+	for (size_t i = 0; i < KT_KEY_BYTES; i++)
+		key_a[i] = (uint8_t)i;
+	for (size_t i = 0; i < KT_OBJECT_ID_BYTES; i++)
+		id_a[i] = (uint8_t)(0xa0 + i);
+	fill_pattern(plain, sizeof(plain), 42);
+	dir = tu_tmpdir();
+	objects_fd = open(dir, O_RDONLY | O_DIRECTORY);
+	if (vfs_blob_create(objects_fd, id_a, key_a, &b) < 0 ||
+	    vfs_blob_write(b, plain, sizeof(plain), 0) != sizeof(plain))
+		return 1;
+	vfs_blob_close(b, NULL);
+	p = blob_path(id_a);
+	fd = open(p, O_RDONLY);
+	fstat(fd, &st);
+	blob = malloc(st.st_size);
+	if (pread(fd, blob, st.st_size, 0) != st.st_size)
+		return 1;
+	close(fd);
+	f = fopen(out, "w");
+	if (!f)
+		return 1;
+	fprintf(f, "# vaultfs content blob, format version 1 (docs/format.md section 7)\n");
+	fprintf(f, "# made by: test_chunk --generate; opened by test_golden_blob_v1\n");
+	fprintf(f, "file_key=%s\n", sodium_bin2hex(hex, sizeof(hex), key_a, KT_KEY_BYTES));
+	fprintf(f, "object_id=%s\n", sodium_bin2hex(hex, sizeof(hex), id_a, KT_OBJECT_ID_BYTES));
+	fprintf(f, "plaintext=%s\n", sodium_bin2hex(hex, sizeof(hex), plain, sizeof(plain)));
+	fprintf(f, "blob=%s\n", sodium_bin2hex(hex, sizeof(hex), blob, (size_t)st.st_size));
+	fclose(f);
+	free(blob);
+	free(p);
+	teardown();
+	return 0;
+}
+
+int main(int argc, char *argv[])
+{
+	if (argc == 3 && strcmp(argv[1], "--generate") == 0)
+		return generate(argv[2]);
+	return tu_run(chunk_suite());
 }

@@ -1,0 +1,75 @@
+/*
+ * vaultfs/chunk.h — a file's content blob: authenticated encryption in chunks.
+ *
+ * A blob (objects/XX/YYYY…) is a 64-byte MAC'd header holding the object id
+ * and plaintext size, followed by fixed-size chunks, each sealed with AEAD
+ * bound to the object id and chunk index (docs/format.md §7). This module
+ * reads and writes plaintext ranges of a blob; it knows nothing of FUSE or
+ * the database.
+ *
+ * Errors: 0 / byte counts, or -errno: -EBADMSG stored data failed
+ * authentication (tampered, truncated, swapped); -EIO, -ENOSPC etc. from the
+ * backing file; -ENOMEM.
+ *
+ * Locking: a struct vfs_blob is not locked here. Callers allow concurrent
+ * vfs_blob_read() calls but must serialise writes, truncates and header
+ * syncs against everything else (vaultfs/inode.h: the inode's rwlock).
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "crypto.h"
+
+#define VFS_CHUNK_SHIFT 12
+#define VFS_CHUNK_SIZE (1u << VFS_CHUNK_SHIFT)
+#define VFS_CHUNK_NONCE 24
+#define VFS_CHUNK_TAG 16
+#define VFS_CHUNK_DISK (VFS_CHUNK_NONCE + VFS_CHUNK_SIZE + VFS_CHUNK_TAG)
+#define VFS_HEADER_BYTES 64
+#define VFS_CIPHER_XCHACHA20POLY1305 1
+#define VFS_OBJECT_PATH_MAX 36 /* "xx/" + 30 hex + NUL */
+
+struct vfs_blob;
+
+/* "xx/yyyy…" for an object id (relative to objects/). */
+void vfs_object_path(const uint8_t object_id[KT_OBJECT_ID_BYTES], char ret_path[VFS_OBJECT_PATH_MAX]);
+
+/*
+ * Create a new empty blob (size 0) under objects_fd, O_EXCL; make the "xx"
+ * folder if missing. The file key is copied (secure memory).
+ */
+int vfs_blob_create(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
+		    const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob);
+/*
+ * Open an existing blob and authenticate its header: -EBADMSG if the MAC, the
+ * object id, the format or the blob's length does not match.
+ */
+int vfs_blob_open(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
+		  const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob);
+/* Write the header if the size changed, close, wipe the keys. Takes NULL. */
+struct vfs_blob *vfs_blob_close(struct vfs_blob *b, int *ret_err);
+/* Remove a blob's file (not open). -ENOENT if absent. */
+int vfs_blob_unlink(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES]);
+
+/* The plaintext size (in memory, may be ahead of the header until sync). */
+uint64_t vfs_blob_size(const struct vfs_blob *b);
+
+/* Read up to len bytes at off; short at end of file; -EBADMSG on tampering. */
+ssize_t vfs_blob_read(struct vfs_blob *b, void *buf, size_t len, uint64_t off);
+/* Write len bytes at off, growing the file (the gap reads as zeros). Returns
+ * len. The header's size is written by vfs_blob_sync(), not here. */
+ssize_t vfs_blob_write(struct vfs_blob *b, const void *buf, size_t len, uint64_t off);
+/* Set the size; shrinking writes the header at once, growing writes zeros. */
+int vfs_blob_truncate(struct vfs_blob *b, uint64_t size);
+/* Write the header if the size changed since it was last written; with
+ * data_sync, also fdatasync the blob. */
+int vfs_blob_sync(struct vfs_blob *b, int data_sync);
+
+/* Exposed for the unit tests and golden vectors: seal/open one chunk. */
+int vfs_chunk_seal(const uint8_t data_key[KT_KEY_BYTES], const uint8_t object_id[KT_OBJECT_ID_BYTES],
+		   uint64_t index, const uint8_t plain[VFS_CHUNK_SIZE], uint8_t ret_disk[VFS_CHUNK_DISK]);
+int vfs_chunk_open(const uint8_t data_key[KT_KEY_BYTES], const uint8_t object_id[KT_OBJECT_ID_BYTES],
+		   uint64_t index, const uint8_t disk[VFS_CHUNK_DISK], uint8_t ret_plain[VFS_CHUNK_SIZE]);

@@ -1,0 +1,20 @@
+/*
+ * vaultfs/ops.h — the FUSE low-level operations of the vault.
+ *
+ * Inode numbers are node row ids of vault.db; every operation authorises the
+ * caller against the level of what it touches, applies the change and its
+ * access record in one transaction, and replies. Content goes through
+ * vaultfs/chunk.h and never touches the database on read or write.
+ */
+#pragma once
+
+#define FUSE_USE_VERSION 314
+#include <fuse_lowlevel.h>
+
+#include "vfs.h"
+
+extern const struct fuse_lowlevel_ops vfs_ops;
+
+/* Delete nodes left with no names by a crash (and their blobs). Call before
+ * mounting, with no other user of v. Returns the number removed or -errno. */
+int vfs_remove_orphans(struct vfs *v);

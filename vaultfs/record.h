@@ -1,0 +1,40 @@
+/*
+ * vaultfs/record.h — access records written by the daemon.
+ *
+ * Each FUSE operation that the policy asks to trace appends one record (see
+ * docs/access-records.md) in the same transaction as the change it records,
+ * before the reply goes to the kernel. Paths are rebuilt from the namespace
+ * (the path of an inode at that moment) and stored encrypted with the
+ * metadata key.
+ *
+ * Locking: every function here expects v->db_lock held by the caller.
+ */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "vfs.h"
+
+#define VFS_PATH_DEPTH_MAX 4096
+
+/* Fill the caller's identity; comm from /proc/PID/comm ("?" if gone). */
+void vfs_caller_fill(struct vfs_caller *c, uid_t uid, gid_t gid, pid_t pid);
+
+/*
+ * The path of ino inside the vault ("/" for the root, "/a/b" otherwise), via
+ * one of its names; malloc'd into *ret_path. An inode without names (unlinked)
+ * gives "(unlinked)". -EBADMSG when a stored name fails to decrypt.
+ */
+int vfs_path_of(struct vfs *v, uint64_t ino, char **ret_path);
+/* The path of name in directory parent; malloc'd. */
+int vfs_path_join(struct vfs *v, uint64_t parent, const char *name, char **ret_path);
+
+/*
+ * Append a record. path/path2 may be NULL; level -1 for none; outcome 0 or
+ * -errno; detail printf-style (may be NULL). On success *ret_id (if not NULL)
+ * is the record's id, for meta_log_set_bytes at close.
+ */
+int vfs_record(struct vfs *v, const struct vfs_caller *c, const char *op, uint64_t ino,
+	       const char *path, const char *path2, int level, int outcome, int64_t *ret_id,
+	       const char *detail_fmt, ...) __attribute__((format(printf, 10, 11)));

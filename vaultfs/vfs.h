@@ -1,0 +1,41 @@
+/*
+ * vaultfs/vfs.h — the state of one mounted vault, shared by the daemon's
+ * modules (ops, records, main). Private to vaultfs/.
+ *
+ * Locking: db_lock serialises every use of db (one SQLite connection). It is
+ * taken after an inode's rwlock, never before (inode.h).
+ */
+#pragma once
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "keystore.h"
+#include "../meta/db.h"
+#include "inode.h"
+
+struct vfs {
+	char *vault_dir;			/* the vault directory (absolute) */
+	int objects_fd;				/* vault_dir/objects, O_PATH|O_DIRECTORY */
+	struct meta_db *db;			/* vault.db (db_lock) */
+	pthread_mutex_t db_lock;		/* serialises db */
+	struct kt_keyring *keyring;		/* the unlocked user's keys */
+	const struct kt_meta_keys *meta_keys;	/* from keyring: names, xattrs, paths */
+	const char *user;			/* the unlocked vault user's name */
+	uint32_t readable;			/* levels the user may read (bit L) */
+	uint32_t writable;			/* levels the user may write */
+	bool may_declassify;			/* some role of the user may lower levels */
+	struct vfs_itable *itable;		/* inodes the kernel knows */
+	double attr_timeout;			/* seconds the kernel may cache attributes */
+	double entry_timeout;			/* seconds the kernel may cache names */
+};
+
+/* Who is calling: filled from the FUSE request and /proc. */
+struct vfs_caller {
+	uid_t uid;
+	gid_t gid;
+	pid_t pid;
+	char comm[17];				/* process name, like TASK_COMM_LEN */
+};
