@@ -114,7 +114,8 @@ int meta_ns_count(struct meta_db *db, uint64_t *ret_nodes, uint64_t *ret_bytes);
  */
 struct meta_inventory_row {
 	uint8_t level;
-	uint64_t top_ino;		/* inode of the top-level folder, 1 = root */
+	uint64_t top_ino;		/* inode of the top-level folder, 1 = root,
+				 * 0 = folder not reachable from the root (damaged tree) */
 	uint64_t files;
 	uint64_t bytes;
 };

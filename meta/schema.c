@@ -1,2 +1,403 @@
-/* placeholder: being written */
-typedef int vfs_placeholder_schema;
+/*
+ * meta/schema.c — vault.db's schema (docs/format.md §8) and its migrations.
+ *
+ * The schema version lives in PRAGMA user_version. migrations[v] takes a
+ * database from version v to v + 1, inside one transaction, so a vault is
+ * never left half-migrated: step 0 (v0 → v1) is the creation of a vault —
+ * every table and index, the root directory (inode 1) and the default
+ * configuration. A later version adds a step at the end of the table and
+ * bumps META_SCHEMA_VERSION; older vaults catch up when opened read-write.
+ *
+ * The constraints repeat the fixed sizes of the blobs (public keys 32, sealed
+ * keys 89, ...) and the ranges of the numbers, so SQLite itself refuses a
+ * wrong-sized key from a buggy caller; the readers (meta_col_*) check again,
+ * because the file may have been edited behind SQLite's back.
+ */
+#include "schema.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "internal.h"
+#include "keydb.h"
+#include "ns.h"
+
+/* The literal sizes in the SQL below. */
+_Static_assert(META_PUBKEY_BYTES == 32, "users/role_keys.public_key CHECK");
+_Static_assert(META_USER_SECRET_BYTES == 100, "users.secret_sealed CHECK");
+_Static_assert(META_SEALED_BYTES == 89, "grants/key_seals/role_keys sealed CHECK");
+_Static_assert(META_FINGERPRINT_BYTES == 8, "level_keys/meta_keys.fingerprint CHECK");
+_Static_assert(META_HASH_BYTES == 32, "dirents/xattrs.name_hash CHECK");
+_Static_assert(META_OBJECT_ID_BYTES == 16, "nodes.object_id CHECK");
+_Static_assert(META_FILE_KEY_BYTES == 80, "nodes.file_key CHECK");
+_Static_assert(META_NAME_MAX == 64, "users/roles.name CHECK");
+_Static_assert(META_LEVELS == 4, "levels 0..3 CHECK, roles.levels mask 0..15");
+
+#define VAULT_ID_BYTES 16
+
+/*
+ * Version 1. Ids that outlive their rows (inode numbers the kernel may still
+ * hold, readdir offsets, access record ids, users and roles named in old
+ * records) are AUTOINCREMENT so they are never reused.
+ */
+/* clang-format off */
+static const char *const schema_v1[] = {
+	"CREATE TABLE vault_config (\n"
+	"	key TEXT PRIMARY KEY NOT NULL,\n"
+	"	value BLOB NOT NULL\n"
+	") WITHOUT ROWID;\n",
+
+	"CREATE TABLE users (\n"
+	"	id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"	name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),\n"
+	"	uid INTEGER NOT NULL DEFAULT -1 CHECK (uid >= -1),\n"
+	"	public_key BLOB NOT NULL\n"
+	"		CHECK (typeof(public_key) = 'blob' AND length(public_key) = 32),\n"
+	"	secret_sealed BLOB NOT NULL\n"
+	"		CHECK (typeof(secret_sealed) = 'blob' AND length(secret_sealed) = 100),\n"
+	"	created INTEGER NOT NULL,\n"
+	"	disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1))\n"
+	");\n",
+	/* one vault user per OS uid; -1 (map by login name) may repeat */
+	"CREATE UNIQUE INDEX users_uid ON users(uid) WHERE uid >= 0;\n",
+
+	"CREATE TABLE roles (\n"
+	"	id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"	name TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 64),\n"
+	"	levels INTEGER NOT NULL CHECK (levels BETWEEN 0 AND 15),\n"
+	"	flags INTEGER NOT NULL CHECK (flags BETWEEN 0 AND 4294967295),\n"
+	"	key_version INTEGER NOT NULL CHECK (key_version BETWEEN 0 AND 4294967295),\n"
+	"	created INTEGER NOT NULL\n"
+	");\n",
+
+	"CREATE TABLE role_keys (\n"
+	"	role_id INTEGER NOT NULL REFERENCES roles(id),\n"
+	"	version INTEGER NOT NULL CHECK (version BETWEEN 0 AND 4294967295),\n"
+	"	public_key BLOB NOT NULL\n"
+	"		CHECK (typeof(public_key) = 'blob' AND length(public_key) = 32),\n"
+	"	custody_sealed BLOB CHECK (custody_sealed IS NULL OR\n"
+	"		(typeof(custody_sealed) = 'blob' AND length(custody_sealed) = 89)),\n"
+	"	created INTEGER NOT NULL,\n"
+	"	PRIMARY KEY (role_id, version)\n"
+	") WITHOUT ROWID;\n",
+
+	"CREATE TABLE grants (\n"
+	"	user_id INTEGER NOT NULL REFERENCES users(id),\n"
+	"	role_id INTEGER NOT NULL REFERENCES roles(id),\n"
+	"	role_version INTEGER NOT NULL CHECK (role_version BETWEEN 0 AND 4294967295),\n"
+	"	sealed BLOB NOT NULL CHECK (typeof(sealed) = 'blob' AND length(sealed) = 89),\n"
+	"	granted_by INTEGER NOT NULL DEFAULT 0,\n" /* users.id; 0 = at init */
+	"	granted_at INTEGER NOT NULL,\n"
+	"	expires INTEGER NOT NULL DEFAULT 0,\n" /* 0 = never */
+	"	PRIMARY KEY (user_id, role_id, role_version)\n"
+	") WITHOUT ROWID;\n",
+	"CREATE INDEX grants_role ON grants(role_id);\n",
+
+	"CREATE TABLE level_keys (\n"
+	"	level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 3),\n"
+	"	version INTEGER NOT NULL CHECK (version BETWEEN 0 AND 4294967295),\n"
+	"	fingerprint BLOB NOT NULL\n"
+	"		CHECK (typeof(fingerprint) = 'blob' AND length(fingerprint) = 8),\n"
+	"	created INTEGER NOT NULL,\n"
+	"	PRIMARY KEY (level, version)\n"
+	") WITHOUT ROWID;\n",
+
+	"CREATE TABLE meta_keys (\n"
+	"	version INTEGER PRIMARY KEY NOT NULL CHECK (version BETWEEN 0 AND 4294967295),\n"
+	"	fingerprint BLOB NOT NULL\n"
+	"		CHECK (typeof(fingerprint) = 'blob' AND length(fingerprint) = 8),\n"
+	"	created INTEGER NOT NULL\n"
+	");\n",
+
+	"CREATE TABLE key_seals (\n"
+	"	kind INTEGER NOT NULL CHECK (kind IN (2, 3)),\n"
+	"	id INTEGER NOT NULL CHECK (id BETWEEN 0 AND 4294967295),\n"
+	"	version INTEGER NOT NULL CHECK (version BETWEEN 0 AND 4294967295),\n"
+	"	role_id INTEGER NOT NULL REFERENCES roles(id),\n"
+	"	role_version INTEGER NOT NULL CHECK (role_version BETWEEN 0 AND 4294967295),\n"
+	"	sealed BLOB NOT NULL CHECK (typeof(sealed) = 'blob' AND length(sealed) = 89),\n"
+	"	PRIMARY KEY (kind, id, version, role_id, role_version)\n"
+	") WITHOUT ROWID;\n",
+	"CREATE INDEX key_seals_role ON key_seals(role_id, role_version);\n",
+
+	"CREATE TABLE nodes (\n"
+	"	ino INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"	mode INTEGER NOT NULL CHECK (mode BETWEEN 0 AND 4294967295),\n"
+	"	uid INTEGER NOT NULL CHECK (uid BETWEEN 0 AND 4294967295),\n"
+	"	gid INTEGER NOT NULL CHECK (gid BETWEEN 0 AND 4294967295),\n"
+	"	nlink INTEGER NOT NULL CHECK (nlink BETWEEN 0 AND 4294967295),\n"
+	"	size INTEGER NOT NULL DEFAULT 0 CHECK (size >= 0),\n"
+	"	rdev INTEGER NOT NULL DEFAULT 0,\n"
+	"	atime_ns INTEGER NOT NULL,\n"
+	"	mtime_ns INTEGER NOT NULL,\n"
+	"	ctime_ns INTEGER NOT NULL,\n"
+	"	level INTEGER NOT NULL CHECK (level BETWEEN 0 AND 3),\n"
+	"	level_r INTEGER NOT NULL DEFAULT 0 CHECK (level_r BETWEEN 0 AND 3),\n"
+	"	level_t INTEGER NOT NULL DEFAULT 0 CHECK (level_t BETWEEN 0 AND 3),\n"
+	"	level_s INTEGER NOT NULL DEFAULT 0 CHECK (level_s BETWEEN 0 AND 3),\n"
+	"	object_id BLOB UNIQUE CHECK (object_id IS NULL OR\n"
+	"		(typeof(object_id) = 'blob' AND length(object_id) = 16)),\n"
+	"	file_key BLOB CHECK (file_key IS NULL OR\n"
+	"		(typeof(file_key) = 'blob' AND length(file_key) = 80)),\n"
+	"	symlink_enc BLOB,\n"
+	"	CHECK ((object_id IS NULL) = (file_key IS NULL))\n"
+	");\n",
+	"CREATE INDEX nodes_orphans ON nodes(nlink) WHERE nlink = 0;\n",
+
+	"CREATE TABLE dirents (\n"
+	"	id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"	parent INTEGER NOT NULL REFERENCES nodes(ino),\n"
+	"	name_hash BLOB NOT NULL\n"
+	"		CHECK (typeof(name_hash) = 'blob' AND length(name_hash) = 32),\n"
+	"	name_enc BLOB NOT NULL,\n"
+	"	ino INTEGER NOT NULL REFERENCES nodes(ino) CHECK (ino <> parent),\n"
+	"	UNIQUE (parent, name_hash)\n"
+	");\n",
+	/* (parent, id): readdir in id order */
+	"CREATE INDEX dirents_parent ON dirents(parent);\n",
+	"CREATE INDEX dirents_ino ON dirents(ino);\n",
+
+	"CREATE TABLE xattrs (\n"
+	"	id INTEGER PRIMARY KEY,\n"
+	"	ino INTEGER NOT NULL REFERENCES nodes(ino) ON DELETE CASCADE,\n"
+	"	name_hash BLOB NOT NULL\n"
+	"		CHECK (typeof(name_hash) = 'blob' AND length(name_hash) = 32),\n"
+	"	name_enc BLOB NOT NULL,\n"
+	"	value_enc BLOB NOT NULL,\n"
+	"	UNIQUE (ino, name_hash)\n"
+	");\n",
+
+	"CREATE TABLE access_log (\n"
+	"	id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"	time_ns INTEGER NOT NULL,\n"
+	"	user TEXT NOT NULL DEFAULT '',\n"
+	"	uid INTEGER NOT NULL DEFAULT -1,\n"
+	"	pid INTEGER NOT NULL DEFAULT 0,\n"
+	"	comm TEXT NOT NULL DEFAULT '',\n"
+	"	op TEXT NOT NULL,\n"
+	"	ino INTEGER NOT NULL DEFAULT 0,\n"
+	"	path_enc BLOB,\n"
+	"	path2_enc BLOB,\n"
+	"	level INTEGER NOT NULL DEFAULT -1,\n"
+	"	outcome INTEGER NOT NULL DEFAULT 0,\n"
+	"	bytes_read INTEGER NOT NULL DEFAULT -1,\n"
+	"	bytes_written INTEGER NOT NULL DEFAULT -1,\n"
+	"	detail TEXT NOT NULL DEFAULT ''\n"
+	");\n",
+	"CREATE INDEX access_log_time ON access_log(time_ns);\n",
+	"CREATE INDEX access_log_user ON access_log(user);\n",
+	"CREATE INDEX access_log_op ON access_log(op);\n",
+	"CREATE INDEX access_log_failed ON access_log(outcome) WHERE outcome <> 0;\n",
+	/*
+	 * Records are append-only through this library: only the byte counts of
+	 * an open's record are filled in later. (A guard against mistakes, not
+	 * against someone editing the file: that is for signed checkpoints.)
+	 */
+	"CREATE TRIGGER access_log_no_update BEFORE UPDATE OF id, time_ns, user, uid, pid,\n"
+	"	comm, op, ino, path_enc, path2_enc, level, outcome, detail ON access_log\n"
+	"BEGIN SELECT RAISE(ABORT, 'access records are append-only'); END;\n",
+	"CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log\n"
+	"BEGIN SELECT RAISE(ABORT, 'access records are append-only'); END;\n",
+};
+/* clang-format on */
+
+/* Default level names (DESIGN.md §3), configurable per vault. */
+static const char *const level_names[META_LEVELS] = {
+    "Öppen",
+    "Intern",
+    "Känslig",
+    "Mycket känslig",
+};
+
+/* n random bytes from the kernel (getrandom(2); blocks only before the pool is seeded). */
+static int random_bytes(void *buf, size_t n)
+{
+	uint8_t *p = buf;
+
+	while (n > 0) {
+		ssize_t k = getrandom(p, n, 0);
+
+		if (k < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += k;
+		n -= (size_t)k;
+	}
+	return 0;
+}
+
+static int insert_root(struct meta_db *db)
+{
+	static const char sql[] =
+	    "INSERT INTO nodes (ino, mode, uid, gid, nlink, size, rdev, atime_ns, mtime_ns,"
+	    " ctime_ns, level) VALUES (?1, ?2, 0, 0, 2, 0, 0, ?3, ?3, ?3, 0)";
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 1, META_ROOT_INO);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 2, S_IFDIR | 0755);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_bind_int64(st, 3, meta_now_ns());
+	if (rc == SQLITE_OK)
+		rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_DONE ? 0 : meta_errno(rc);
+}
+
+static int default_config(struct meta_db *db)
+{
+	uint8_t vault_id[VAULT_ID_BYTES];
+	char key[32];
+	int r;
+
+	r = random_bytes(vault_id, sizeof(vault_id));
+	if (r < 0)
+		return r;
+	r = meta_config_set_blob(db, "vault_id", vault_id, sizeof(vault_id));
+	if (r < 0)
+		return r;
+	r = meta_config_set_int(db, "format", 1);
+	if (r < 0)
+		return r;
+	r = meta_config_set_int(db, "cipher", 1);
+	if (r < 0)
+		return r;
+	r = meta_config_set_int(db, "chunk_shift", 12);
+	if (r < 0)
+		return r;
+	r = meta_config_set_int(db, "created", meta_now_ns());
+	if (r < 0)
+		return r;
+	for (int l = 0; l < META_LEVELS; l++) {
+		snprintf(key, sizeof(key), "level_name.%d", l);
+		r = meta_config_set_blob(db, key, level_names[l], strlen(level_names[l]));
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* v0 → v1: a new vault. */
+static int migrate_create_v1(struct meta_db *db)
+{
+	int rc, r;
+
+	for (size_t i = 0; i < sizeof(schema_v1) / sizeof(schema_v1[0]); i++) {
+		rc = sqlite3_exec(db->sql, schema_v1[i], NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			return meta_errno(rc);
+	}
+	r = insert_root(db);
+	if (r < 0)
+		return r;
+	return default_config(db);
+}
+
+/* migrations[v]: version v → v + 1. */
+static int (*const migrations[])(struct meta_db *db) = {
+    migrate_create_v1,
+};
+_Static_assert(sizeof(migrations) / sizeof(migrations[0]) == META_SCHEMA_VERSION,
+	       "one migration step per schema version");
+
+static int get_version(struct meta_db *db, int64_t *ret_version)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = 0;
+	int rc;
+
+	rc = sqlite3_prepare_v2(db->sql, "PRAGMA user_version", -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			v = sqlite3_column_int64(st, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_NOTADB)
+		return -EPROTO; /* not a SQLite file at all */
+	if (rc != SQLITE_OK)
+		return meta_errno(rc);
+	*ret_version = v;
+	return 0;
+}
+
+static int set_version(struct meta_db *db, int version)
+{
+	char sql[64];
+	int rc;
+
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d", version);
+	rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? 0 : meta_errno(rc);
+}
+
+/* Apply migrations from version from up to META_SCHEMA_VERSION (caller's transaction). */
+static int migrate(struct meta_db *db, int64_t from)
+{
+	int r;
+
+	for (int64_t v = from; v < META_SCHEMA_VERSION; v++) {
+		r = migrations[v](db);
+		if (r < 0)
+			return r;
+	}
+	return set_version(db, META_SCHEMA_VERSION);
+}
+
+int meta_schema_create(struct meta_db *db)
+{
+	int64_t v;
+	int r;
+
+	r = get_version(db, &v);
+	if (r < 0)
+		return r;
+	if (v != 0)
+		return -EPROTO;
+	return migrate(db, 0);
+}
+
+int meta_schema_open(struct meta_db *db)
+{
+	int64_t v;
+	int r;
+
+	r = get_version(db, &v);
+	if (r < 0)
+		return r;
+	if (v == META_SCHEMA_VERSION)
+		return 0;
+	/* 0 is a SQLite file that is no vault: never turn it into one here */
+	if (v <= 0 || v > META_SCHEMA_VERSION || db->read_only)
+		return -EPROTO;
+
+	r = meta_tx_begin(db);
+	if (r < 0)
+		return r;
+	r = get_version(db, &v); /* another process may have migrated meanwhile */
+	if (r == 0 && v != META_SCHEMA_VERSION) {
+		if (v <= 0 || v > META_SCHEMA_VERSION)
+			r = -EPROTO;
+		else
+			r = migrate(db, v);
+	}
+	if (r < 0) {
+		meta_tx_rollback(db);
+		return r;
+	}
+	return meta_tx_commit(db);
+}

@@ -1,7 +1,550 @@
-/* placeholder: being written */
+/*
+ * tests/unit/test_meta_log.c — meta/log.c: appending access records, filling
+ * an open's byte counts, querying with every filter (user, op, level, denied,
+ * incidents, time bounds, paging), transactions, the append-only guard and
+ * tampered rows.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
-int main(void);
+#include <string.h>
+
+#include <check.h>
+#include <sqlite3.h>
+
+#include "db.h"
+#include "log.h"
+#include "testutil.h"
+
+static char *tmp;
+static struct meta_db *db;
+
+static void setup(void)
+{
+	tmp = tu_tmpdir();
+	ck_assert_ptr_nonnull(tmp);
+	ck_assert_int_eq(meta_db_open(tmp, META_OPEN_CREATE, &db), 0);
+}
+
+static void teardown(void)
+{
+	db = meta_db_close(db);
+	tu_rmrf(tmp);
+	free(tmp);
+}
+
+/* Run sql on a raw handle; the SQLite result code. */
+static int raw_exec(const char *sql)
+{
+	char path[PATH_MAX];
+	sqlite3 *h = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/%s", tmp, META_DB_NAME);
+	ck_assert_int_eq(sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(h, 10000);
+	rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+	sqlite3_close(h);
+	return rc;
+}
+
+static struct meta_record rec(int64_t time_ns, const char *user, const char *op, int level,
+			      int outcome)
+{
+	struct meta_record r;
+
+	memset(&r, 0, sizeof(r));
+	r.time_ns = time_ns;
+	snprintf(r.user, sizeof(r.user), "%s", user);
+	r.uid = 1000;
+	r.pid = 4242;
+	snprintf(r.comm, sizeof(r.comm), "cat");
+	snprintf(r.op, sizeof(r.op), "%s", op);
+	r.ino = 7;
+	r.level = level;
+	r.outcome = outcome;
+	r.bytes_read = -1;
+	r.bytes_written = -1;
+	return r;
+}
+
+static void append(int64_t time_ns, const char *user, const char *op, int level, int outcome,
+		   int64_t *ret_id)
+{
+	struct meta_record r = rec(time_ns, user, op, level, outcome);
+
+	ck_assert_int_eq(meta_log_append(db, &r), 0);
+	if (ret_id)
+		*ret_id = r.id;
+}
+
+static void free_records(struct meta_record *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		meta_record_clear(&v[i]);
+	free(v);
+}
+
+/* The number of records matching f. */
+static size_t count(const struct meta_log_filter *f)
+{
+	struct meta_record *v = NULL;
+	size_t n = 0;
+
+	ck_assert_int_eq(meta_log_query(db, f, &v, &n), 0);
+	free_records(v, n);
+	return n;
+}
+
+static struct meta_log_filter any(void)
+{
+	struct meta_log_filter f;
+
+	memset(&f, 0, sizeof(f));
+	f.level = -1;
+	return f;
+}
+
+START_TEST(test_append_roundtrip)
+{
+	static const uint8_t path[] = {1, 2, 3, 0, 5}, path2[] = {9, 8};
+	struct meta_record r = rec(0, "alice", "rename", 2, 0), *v = NULL;
+	struct meta_log_filter f = any();
+	int64_t before = meta_now_ns();
+	size_t n;
+
+	r.path_enc = (uint8_t *)path;
+	r.path_enc_len = sizeof(path);
+	r.path2_enc = (uint8_t *)path2;
+	r.path2_enc_len = sizeof(path2);
+	r.ino = (uint64_t)1 << 40;
+	snprintf(r.detail, sizeof(r.detail), "level 1->2");
+	ck_assert_int_eq(meta_log_append(db, &r), 0);
+	ck_assert_int_gt(r.id, 0);
+	ck_assert_int_ge(r.time_ns, before); /* filled in */
+	ck_assert_int_le(r.time_ns, meta_now_ns());
+
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].id, r.id);
+	ck_assert_int_eq(v[0].time_ns, r.time_ns);
+	ck_assert_str_eq(v[0].user, "alice");
+	ck_assert_int_eq(v[0].uid, 1000);
+	ck_assert_int_eq(v[0].pid, 4242);
+	ck_assert_str_eq(v[0].comm, "cat");
+	ck_assert_str_eq(v[0].op, "rename");
+	ck_assert_uint_eq(v[0].ino, (uint64_t)1 << 40);
+	ck_assert_uint_eq(v[0].path_enc_len, sizeof(path));
+	ck_assert_mem_eq(v[0].path_enc, path, sizeof(path));
+	ck_assert_uint_eq(v[0].path2_enc_len, sizeof(path2));
+	ck_assert_mem_eq(v[0].path2_enc, path2, sizeof(path2));
+	ck_assert_int_eq(v[0].level, 2);
+	ck_assert_int_eq(v[0].outcome, 0);
+	ck_assert_int_eq(v[0].bytes_read, -1);
+	ck_assert_int_eq(v[0].bytes_written, -1);
+	ck_assert_str_eq(v[0].detail, "level 1->2");
+	meta_record_clear(&v[0]);
+	ck_assert_ptr_null(v[0].path_enc);
+	ck_assert_ptr_null(v[0].path2_enc);
+	meta_record_clear(NULL);
+	free(v);
+
+	/* no paths, no user, a given time, a refused level-4 attempt */
+	r = rec(12345, "", "create", META_LEVEL_REFUSED, -EACCES);
+	r.uid = -1;
+	r.pid = 0;
+	r.ino = 0;
+	ck_assert_int_eq(meta_log_append(db, &r), 0);
+	ck_assert_int_eq(r.time_ns, 12345);
+	f.after_id = r.id - 1;
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_ptr_null(v[0].path_enc);
+	ck_assert_uint_eq(v[0].path_enc_len, 0);
+	ck_assert_ptr_null(v[0].path2_enc);
+	ck_assert_str_eq(v[0].user, "");
+	ck_assert_int_eq(v[0].uid, -1);
+	ck_assert_int_eq(v[0].time_ns, 12345);
+	ck_assert_int_eq(v[0].level, META_LEVEL_REFUSED);
+	ck_assert_int_eq(v[0].outcome, -EACCES);
+	free_records(v, n);
+}
+END_TEST
+
+START_TEST(test_append_full_strings)
+{
+	struct meta_record r = rec(1, "", "x", -1, 0), *v = NULL;
+	struct meta_log_filter f = any();
+	size_t n;
+
+	/* every string at its longest */
+	memset(r.user, 'u', sizeof(r.user) - 1);
+	memset(r.comm, 'c', sizeof(r.comm) - 1);
+	memset(r.op, 'o', sizeof(r.op) - 1);
+	memset(r.detail, 'd', sizeof(r.detail) - 1);
+	ck_assert_int_eq(meta_log_append(db, &r), 0);
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(strlen(v[0].user), sizeof(r.user) - 1);
+	ck_assert_uint_eq(strlen(v[0].comm), META_COMM_MAX);
+	ck_assert_uint_eq(strlen(v[0].op), META_OP_MAX);
+	ck_assert_uint_eq(strlen(v[0].detail), META_DETAIL_MAX);
+	free_records(v, n);
+}
+END_TEST
+
+START_TEST(test_append_invalid)
+{
+	struct meta_record r;
+
+	r = rec(1, "alice", "", -1, 0); /* no op */
+	ck_assert_int_eq(meta_log_append(db, &r), -EINVAL);
+	r = rec(1, "alice", "open", -1, 0);
+	memset(r.op, 'o', sizeof(r.op)); /* unterminated */
+	ck_assert_int_eq(meta_log_append(db, &r), -EINVAL);
+	r = rec(1, "alice", "open", -1, 0);
+	memset(r.detail, 'd', sizeof(r.detail));
+	ck_assert_int_eq(meta_log_append(db, &r), -EINVAL);
+	r = rec(1, "alice", "open", 5, 0);
+	ck_assert_int_eq(meta_log_append(db, &r), -EINVAL);
+	r = rec(1, "alice", "open", -2, 0);
+	ck_assert_int_eq(meta_log_append(db, &r), -EINVAL);
+	r = rec(1, "alice", "open", 0, EACCES); /* outcomes are 0 or -errno */
+	ck_assert_int_eq(meta_log_append(db, &r), -EINVAL);
+	r = rec(1, "alice", "open", 0, 0);
+	r.path_enc_len = 3; /* length without a buffer */
+	ck_assert_int_eq(meta_log_append(db, &r), -EINVAL);
+	ck_assert_int_eq(meta_log_append(db, NULL), -EINVAL);
+	{
+		struct meta_log_filter f = any();
+
+		ck_assert_uint_eq(count(&f), 0);
+	}
+}
+END_TEST
+
+START_TEST(test_set_bytes)
+{
+	struct meta_record *v = NULL;
+	struct meta_log_filter f = any();
+	int64_t id1, id2;
+	size_t n;
+
+	append(1, "alice", "open", 1, 0, &id1);
+	append(2, "alice", "open", 1, 0, &id2);
+	ck_assert_int_eq(meta_log_set_bytes(db, id1, 4096, 12), 0);
+	ck_assert_int_eq(meta_log_set_bytes(db, id1 + id2 + 100, 1, 1), -ENOENT);
+	ck_assert_int_eq(meta_log_set_bytes(db, id2, -5, 0), -EINVAL);
+
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(v[0].bytes_read, 4096);
+	ck_assert_int_eq(v[0].bytes_written, 12);
+	ck_assert_int_eq(v[1].bytes_read, -1); /* the other record is untouched */
+	ck_assert_int_eq(v[1].bytes_written, -1);
+	free_records(v, n);
+}
+END_TEST
+
+/* A log with a bit of everything; times are 1000 * (index + 1). */
+static void fill(void)
+{
+	static const struct {
+		const char *user, *op;
+		int level, outcome;
+	} rows[] = {
+	    {"alice", "open", 1, 0},	      /* 1000 */
+	    {"alice", "create", 2, 0},	      /* 2000 */
+	    {"bob", "open", 3, -EACCES},      /* 3000 incident */
+	    {"bob", "open", 2, -ENOENT},      /* 4000 denied, no incident */
+	    {"carol", "read", 2, -EBADMSG},   /* 5000 incident */
+	    {"alice", "setlevel", 1, -EPERM}, /* 6000 incident */
+	    {"", "unlock", -1, -ENOKEY},      /* 7000 incident */
+	    {"alice", "open", 0, -EIO},	      /* 8000 denied, no incident */
+	    {"bob", "rename", 2, 0},	      /* 9000 */
+	    {"alice", "create", 4, -EACCES},  /* 10000 incident: level 4 refused */
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		append((int64_t)(i + 1) * 1000, rows[i].user, rows[i].op, rows[i].level,
+		       rows[i].outcome, NULL);
+}
+
+START_TEST(test_query_filters)
+{
+	struct meta_log_filter f = any();
+	struct meta_record *v = NULL;
+	size_t n;
+
+	fill();
+	ck_assert_uint_eq(count(&f), 10);
+
+	f = any();
+	f.user = "alice";
+	ck_assert_uint_eq(count(&f), 5);
+	f.user = "";
+	ck_assert_uint_eq(count(&f), 1);
+	f.user = "nobody";
+	ck_assert_uint_eq(count(&f), 0);
+
+	f = any();
+	f.op = "open";
+	ck_assert_uint_eq(count(&f), 4);
+	f.user = "bob"; /* filters combine */
+	ck_assert_uint_eq(count(&f), 2);
+
+	f = any();
+	f.level = 2;
+	ck_assert_uint_eq(count(&f), 4);
+	f.level = 0; /* level 0 filters too: only -1 means any */
+	ck_assert_uint_eq(count(&f), 1);
+	f.level = META_LEVEL_REFUSED;
+	ck_assert_uint_eq(count(&f), 1);
+
+	f = any();
+	f.denied_only = true;
+	ck_assert_uint_eq(count(&f), 7);
+
+	f = any();
+	f.incidents_only = true;
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_int_eq(v[0].outcome, -EACCES);
+	ck_assert_int_eq(v[1].outcome, -EBADMSG);
+	ck_assert_int_eq(v[2].outcome, -EPERM);
+	ck_assert_int_eq(v[3].outcome, -ENOKEY);
+	ck_assert_int_eq(v[4].outcome, -EACCES);
+	ck_assert_int_eq(v[4].level, META_LEVEL_REFUSED);
+	free_records(v, n);
+	f.denied_only = true;
+	ck_assert_uint_eq(count(&f), 5);
+	f.user = "bob";
+	ck_assert_uint_eq(count(&f), 1);
+
+	/* time bounds are inclusive */
+	f = any();
+	f.since_ns = 3000;
+	ck_assert_uint_eq(count(&f), 8);
+	f.until_ns = 5000;
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(v[0].time_ns, 3000);
+	ck_assert_int_eq(v[2].time_ns, 5000);
+	free_records(v, n);
+	f.since_ns = 0;
+	ck_assert_uint_eq(count(&f), 5);
+	f.since_ns = 4001;
+	f.until_ns = 4999;
+	ck_assert_uint_eq(count(&f), 0);
+	f = any();
+	f.since_ns = 10000;
+	f.until_ns = 10000;
+	f.incidents_only = true;
+	f.level = 4;
+	ck_assert_uint_eq(count(&f), 1);
+
+	/* everything at once */
+	f = any();
+	f.user = "alice";
+	f.op = "open";
+	f.level = 0;
+	f.denied_only = true;
+	f.since_ns = 8000;
+	f.until_ns = 8000;
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_int_eq(v[0].outcome, -EIO);
+	free_records(v, n);
+}
+END_TEST
+
+START_TEST(test_query_paging)
+{
+	struct meta_log_filter f = any();
+	struct meta_record *v = NULL;
+	int64_t ids[10], t[10];
+	size_t n, got = 0;
+
+	fill();
+	/* pages of 3 by after_id visit every record once, in id order */
+	f.limit = 3;
+	for (;;) {
+		ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
+		ck_assert_uint_le(n, 3);
+		if (n == 0) {
+			free(v);
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			ck_assert_uint_lt(got, 10);
+			ck_assert_int_gt(v[i].id, f.after_id);
+			ids[got] = v[i].id;
+			t[got] = v[i].time_ns;
+			f.after_id = v[i].id;
+			got++;
+		}
+		free_records(v, n);
+		v = NULL;
+	}
+	ck_assert_uint_eq(got, 10);
+	for (size_t i = 0; i < 10; i++) {
+		ck_assert_int_eq(t[i], (int64_t)(i + 1) * 1000);
+		if (i)
+			ck_assert_int_gt(ids[i], ids[i - 1]);
+	}
+
+	/* paging through a filtered view */
+	f = any();
+	f.incidents_only = true;
+	f.limit = 2;
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	f.after_id = v[1].id;
+	free_records(v, n);
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
+	ck_assert_uint_eq(n, 2);
+	ck_assert_int_eq(v[0].outcome, -EPERM);
+	f.after_id = v[1].id;
+	free_records(v, n);
+	ck_assert_uint_eq(count(&f), 1);
+	f.limit = 1;
+	f.after_id = ids[9];
+	ck_assert_uint_eq(count(&f), 0);
+}
+END_TEST
+
+START_TEST(test_log_in_transactions)
+{
+	struct meta_log_filter f = any();
+	int64_t id, later;
+
+	ck_assert_int_eq(meta_tx_begin(db), 0);
+	append(1, "alice", "open", 0, 0, &id);
+	ck_assert_uint_eq(count(&f), 1);
+	meta_tx_rollback(db);
+	ck_assert_uint_eq(count(&f), 0);
+
+	ck_assert_int_eq(meta_tx_begin(db), 0);
+	append(2, "alice", "open", 0, 0, NULL);
+	append(3, "alice", "close", 0, 0, &later);
+	ck_assert_int_eq(meta_tx_commit(db), 0);
+	ck_assert_uint_eq(count(&f), 2);
+	ck_assert_int_gt(later, id);
+
+	/* visible to an auditor's read-only connection */
+	{
+		struct meta_db *ro = NULL;
+		struct meta_record *v = NULL;
+		struct meta_record r = rec(4, "x", "open", 0, 0);
+		size_t n;
+
+		ck_assert_int_eq(meta_db_open(tmp, META_OPEN_RO, &ro), 0);
+		ck_assert_int_eq(meta_log_query(ro, &f, &v, &n), 0);
+		ck_assert_uint_eq(n, 2);
+		free_records(v, n);
+		ck_assert_int_eq(meta_log_append(ro, &r), -EROFS);
+		ro = meta_db_close(ro);
+	}
+}
+END_TEST
+
+START_TEST(test_append_only)
+{
+	struct meta_log_filter f = any();
+	struct meta_record *v = NULL;
+	size_t n;
+
+	fill();
+	ck_assert_int_ne(raw_exec("UPDATE access_log SET outcome = 0"), SQLITE_OK);
+	ck_assert_int_ne(raw_exec("UPDATE access_log SET user = 'mallory'"), SQLITE_OK);
+	ck_assert_int_ne(raw_exec("DELETE FROM access_log WHERE outcome <> 0"), SQLITE_OK);
+	ck_assert_int_eq(raw_exec("UPDATE access_log SET bytes_read = 1"), SQLITE_OK);
+	f.denied_only = true;
+	ck_assert_uint_eq(count(&f), 7);
+	f = any();
+	f.user = "mallory";
+	ck_assert_uint_eq(count(&f), 0);
+	f = any();
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
+	ck_assert_uint_eq(n, 10);
+	ck_assert_int_eq(v[0].bytes_read, 1);
+	free_records(v, n);
+}
+END_TEST
+
+START_TEST(test_corrupt_rows)
+{
+	struct meta_log_filter f = any();
+	struct meta_record *v = (struct meta_record *)0x1;
+	size_t n = 55;
+	int64_t id;
+
+	fill();
+	{
+		/* a record owning paths comes first, so the error path must free them */
+		struct meta_record r = rec(15000, "erin", "rename", 1, 0);
+
+		r.path_enc = (uint8_t *)"path-one";
+		r.path_enc_len = 8;
+		r.path2_enc = (uint8_t *)"path-two";
+		r.path2_enc_len = 8;
+		ck_assert_int_eq(meta_log_append(db, &r), 0);
+	}
+	append(20000, "dave", "open", 1, 0, &id);
+	/* past the triggers, a detail longer than the struct holds */
+	ck_assert_int_eq(
+	    raw_exec("DROP TRIGGER access_log_no_update;"
+		     "UPDATE access_log SET detail = replace(hex(zeroblob(300)), '00', 'd')"
+		     " WHERE user = 'dave'"),
+	    SQLITE_OK);
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), -EIO);
+	ck_assert_uint_eq(n, 55);
+	ck_assert_ptr_eq(v, (struct meta_record *)0x1);
+	/* the records before it are still readable */
+	f.limit = 10;
+	ck_assert_uint_eq(count(&f), 10);
+
+	/* an outcome that is no -errno, a level out of range, a path as text */
+	f = any();
+	f.after_id = id - 1;
+	ck_assert_int_eq(
+	    raw_exec("UPDATE access_log SET detail = '', outcome = 13 WHERE user = 'dave'"),
+	    SQLITE_OK);
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), -EIO);
+	ck_assert_int_eq(
+	    raw_exec("UPDATE access_log SET outcome = 0, level = 9 WHERE user = 'dave'"),
+	    SQLITE_OK);
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), -EIO);
+	ck_assert_int_eq(raw_exec("UPDATE access_log SET level = 1, path_enc = 'plain'"
+				  " WHERE user = 'dave'"),
+			 SQLITE_OK);
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), -EIO);
+	ck_assert_int_eq(raw_exec("UPDATE access_log SET path_enc = x'00ff' WHERE user = 'dave'"),
+			 SQLITE_OK);
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
+	ck_assert_uint_eq(n, 1);
+	ck_assert_uint_eq(v[0].path_enc_len, 2);
+	free_records(v, n);
+}
+END_TEST
+
 int main(void)
 {
-	return 77;
+	Suite *s = suite_create("meta_log");
+	TCase *tc = tcase_create("log");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, test_append_roundtrip);
+	tcase_add_test(tc, test_append_full_strings);
+	tcase_add_test(tc, test_append_invalid);
+	tcase_add_test(tc, test_set_bytes);
+	tcase_add_test(tc, test_query_filters);
+	tcase_add_test(tc, test_query_paging);
+	tcase_add_test(tc, test_log_in_transactions);
+	tcase_add_test(tc, test_append_only);
+	tcase_add_test(tc, test_corrupt_rows);
+	suite_add_tcase(s, tc);
+
+	return tu_run(s);
 }

@@ -1,0 +1,22 @@
+/*
+ * meta/schema.h — private to meta/: creating and migrating vault.db's schema.
+ *
+ * PRAGMA user_version holds the schema version. Version 0 is an empty
+ * database; the step 0 → 1 creates every table, the root directory and the
+ * default configuration. Later versions append steps (schema.c); a vault is
+ * migrated when opened read-write and refused (-EPROTO) read-only.
+ */
+#pragma once
+
+struct meta_db;
+
+/* Create schema version META_SCHEMA_VERSION in an empty database, inside the
+ * caller's transaction. -EPROTO if the database already has a schema. */
+int meta_schema_create(struct meta_db *db);
+
+/*
+ * Check the version of an existing vault: -EPROTO if it is 0 (not a vault),
+ * newer than this build, or older and db is read-only; an older version is
+ * migrated in its own transaction. -EBUSY/-EIO on SQLite failures.
+ */
+int meta_schema_open(struct meta_db *db);
