@@ -1,2 +1,426 @@
-/* placeholder: being written */
-typedef int vfs_placeholder_cli;
+/*
+ * keytool/cli.c — what the commands share: error lines, exit codes, the vault
+ * location, passphrase input and UTC times.
+ *
+ * Passphrases are read into sodium_malloc'd memory one byte at a time (no
+ * stdio buffer keeps a copy, and a pipe is not read past the first line):
+ * from a file the user names, or from /dev/tty with echo off. While echo is
+ * off, the usual terminal signals are caught so the terminal is restored
+ * before the signal takes effect.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#define NS_PER_SEC 1000000000LL
+
+static const char *program_name = "vaultfs";
+
+void cli_set_program(const char *name)
+{
+	const char *slash;
+
+	if (!name || !*name)
+		return;
+	slash = strrchr(name, '/');
+	program_name = slash ? slash + 1 : name;
+}
+
+void cli_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", program_name);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int cli_exit_code(int neg_errno)
+{
+	switch (-neg_errno) {
+	case 0:
+		return CLI_EXIT_OK;
+	case EACCES:
+	case EPERM:
+		return CLI_EXIT_DENIED;
+	case EINVAL:
+		return CLI_EXIT_USAGE;
+	default:
+		return CLI_EXIT_FAILED;
+	}
+}
+
+const char *cli_vault_dir(const char *arg)
+{
+	const char *env;
+
+	if (arg && *arg)
+		return arg;
+	env = getenv("VAULTFS_VAULT");
+	return env && *env ? env : NULL;
+}
+
+/* ---- passphrases ----------------------------------------------------- */
+
+char *cli_passphrase_free(char *p)
+{
+	sodium_free(p); /* wipes */
+	return NULL;
+}
+
+static char *passphrase_alloc(void)
+{
+	char *p = sodium_malloc(CLI_PASSPHRASE_MAX + 1);
+
+	if (p)
+		sodium_memzero(p, CLI_PASSPHRASE_MAX + 1);
+	else
+		cli_error("out of memory for the passphrase (locked memory limit?)");
+	return p;
+}
+
+/*
+ * Read one line from fd into buf (CLI_PASSPHRASE_MAX + 1 bytes), without the
+ * newline (and a carriage return before it). 0, -E2BIG if too long, -EINTR if
+ * stopped by *stop, -errno on a read error. EOF ends the line.
+ */
+static int read_line(int fd, char *buf, volatile sig_atomic_t *stop)
+{
+	size_t n = 0;
+
+	for (;;) {
+		char c;
+		ssize_t k = read(fd, &c, 1);
+
+		if (k < 0) {
+			if (errno == EINTR && !(stop && *stop))
+				continue;
+			return -errno;
+		}
+		if (k == 0 || c == '\n')
+			break;
+		if (n == CLI_PASSPHRASE_MAX) {
+			/* drain the rest of the line so it is not read as a command */
+			while (read(fd, &c, 1) == 1 && c != '\n')
+				;
+			return -E2BIG;
+		}
+		buf[n++] = c;
+	}
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = '\0';
+	return 0;
+}
+
+static bool is_fd_path(const char *path)
+{
+	return strncmp(path, "/dev/fd/", 8) == 0 || strncmp(path, "/proc/self/fd/", 14) == 0 ||
+	       strcmp(path, "/dev/stdin") == 0;
+}
+
+static char *passphrase_from_file(const char *file)
+{
+	struct stat st;
+	char *p = NULL;
+	int fd, r, e;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		e = errno;
+		cli_error("cannot open passphrase file %s: %s", file, strerror(e));
+		errno = e;
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		cli_error("cannot stat passphrase file %s: %s", file, strerror(e));
+		goto fail;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		e = EISDIR;
+		cli_error("passphrase file %s is a directory", file);
+		goto fail;
+	}
+	/* a descriptor handed over on purpose (/dev/fd/N, /dev/stdin) is the
+	 * caller's choice; a file by name must be private (readable or writable
+	 * by others, it leaks the passphrase or lets them choose it) */
+	if (S_ISREG(st.st_mode) && (st.st_mode & (S_IRWXG | S_IRWXO)) && !is_fd_path(file)) {
+		e = EPERM;
+		cli_error(
+		    "passphrase file %s is accessible by group or others (run 'chmod 600 %s')",
+		    file, file);
+		goto fail;
+	}
+	p = passphrase_alloc();
+	if (!p) {
+		e = ENOMEM;
+		goto fail;
+	}
+	r = read_line(fd, p, NULL);
+	if (r == -E2BIG) {
+		e = E2BIG;
+		cli_error("the passphrase in %s is longer than %d bytes", file, CLI_PASSPHRASE_MAX);
+		goto fail;
+	}
+	if (r < 0) {
+		e = -r;
+		cli_error("cannot read passphrase file %s: %s", file, strerror(e));
+		goto fail;
+	}
+	if (p[0] == '\0') {
+		e = EINVAL;
+		cli_error("passphrase file %s is empty", file);
+		goto fail;
+	}
+	close(fd);
+	return p;
+fail:
+	p = cli_passphrase_free(p);
+	close(fd);
+	errno = e;
+	return NULL;
+}
+
+static volatile sig_atomic_t tty_signal;
+
+static void tty_on_signal(int sig)
+{
+	tty_signal = sig;
+}
+
+/* The signals that would leave the terminal without echo. */
+static const int tty_signals[] = {SIGINT, SIGHUP, SIGQUIT, SIGTERM, SIGTSTP, SIGTTIN, SIGTTOU};
+#define N_TTY_SIGNALS (sizeof(tty_signals) / sizeof(tty_signals[0]))
+
+/* Prompt on the terminal fd and read a line with echo off. */
+static int tty_read(int fd, const char *prompt, char *buf)
+{
+	struct sigaction sa, saved[N_TTY_SIGNALS];
+	struct termios old, quiet;
+	int r, sig;
+
+	if (tcgetattr(fd, &old) < 0)
+		return -errno;
+	tty_signal = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = tty_on_signal; /* no SA_RESTART: read() returns EINTR */
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < N_TTY_SIGNALS; i++)
+		sigaction(tty_signals[i], &sa, &saved[i]);
+
+	quiet = old;
+	quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHOE | ECHOK | ECHONL);
+	quiet.c_lflag |= ICANON;
+	if (tcsetattr(fd, TCSAFLUSH, &quiet) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (write(fd, prompt, strlen(prompt)) < 0) {
+		/* nothing to do: the read still works */
+	}
+	r = read_line(fd, buf, &tty_signal);
+	tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0) {
+		/* as above */
+	}
+out:
+	for (size_t i = 0; i < N_TTY_SIGNALS; i++)
+		sigaction(tty_signals[i], &saved[i], NULL);
+	sig = tty_signal;
+	if (sig) {
+		sodium_memzero(buf, CLI_PASSPHRASE_MAX + 1);
+		raise(sig); /* with the terminal restored; if we survive (SIGTSTP) give up */
+		return -EINTR;
+	}
+	return r;
+}
+
+static char *passphrase_from_tty(const char *prompt, bool confirm)
+{
+	char *p = NULL, *again = NULL;
+	int fd, r, e = 0;
+
+	fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		cli_error("no terminal to ask for the passphrase (use --passphrase-file FILE)");
+		errno = ENXIO;
+		return NULL;
+	}
+	p = passphrase_alloc();
+	if (!p) {
+		e = ENOMEM;
+		goto out;
+	}
+	r = tty_read(fd, prompt, p);
+	if (r == 0 && p[0] == '\0')
+		r = -ENODATA;
+	if (r == 0 && confirm) {
+		again = passphrase_alloc();
+		if (!again) {
+			e = ENOMEM;
+			goto out;
+		}
+		r = tty_read(fd, "Repeat the passphrase: ", again);
+		if (r == 0 && (strlen(p) != strlen(again) || sodium_memcmp(p, again, strlen(p))))
+			r = -EILSEQ;
+		again = cli_passphrase_free(again);
+	}
+	if (r == -E2BIG)
+		cli_error("the passphrase is longer than %d bytes", CLI_PASSPHRASE_MAX);
+	else if (r == -ENODATA)
+		cli_error("empty passphrase");
+	else if (r == -EILSEQ)
+		cli_error("the passphrases do not match; nothing was changed");
+	else if (r == -EINTR)
+		cli_error("interrupted");
+	else if (r < 0)
+		cli_error("cannot read the passphrase from the terminal: %s", strerror(-r));
+	if (r < 0)
+		e = r == -ENODATA || r == -EILSEQ || r == -E2BIG ? EINVAL : -r;
+out:
+	close(fd);
+	if (e) {
+		p = cli_passphrase_free(p);
+		errno = e;
+	}
+	return p;
+}
+
+char *cli_passphrase_read(const char *file, const char *prompt, bool confirm)
+{
+	if (file)
+		return passphrase_from_file(file);
+	return passphrase_from_tty(prompt ? prompt : "Passphrase: ", confirm);
+}
+
+/* ---- times ----------------------------------------------------------- */
+
+char *cli_time_iso(int64_t ns, char *buf, size_t len)
+{
+	int64_t secs = ns / NS_PER_SEC, rem = ns % NS_PER_SEC;
+	time_t t;
+	struct tm tm;
+	char date[24];
+
+	if (rem < 0) {
+		rem += NS_PER_SEC;
+		secs--;
+	}
+	t = (time_t)secs;
+	if (!gmtime_r(&t, &tm) || strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+		snprintf(date, sizeof(date), "@%lld", (long long)secs);
+	snprintf(buf, len, "%s.%03dZ", date, (int)(rem / 1000000));
+	return buf;
+}
+
+/* Exactly n decimal digits at *p, advancing it. */
+static bool digits(const char **p, int n, int *ret)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if ((*p)[i] < '0' || (*p)[i] > '9')
+			return false;
+		v = v * 10 + ((*p)[i] - '0');
+	}
+	*p += n;
+	*ret = v;
+	return true;
+}
+
+static int days_in_month(int year, int month)
+{
+	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+
+	return month == 2 && leap ? 29 : days[month - 1];
+}
+
+int cli_time_parse(const char *text, int64_t *ret_ns)
+{
+	int year, mon, day, hour = 0, min = 0, sec = 0, oh = 0, om = 0, sign = 0;
+	int64_t frac = 0, secs;
+	const char *p = text;
+	struct tm tm;
+	char *end;
+
+	if (!text || !*text)
+		return -EINVAL;
+	if (text[0] == '@') {
+		long long v;
+
+		errno = 0;
+		v = strtoll(text + 1, &end, 10);
+		if (errno || end == text + 1 || *end || v > INT64_MAX / NS_PER_SEC ||
+		    v < INT64_MIN / NS_PER_SEC)
+			return -EINVAL;
+		*ret_ns = (int64_t)v * NS_PER_SEC;
+		return 0;
+	}
+	if (!digits(&p, 4, &year) || *p++ != '-' || !digits(&p, 2, &mon) || *p++ != '-' ||
+	    !digits(&p, 2, &day))
+		return -EINVAL;
+	if (*p == 'T' || *p == 't' || *p == ' ') {
+		p++;
+		if (!digits(&p, 2, &hour) || *p++ != ':' || !digits(&p, 2, &min))
+			return -EINVAL;
+		if (*p == ':') {
+			p++;
+			if (!digits(&p, 2, &sec))
+				return -EINVAL;
+			if (*p == '.' || *p == ',') {
+				int64_t scale = NS_PER_SEC / 10;
+
+				p++;
+				if (*p < '0' || *p > '9')
+					return -EINVAL;
+				for (; *p >= '0' && *p <= '9'; p++) {
+					frac += (*p - '0') * scale;
+					scale /= 10;
+				}
+			}
+		}
+		if (*p == 'Z' || *p == 'z') {
+			p++;
+		} else if (*p == '+' || *p == '-') {
+			sign = *p++ == '+' ? 1 : -1;
+			if (!digits(&p, 2, &oh))
+				return -EINVAL;
+			if (*p == ':')
+				p++;
+			if (!digits(&p, 2, &om) || oh > 23 || om > 59)
+				return -EINVAL;
+		}
+	}
+	if (*p != '\0' || year < 1970 || mon < 1 || mon > 12 || day < 1 ||
+	    day > days_in_month(year, mon) || hour > 23 || min > 59 || sec > 59)
+		return -EINVAL;
+
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = day;
+	tm.tm_hour = hour;
+	tm.tm_min = min;
+	tm.tm_sec = sec;
+	secs = (int64_t)timegm(&tm) - sign * (oh * 3600 + om * 60);
+	if (secs < 0 || secs > INT64_MAX / NS_PER_SEC - 1)
+		return -EINVAL;
+	*ret_ns = secs * NS_PER_SEC + frac;
+	return 0;
+}

@@ -17,23 +17,28 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KT_KEY_BYTES 32		/* every symmetric key and X25519 key */
+#define KT_KEY_BYTES	     32	 /* every symmetric key and X25519 key */
 #define KT_USER_SECRET_BYTES 100 /* §3 */
-#define KT_SEALED_BYTES 89	/* §4 */
-#define KT_WRAPPED_KEY_BYTES 80	/* §5 */
-#define KT_META_OVERHEAD 44	/* §6: 28-byte header + 16-byte tag */
-#define KT_HASH_BYTES 32
+#define KT_SEALED_BYTES	     89	 /* §4 */
+#define KT_WRAPPED_KEY_BYTES 80	 /* §5 */
+#define KT_META_OVERHEAD     44	 /* §6: 28-byte header + 16-byte tag */
+#define KT_HASH_BYTES	     32
 #define KT_FINGERPRINT_BYTES 8
-#define KT_OBJECT_ID_BYTES 16
-#define KT_FORMAT_VERSION 1
+#define KT_OBJECT_ID_BYTES   16
+#define KT_FORMAT_VERSION    1
 
 /* Argon2id cost profiles for user secrets. */
 enum kt_kdf_profile {
 	KT_KDF_INTERACTIVE,
 	KT_KDF_MODERATE,
 	KT_KDF_SENSITIVE,
-	KT_KDF_TEST,		/* minimum cost; only for the test suite */
+	KT_KDF_TEST, /* minimum cost; only for the test suite */
 };
+
+/* Profile names, as stored in vault_config.kdf_profile: "interactive",
+ * "moderate", "sensitive", "test". parse: -EINVAL for any other name. */
+const char *kt_kdf_profile_name(enum kt_kdf_profile profile);
+int kt_kdf_profile_parse(const char *name, enum kt_kdf_profile *ret_profile);
 
 /* Kinds inside sealed keys (§4). */
 enum kt_seal_kind {
@@ -82,14 +87,16 @@ int kt_unseal(enum kt_seal_kind kind, uint16_t id, uint16_t version,
 
 /* §5: wrap/unwrap a file key under a level key. */
 int kt_file_key_wrap(const uint8_t level_key[KT_KEY_BYTES], uint8_t level, uint32_t level_version,
-		     const uint8_t object_id[KT_OBJECT_ID_BYTES], const uint8_t file_key[KT_KEY_BYTES],
+		     const uint8_t object_id[KT_OBJECT_ID_BYTES],
+		     const uint8_t file_key[KT_KEY_BYTES],
 		     uint8_t ret_wrapped[KT_WRAPPED_KEY_BYTES]);
 /* Read level and version from a wrapped key (no key needed); -EINVAL if malformed. */
 int kt_file_key_info(const uint8_t wrapped[KT_WRAPPED_KEY_BYTES], uint8_t *ret_level,
 		     uint32_t *ret_version);
 int kt_file_key_unwrap(const uint8_t level_key[KT_KEY_BYTES],
 		       const uint8_t object_id[KT_OBJECT_ID_BYTES],
-		       const uint8_t wrapped[KT_WRAPPED_KEY_BYTES], uint8_t ret_file_key[KT_KEY_BYTES]);
+		       const uint8_t wrapped[KT_WRAPPED_KEY_BYTES],
+		       uint8_t ret_file_key[KT_KEY_BYTES]);
 
 /*
  * §6: the metadata subkeys. A struct kt_meta_keys is derived once from a
@@ -98,8 +105,8 @@ int kt_file_key_unwrap(const uint8_t level_key[KT_KEY_BYTES],
  */
 struct kt_meta_keys {
 	uint16_t version;		/* metadata key version */
-	uint8_t name_key[KT_KEY_BYTES];	/* vfs-name subkey */
-	uint8_t aead_key[KT_KEY_BYTES];	/* vfs-meta subkey */
+	uint8_t name_key[KT_KEY_BYTES]; /* vfs-name subkey */
+	uint8_t aead_key[KT_KEY_BYTES]; /* vfs-meta subkey */
 };
 /* Derive into sodium_malloc'd memory; free with kt_meta_keys_free. */
 struct kt_meta_keys *kt_meta_keys_new(const uint8_t meta_key[KT_KEY_BYTES], uint16_t version);

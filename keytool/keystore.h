@@ -34,12 +34,12 @@
 extern const char *const kt_default_level_names[META_LEVELS];
 
 struct kt_init_options {
-	const char *admin;		/* name of the first administrator */
-	const char *passphrase;		/* their passphrase */
+	const char *admin;	/* name of the first administrator */
+	const char *passphrase; /* their passphrase */
 	size_t passphrase_len;
-	enum kt_kdf_profile kdf;	/* stored in the vault for later users */
+	enum kt_kdf_profile kdf;	      /* stored in the vault for later users */
 	const char *level_names[META_LEVELS]; /* NULL entries take the defaults */
-	int64_t admin_uid;		/* -1: by login name */
+	int64_t admin_uid;		      /* -1: by login name */
 };
 
 /*
@@ -58,6 +58,10 @@ struct kt_keyring;
  * every granted (unexpired) role, and from those the level and metadata keys.
  * A wrong passphrase is recorded as a denial (when db is writable) and
  * returns -EACCES; an unknown user -ENOENT; a disabled user -EACCES.
+ * A grant or sealed key that does not open as exactly what its row says, or
+ * whose key does not match the fingerprint in level_keys/meta_keys, is an
+ * integrity incident: recorded (op "unlock", outcome -EBADMSG, when db is
+ * writable), that role or key left out of the keyring, the rest unlocked.
  */
 int kt_unlock(struct meta_db *db, const char *user, const char *passphrase, size_t pass_len,
 	      struct kt_keyring **ret_keyring);
@@ -70,8 +74,8 @@ uint32_t kt_keyring_flags(const struct kt_keyring *kr);
  * that is not read-only (may write). */
 uint32_t kt_keyring_readable(const struct kt_keyring *kr);
 uint32_t kt_keyring_writable(const struct kt_keyring *kr);
-/* A level key by version (reading); -ENOKEY if not held. *ret_key stays owned
- * by the keyring. */
+/* A level key by version (reading); -ENOKEY if not held through a role that
+ * holds the level (custody does not count). *ret_key stays owned by the keyring. */
 int kt_keyring_level_key(const struct kt_keyring *kr, uint8_t level, uint32_t version,
 			 const uint8_t **ret_key);
 /* The current version of a level key (writing, wrapping new file keys). */
@@ -79,6 +83,14 @@ int kt_keyring_level_current(const struct kt_keyring *kr, uint8_t level, uint32_
 			     const uint8_t **ret_key);
 /* The metadata subkeys, or NULL if no role of the user holds the metadata key. */
 const struct kt_meta_keys *kt_keyring_meta(const struct kt_keyring *kr);
+/*
+ * Administrators only: a level key held in custody through the admin role
+ * (what kt_role_add seals to a new role); -ENOKEY if not held. Custody is not
+ * a clearance: content is read only with kt_keyring_level_key, which answers
+ * for the levels of the user's roles. *ret_key stays owned by the keyring.
+ */
+int kt_keyring_custody_key(const struct kt_keyring *kr, uint8_t level, uint32_t version,
+			   const uint8_t **ret_key);
 
 /* Administration; admin must hold the admin role (else -EACCES, recorded). */
 int kt_user_add(struct meta_db *db, const struct kt_keyring *admin, const char *name, int64_t uid,
@@ -87,8 +99,8 @@ int kt_user_add(struct meta_db *db, const struct kt_keyring *admin, const char *
 int kt_role_add(struct meta_db *db, const struct kt_keyring *admin, const char *name,
 		uint32_t levels, uint32_t flags);
 /* expires_ns 0 = never; roles with META_ROLE_EXPIRING require one (-EINVAL). */
-int kt_grant(struct meta_db *db, const struct kt_keyring *admin, const char *user,
-	     const char *role, int64_t expires_ns);
+int kt_grant(struct meta_db *db, const struct kt_keyring *admin, const char *user, const char *role,
+	     int64_t expires_ns);
 /* Remove the grant: effective at once for new unlocks. Refuses to remove the
  * last administrator's admin grant (-EPERM). Rotation is a later step; the
  * format carries key versions for it. */
@@ -100,6 +112,9 @@ int kt_passwd(struct meta_db *db, const char *user, const char *old_pass, size_t
 
 /* Name rules for users and roles: [a-z_][a-z0-9_.-]{0,63}. */
 bool kt_name_valid(const char *name);
+/* The configured name of level 0..3 (vault_config level_name.N, else the
+ * default) into buf; -EINVAL for another level, -ENOBUFS if buf is too small. */
+int kt_level_name(struct meta_db *db, uint8_t level, char *buf, size_t len);
 /* Parse a level given as a number or a (configured) level name; -EINVAL if
  * neither; returns 4 for the refused level so the caller can record it. */
 int kt_level_parse(struct meta_db *db, const char *text, uint8_t *ret_level);
