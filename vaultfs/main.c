@@ -273,6 +273,18 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		cli_error("cannot install signal handlers");
 		code = CLI_EXIT_FAILED;
 	}
+	if (code == 0) {
+		struct stat st;
+
+		/* Say what is wrong in one line, before libfuse says it its own way. */
+		if (stat(o->mountpoint, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			cli_error("cannot mount on %s: %s", o->mountpoint,
+				  errno == ENOENT || !S_ISDIR(st.st_mode) ? "no such directory"
+									  : strerror(errno));
+			fuse_remove_signal_handlers(se);
+			code = CLI_EXIT_FAILED;
+		}
+	}
 	if (code == 0 && fuse_session_mount(se, o->mountpoint) != 0) {
 		cli_error("cannot mount on %s (does it exist, and is nothing mounted there?)",
 			  o->mountpoint);
@@ -284,7 +296,12 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		goto out;
 	}
 
-	snprintf(detail, sizeof(detail), "mountpoint=%s", o->mountpoint);
+	{
+		char *abs = realpath(o->mountpoint, NULL);
+
+		snprintf(detail, sizeof(detail), "mountpoint=%s", abs ? abs : o->mountpoint);
+		free(abs);
+	}
 	record_self(&v, "mount", detail);
 	report(status_fd, 0);
 	if (!o->foreground)

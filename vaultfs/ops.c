@@ -46,6 +46,7 @@ struct vfs_handle {
 	struct vfs_inode *inode;	/* pinned for the handle's life */
 	int64_t record_id;		/* the open's access record, for byte counts */
 	int flags;			/* open flags */
+	int level;			/* the file's level at open, for records */
 	_Atomic int64_t bytes_read;
 	_Atomic int64_t bytes_written;
 };
@@ -195,11 +196,19 @@ static int deny(struct vfs *v, fuse_req_t req, const char *op, uint64_t ino, uin
 	return err;
 }
 
-/* Record an integrity failure of a file's content (takes db_lock). */
-static void record_integrity(struct vfs *v, fuse_req_t req, uint64_t ino, const char *detail)
+/* Record an integrity failure of stored data (takes db_lock). level -1: look it up. */
+static void record_integrity(struct vfs *v, fuse_req_t req, uint64_t ino, int level,
+			     const char *detail)
 {
 	db_lock(v);
-	deny(v, req, "read", ino, 0, NULL, -1, -EBADMSG, detail);
+	if (level < 0) {
+		struct meta_node n = { 0 };
+
+		if (meta_node_get(v->db, ino, &n) == 0)
+			level = n.level;
+		meta_node_clear(&n);
+	}
+	deny(v, req, "read", ino, 0, NULL, level, -EBADMSG, detail);
 	db_unlock(v);
 }
 
@@ -431,12 +440,12 @@ static int truncate_content(struct vfs *v, fuse_req_t req, struct vfs_inode *in,
 		return -EACCES;
 	r = inode_open_blob(v, in, n);
 	if (r == -EBADMSG)
-		record_integrity(v, req, n->ino, "truncate");
+		record_integrity(v, req, n->ino, n->level, "truncate");
 	if (r < 0)
 		return r;
 	r = vfs_blob_truncate(in->blob, size);
 	if (r == -EBADMSG)
-		record_integrity(v, req, n->ino, "truncate");
+		record_integrity(v, req, n->ino, n->level, "truncate");
 	if (opened_here) {
 		int r2;
 
@@ -749,7 +758,7 @@ static void vfs_readlink(fuse_req_t req, fuse_ino_t ino)
 		size_t len = n.symlink_enc_len - KT_META_OVERHEAD;
 
 		target = malloc(len + 1);
-		r = target ? kt_meta_open(v->meta_keys, KT_META_SYMLINK, ino, n.symlink_enc,
+		r = target ? vfs_meta_open_stored(v, KT_META_SYMLINK, ino, n.symlink_enc,
 					  n.symlink_enc_len, target)
 			   : -ENOMEM;
 		if (r == 0)
@@ -757,7 +766,7 @@ static void vfs_readlink(fuse_req_t req, fuse_ino_t ino)
 	}
 	meta_node_clear(&n);
 	if (r == -EBADMSG)
-		record_integrity(v, req, ino, "symlink target");
+		record_integrity(v, req, ino, -1, "symlink target");
 	if (r < 0)
 		fuse_reply_err(req, reply_errno(r));
 	else
@@ -1230,6 +1239,7 @@ static int open_file(fuse_req_t req, struct vfs *v, uint64_t ino, struct fuse_fi
 	}
 	h->inode = in;
 	h->flags = fi->flags;
+	h->level = n.level;
 	fi->fh = (uint64_t)(uintptr_t)h;
 	in = NULL;
 	h = NULL;
@@ -1293,6 +1303,7 @@ static void vfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	/* The "create" record stands for this open: its bytes are counted there. */
 	h->inode = in;
 	h->flags = fi->flags;
+	h->level = n.level;
 	fi->fh = (uint64_t)(uintptr_t)h;
 
 	e.ino = n.ino;
@@ -1325,7 +1336,7 @@ static void vfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	n = in->blob ? vfs_blob_read(in->blob, buf, size, (uint64_t)off) : -EBADF;
 	pthread_rwlock_unlock(&in->lock);
 	if (n == -EBADMSG)
-		record_integrity(v, req, ino, "content chunk failed authentication");
+		record_integrity(v, req, ino, h->level, "content chunk failed authentication");
 	if (n < 0) {
 		fuse_reply_err(req, reply_errno((int)n));
 	} else {
@@ -1357,7 +1368,7 @@ static void vfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 	}
 	pthread_rwlock_unlock(&in->lock);
 	if (n == -EBADMSG)
-		record_integrity(v, req, ino, "content chunk failed authentication");
+		record_integrity(v, req, ino, h->level, "content chunk failed authentication");
 	if (n < 0) {
 		fuse_reply_err(req, reply_errno((int)n));
 		return;
@@ -1473,7 +1484,7 @@ static void vfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			size_t len;
 
 			if (d->name_enc_len < KT_META_OVERHEAD || nlen > NAME_MAX_BYTES ||
-			    kt_meta_open(v->meta_keys, KT_META_NAME, ino, d->name_enc, d->name_enc_len,
+			    vfs_meta_open_stored(v, KT_META_NAME, ino, d->name_enc, d->name_enc_len,
 					 name) < 0) {
 				r = -EBADMSG;
 				break;
@@ -1496,7 +1507,7 @@ static void vfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 	}
 	if (r == -EBADMSG)
-		record_integrity(v, req, ino, "directory entry name failed authentication");
+		record_integrity(v, req, ino, -1, "directory entry name failed authentication");
 	if (r < 0 && used == 0)
 		fuse_reply_err(req, reply_errno(r));
 	else
@@ -1559,9 +1570,8 @@ static int classify(fuse_req_t req, struct vfs *v, uint64_t ino, const char *tex
 		goto out;
 	if (level >= META_LEVEL_REFUSED) {
 		r = -EPERM;
-		vfs_record(v, &c, "classify", ino, path, NULL, old, r, NULL,
-			   "level %u refused: security-classified information must not be stored here",
-			   level);
+		/* Security-classified information (Säkerhetsskydd) is never stored. */
+		vfs_record(v, &c, "classify", ino, path, NULL, old, r, NULL, "level %u refused", level);
 		goto out;
 	}
 	if (level == old)
@@ -1774,10 +1784,10 @@ static void vfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 		else if (x.value_enc_len < KT_META_OVERHEAD)
 			r = -EBADMSG;
 		else
-			r = kt_meta_open(v->meta_keys, KT_META_XATTR_VALUE, ctx, x.value_enc,
+			r = vfs_meta_open_stored(v, KT_META_XATTR_VALUE, ctx, x.value_enc,
 					 x.value_enc_len, value);
 		if (r == -EBADMSG)
-			record_integrity(v, req, ino, "xattr value failed authentication");
+			record_integrity(v, req, ino, -1, "xattr value failed authentication");
 		if (r == 0)
 			reply_xattr_value(req, value, len, size);
 	}
@@ -1800,8 +1810,14 @@ static void vfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	r = meta_xattr_list(v->db, ino, &xs, &n);
 	db_unlock(v);
 	if (r == 0) {
-		for (size_t i = 0; i < n; i++)
-			total += xs[i].name_enc_len - KT_META_OVERHEAD + 1;
+		for (size_t i = 0; i < n && r == 0; i++) {
+			if (xs[i].name_enc_len < KT_META_OVERHEAD)
+				r = -EBADMSG; /* a row shorter than any ciphertext */
+			else
+				total += xs[i].name_enc_len - KT_META_OVERHEAD + 1;
+		}
+	}
+	if (r == 0) {
 		list = malloc(total ? total : 1);
 		if (!list)
 			r = -ENOMEM;
@@ -1809,13 +1825,13 @@ static void vfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	for (size_t i = 0, at = 0; r == 0 && i < n; i++) {
 		size_t len = xs[i].name_enc_len - KT_META_OVERHEAD;
 
-		r = kt_meta_open(v->meta_keys, KT_META_XATTR_NAME, ino, xs[i].name_enc,
+		r = vfs_meta_open_stored(v, KT_META_XATTR_NAME, ino, xs[i].name_enc,
 				 xs[i].name_enc_len, list + at);
 		list[at + len] = '\0';
 		at += len + 1;
 	}
 	if (r == -EBADMSG)
-		record_integrity(v, req, ino, "xattr name failed authentication");
+		record_integrity(v, req, ino, -1, "xattr name failed authentication");
 	if (r < 0)
 		fuse_reply_err(req, reply_errno(r));
 	else

@@ -42,6 +42,17 @@ void vfs_caller_fill(struct vfs_caller *c, uid_t uid, gid_t gid, pid_t pid)
 	c->comm[strcspn(c->comm, "\n")] = '\0';
 }
 
+int vfs_meta_open_stored(struct vfs *v, enum kt_meta_purpose purpose, uint64_t context,
+			 const uint8_t *in, size_t in_len, void *out)
+{
+	int r;
+
+	if (in_len < KT_META_OVERHEAD)
+		return -EBADMSG;
+	r = kt_meta_open(v->meta_keys, purpose, context, in, in_len, out);
+	return r == -EINVAL ? -EBADMSG : r;
+}
+
 /* Decrypt the name of dirent d (in directory d->parent) into a malloc'd string. */
 static int dirent_name(struct vfs *v, const struct meta_dirent *d, char **ret_name)
 {
@@ -55,7 +66,7 @@ static int dirent_name(struct vfs *v, const struct meta_dirent *d, char **ret_na
 	name = malloc(len + 1);
 	if (!name)
 		return -ENOMEM;
-	r = kt_meta_open(v->meta_keys, KT_META_NAME, d->parent, d->name_enc, d->name_enc_len, name);
+	r = vfs_meta_open_stored(v, KT_META_NAME, d->parent, d->name_enc, d->name_enc_len, name);
 	if (r < 0) {
 		free(name);
 		return r;

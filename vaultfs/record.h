@@ -18,6 +18,14 @@
 
 #define VFS_PATH_DEPTH_MAX 4096
 
+/*
+ * Decrypt stored metadata (kt_meta_open) where any failure — a bad tag, and
+ * also a malformed version or length, which only tampering produces — is
+ * -EBADMSG. out gets in_len - KT_META_OVERHEAD bytes.
+ */
+int vfs_meta_open_stored(struct vfs *v, enum kt_meta_purpose purpose, uint64_t context,
+			 const uint8_t *in, size_t in_len, void *out);
+
 /* Fill the caller's identity; comm from /proc/PID/comm ("?" if gone). */
 void vfs_caller_fill(struct vfs_caller *c, uid_t uid, gid_t gid, pid_t pid);
 

@@ -350,6 +350,14 @@ int cmd_session_unlock(const struct cmd_global *g, struct cmd_session *s)
 			  s->user);
 		return CLI_EXIT_DENIED;
 	}
+	/* The trail says who read what: only auditors and administrators see it,
+	 * not every member who holds the metadata key for names. */
+	if (!(kt_keyring_flags(s->keyring) & (META_ROLE_AUDITOR | META_ROLE_ADMIN))) {
+		cli_error("user '%s' is neither an auditor nor an administrator (grant the auditor "
+			  "role to read access records)",
+			  s->user);
+		return CLI_EXIT_DENIED;
+	}
 	return CLI_EXIT_OK;
 }
 
