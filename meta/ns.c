@@ -608,7 +608,7 @@ int meta_xattr_list(struct meta_db *db, uint64_t ino, struct meta_xattr **ret, s
 int meta_ns_count(struct meta_db *db, uint64_t *ret_nodes, uint64_t *ret_bytes)
 {
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
-	uint64_t nodes, bytes;
+	uint64_t nodes = 0, bytes = 0;
 	int r;
 
 	if (!ret_nodes || !ret_bytes)

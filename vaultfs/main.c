@@ -275,12 +275,11 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 	}
 	if (code == 0) {
 		struct stat st;
+		int e = stat(o->mountpoint, &st) < 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
 
 		/* Say what is wrong in one line, before libfuse says it its own way. */
-		if (stat(o->mountpoint, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			cli_error("cannot mount on %s: %s", o->mountpoint,
-				  errno == ENOENT || !S_ISDIR(st.st_mode) ? "no such directory"
-									  : strerror(errno));
+		if (e) {
+			cli_error("cannot mount on %s: %s", o->mountpoint, strerror(e));
 			fuse_remove_signal_handlers(se);
 			code = CLI_EXIT_FAILED;
 		}
