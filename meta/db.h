@@ -36,8 +36,9 @@ enum meta_open_mode {
 
 /*
  * Open DIR/vault.db. CREATE makes the directory's vault.db and objects/,
- * creates the schema and the root directory node (inode 1, mode 0755 dir,
- * uid/gid 0, level 0) and sets format configuration; RW and RO check the
+ * creates the schema and the root directory node (inode 1, uid/gid 0, level
+ * 0, mode 01777: like /tmp on a shared drive, anyone may create, only owners
+ * delete) and sets format configuration; RW and RO check the
  * schema version (migrating an older one when RW). On success *ret_db owns
  * the connection. busy_timeout is set so concurrent admin commands wait
  * rather than fail.

@@ -247,7 +247,7 @@ static int insert_root(struct meta_db *db)
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 1, META_ROOT_INO);
 	if (rc == SQLITE_OK)
-		rc = sqlite3_bind_int64(st, 2, S_IFDIR | 0755);
+		rc = sqlite3_bind_int64(st, 2, S_IFDIR | 01777);
 	if (rc == SQLITE_OK)
 		rc = sqlite3_bind_int64(st, 3, meta_now_ns());
 	if (rc == SQLITE_OK)

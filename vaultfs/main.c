@@ -25,8 +25,10 @@
 
 #include "config.h"
 #include "cli.h"
+#include "control.h"
 #include "ops.h"
 #include "record.h"
+#include "control-proto.h"
 #include "../meta/ns.h"
 
 struct options {
@@ -34,6 +36,8 @@ struct options {
 	char *mountpoint;	/* second positional argument */
 	char *user;		/* --user */
 	char *passphrase_file;	/* --passphrase-file */
+	char *idle_text;	/* --idle-timeout */
+	struct vfs_idle idle;	/* parsed idle timeouts per level */
 	int foreground;		/* -f */
 	int debug;		/* -d */
 	int help;
@@ -48,6 +52,8 @@ static const struct fuse_opt option_spec[] = {
 	OPT("--user %s", user),
 	OPT("--passphrase-file=%s", passphrase_file),
 	OPT("--passphrase-file %s", passphrase_file),
+	OPT("--idle-timeout=%s", idle_text),
+	OPT("--idle-timeout %s", idle_text),
 	FUSE_OPT_KEY("-h", KEY_HELP),
 	FUSE_OPT_KEY("--help", KEY_HELP),
 	FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -59,7 +65,8 @@ static const struct fuse_opt option_spec[] = {
 };
 
 static const char usage_line[] =
-	"usage: vaultfs VAULT MOUNTPOINT --user NAME [--passphrase-file FILE] [-f] [-d] [-o OPTIONS]\n";
+	"usage: vaultfs VAULT MOUNTPOINT [--user NAME [--passphrase-file FILE]] [--idle-timeout SPEC]\n"
+	"               [-f] [-d] [-o OPTIONS]\n";
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
@@ -98,9 +105,14 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 static void print_help(void)
 {
 	printf("%s\n"
-	       "Serve a vaultfs vault on a FUSE mount, as one vault user.\n\n"
+	       "Serve a vaultfs vault on a FUSE mount.\n\n"
+	       "With --user, one vault user's keys serve the mount (single-user mode). Without it,\n"
+	       "every caller is the vault user of their uid and unlocks their own keys with\n"
+	       "'vaultfs-keytool unlock MOUNTPOINT' (multi-user mode; use -o allow_other).\n\n"
 	       "  --user NAME              the vault user whose keys unlock the files\n"
 	       "  --passphrase-file FILE   read the passphrase from FILE (default: ask on the terminal)\n"
+	       "  --idle-timeout SPEC      multi-user mode: lock a level after it is unused this long,\n"
+	       "                           e.g. 0=8h,1=8h,2=1h,3=15m (default; 0 = never)\n"
 	       "  -f                       stay in the foreground\n"
 	       "  -d                       debug output (implies -f)\n"
 	       "  -o OPTIONS               FUSE mount options, e.g. allow_other\n"
@@ -192,6 +204,7 @@ static int open_vault(struct vfs *v, const struct options *o, int *ret_lock_fd)
 
 static int unlock_user(struct vfs *v, const struct options *o)
 {
+	struct kt_keyring *keyring = NULL;
 	char prompt[128];
 	char *pass;
 	int r;
@@ -200,7 +213,7 @@ static int unlock_user(struct vfs *v, const struct options *o)
 	pass = cli_passphrase_read(o->passphrase_file, prompt, false);
 	if (!pass)
 		return CLI_EXIT_FAILED;
-	r = kt_unlock(v->db, o->user, pass, strlen(pass), &v->keyring);
+	r = kt_unlock(v->db, o->user, pass, strlen(pass), &keyring);
 	pass = cli_passphrase_free(pass);
 	if (r == -EACCES) {
 		cli_error("wrong passphrase for user '%s' (or the user is disabled)", o->user);
@@ -215,27 +228,32 @@ static int unlock_user(struct vfs *v, const struct options *o)
 		cli_error("cannot unlock the keys of '%s': %s", o->user, strerror(-r));
 		return CLI_EXIT_FAILED;
 	}
-	v->meta_keys = kt_keyring_meta(v->keyring);
-	if (!v->meta_keys) {
+	if (!kt_keyring_meta(keyring)) {
+		kt_keyring_free(keyring);
 		cli_error("user '%s' holds no role with the vault's metadata key (grant them a role)",
 			  o->user);
 		return CLI_EXIT_DENIED;
 	}
-	v->user = kt_keyring_user(v->keyring)->name;
-	v->readable = kt_keyring_readable(v->keyring);
-	v->writable = kt_keyring_writable(v->keyring);
-	v->may_declassify = (kt_keyring_flags(v->keyring) & META_ROLE_DECLASSIFY) != 0;
+	/* Single-user mode: these keys serve every caller (records name the caller). */
+	r = vfs_session_unlock(v->sessions, VFS_ANY_UID, o->user, keyring);
+	if (r < 0) {
+		cli_error("out of memory");
+		return CLI_EXIT_FAILED;
+	}
 	return 0;
 }
 
 static void record_self(struct vfs *v, const char *op, const char *detail)
 {
+	struct vfs_session *s;
 	struct vfs_caller c;
 
 	vfs_caller_fill(&c, getuid(), getgid(), getpid());
+	s = vfs_session_get(v->sessions, VFS_ANY_UID);
 	pthread_mutex_lock(&v->db_lock);
-	vfs_record(v, &c, op, META_ROOT_INO, "/", NULL, -1, 0, NULL, "%s", detail);
+	vfs_record(v, s, &c, op, META_ROOT_INO, "/", NULL, -1, 0, NULL, "%s", detail);
 	pthread_mutex_unlock(&v->db_lock);
+	vfs_session_put(v->sessions, s);
 }
 
 /* Everything after option parsing; status_fd reports start-up to the parent. */
@@ -243,13 +261,28 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 {
 	struct vfs v = { .objects_fd = -1, .attr_timeout = 1.0, .entry_timeout = 1.0 };
 	struct fuse_loop_config *loop = NULL;
+	struct vfs_control *ctl = NULL;
 	struct fuse_session *se = NULL;
 	int lock_fd = -1, code, r;
 	char detail[PATH_MAX + 32];
 
 	pthread_mutex_init(&v.db_lock, NULL);
 	code = open_vault(&v, o, &lock_fd);
-	if (code == 0)
+	if (code == 0) {
+		v.sessions = vfs_sessions_new(&o->idle);
+		if (!v.sessions) {
+			cli_error("out of memory");
+			code = CLI_EXIT_FAILED;
+		}
+	}
+	v.multi_user = !o->user;
+	if (v.multi_user) {
+		/* The kernel's caches are shared by all callers: every lookup and
+		 * getattr must reach the daemon to be decided for its caller. */
+		v.attr_timeout = 0;
+		v.entry_timeout = 0;
+	}
+	if (code == 0 && o->user)
 		code = unlock_user(&v, o);
 	if (code == 0) {
 		v.itable = vfs_itable_new();
@@ -261,6 +294,15 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 	if (code == 0 && (r = vfs_remove_orphans(&v)) < 0) {
 		cli_error("cannot clean up the vault after a crash: %s", strerror(-r));
 		code = CLI_EXIT_FAILED;
+	}
+	if (code == 0 && v.multi_user) {
+		r = vfs_control_start(&v, &ctl);
+		if (r < 0) {
+			cli_error("cannot open the unlock socket in %s: %s", VFS_CTL_DIR, strerror(-r));
+			code = CLI_EXIT_FAILED;
+		} else {
+			v.control_path = vfs_control_path(ctl);
+		}
 	}
 	if (code == 0) {
 		se = fuse_session_new(args, &vfs_ops, sizeof(vfs_ops), &v);
@@ -317,10 +359,11 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 	fuse_remove_signal_handlers(se);
 	code = r == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 out:
+	ctl = vfs_control_stop(ctl);
 	if (se)
 		fuse_session_destroy(se);
 	v.itable = vfs_itable_free(v.itable);
-	v.keyring = kt_keyring_free(v.keyring);
+	v.sessions = vfs_sessions_free(v.sessions);
 	v.db = meta_db_close(v.db);
 	if (v.objects_fd >= 0)
 		close(v.objects_fd);
@@ -361,14 +404,22 @@ int main(int argc, char *argv[])
 		code = CLI_EXIT_OK;
 		goto out;
 	}
-	if (!o.vault || !o.mountpoint || !o.user) {
-		cli_error("%s", !o.vault ? "missing VAULT directory"
-				: !o.mountpoint ? "missing MOUNTPOINT"
-						: "missing --user NAME (whose keys unlock the vault)");
+	if (!o.vault || !o.mountpoint) {
+		cli_error("%s", !o.vault ? "missing VAULT directory" : "missing MOUNTPOINT");
 		fputs(usage_line, stderr);
 		code = CLI_EXIT_USAGE;
 		goto out;
 	}
+	/* Defaults: higher levels lock sooner (DESIGN.md: shorter for higher levels). */
+	o.idle = (struct vfs_idle){ { 8 * 3600, 8 * 3600, 3600, 15 * 60 } };
+	if (o.idle_text && vfs_idle_parse(o.idle_text, &o.idle) < 0) {
+		cli_error("bad --idle-timeout '%s' (expected e.g. 0=8h,1=8h,2=1h,3=15m)", o.idle_text);
+		fputs(usage_line, stderr);
+		code = CLI_EXIT_USAGE;
+		goto out;
+	}
+	if (o.user) /* one identity for the life of the mount: no idle expiry */
+		o.idle = (struct vfs_idle){ { 0 } };
 	fuse_opt_add_arg(&args, "-odefault_permissions,fsname=vaultfs,subtype=vaultfs");
 
 	if (o.foreground) {
@@ -407,5 +458,6 @@ out:
 	free(o.mountpoint);
 	free(o.user);
 	free(o.passphrase_file);
+	free(o.idle_text);
 	return code;
 }

@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@
 #include <unistd.h>
 
 #include "chunk.h"
+#include "control-proto.h"
 #include "record.h"
 #include "../meta/log.h"
 #include "../meta/ns.h"
@@ -41,9 +43,13 @@
 #define XATTR_LEVEL "user.vault.level"
 #define XATTR_LEVEL_NAME "user.vault.level_name"
 
+#define DENIAL_RECORD_INTERVAL_NS (60ll * 1000000000) /* browsing denials: one a minute */
+
 /* Per-open state, in fi->fh. */
 struct vfs_handle {
 	struct vfs_inode *inode;	/* pinned for the handle's life */
+	struct vfs_session *session;	/* the opener's session, pinned */
+	uid_t uid;			/* the opener */
 	int64_t record_id;		/* the open's access record, for byte counts */
 	int flags;			/* open flags */
 	int level;			/* the file's level at open, for records */
@@ -153,12 +159,13 @@ static void reply_entry_node(fuse_req_t req, struct vfs *v, const struct meta_no
 }
 
 /* Hash a name within a directory (or an xattr name within a file). */
-static void name_hash(struct vfs *v, uint64_t context, const char *name, uint8_t hash[META_HASH_BYTES])
+static void name_hash(struct vfs_session *s, uint64_t context, const char *name,
+		      uint8_t hash[META_HASH_BYTES])
 {
-	kt_name_hash(v->meta_keys, context, name, strlen(name), hash);
+	kt_name_hash(s->meta_keys, context, name, strlen(name), hash);
 }
 
-static int seal_meta(struct vfs *v, enum kt_meta_purpose purpose, uint64_t context, const void *plain,
+static int seal_meta(struct vfs_session *s, enum kt_meta_purpose purpose, uint64_t context, const void *plain,
 		     size_t len, uint8_t **ret_enc, size_t *ret_len)
 {
 	uint8_t *enc = malloc(len + KT_META_OVERHEAD);
@@ -166,7 +173,7 @@ static int seal_meta(struct vfs *v, enum kt_meta_purpose purpose, uint64_t conte
 
 	if (!enc)
 		return -ENOMEM;
-	r = kt_meta_seal(v->meta_keys, purpose, context, plain, len, enc);
+	r = kt_meta_seal(s->meta_keys, purpose, context, plain, len, enc);
 	if (r < 0) {
 		free(enc);
 		return r;
@@ -180,25 +187,18 @@ static int seal_meta(struct vfs *v, enum kt_meta_purpose purpose, uint64_t conte
  * Record a refusal (db_lock held). Path from ino, or from (parent, name) when
  * name is given. Returns err for the caller to reply with.
  */
-static int deny(struct vfs *v, fuse_req_t req, const char *op, uint64_t ino, uint64_t parent,
-		const char *name, int level, int err, const char *detail)
+static int deny(struct vfs *v, struct vfs_session *s, fuse_req_t req, const char *op, uint64_t ino,
+		uint64_t parent, const char *name, int level, int err, const char *detail)
 {
 	struct vfs_caller c;
-	char *path = NULL;
 
 	caller_of(req, &c);
-	if (name)
-		vfs_path_join(v, parent, name, &path);
-	else
-		vfs_path_of(v, ino, &path);
-	vfs_record(v, &c, op, ino, path, NULL, level, err, NULL, detail ? "%s" : NULL, detail);
-	free(path);
-	return err;
+	return vfs_record_denial(v, s, &c, op, ino, parent, name, level, err, detail);
 }
 
 /* Record an integrity failure of stored data (takes db_lock). level -1: look it up. */
-static void record_integrity(struct vfs *v, fuse_req_t req, uint64_t ino, int level,
-			     const char *detail)
+static void record_integrity(struct vfs *v, struct vfs_session *s, fuse_req_t req, uint64_t ino,
+			     int level, const char *detail)
 {
 	db_lock(v);
 	if (level < 0) {
@@ -208,7 +208,7 @@ static void record_integrity(struct vfs *v, fuse_req_t req, uint64_t ino, int le
 			level = n.level;
 		meta_node_clear(&n);
 	}
-	deny(v, req, "read", ino, 0, NULL, level, -EBADMSG, detail);
+	deny(v, s, req, "read", ino, 0, NULL, level, -EBADMSG, detail);
 	db_unlock(v);
 }
 
@@ -266,10 +266,101 @@ int vfs_remove_orphans(struct vfs *v)
 	return (int)n;
 }
 
+/* ---------- callers ---------- */
+
+/* The vault user of uid: the user registered with that uid, else the user
+ * named like uid's login who has no uid of their own; "" when none. */
+static struct vfs_session *session_map(struct vfs *v, uid_t uid)
+{
+	struct meta_user u = { 0 };
+	char name[META_NAME_MAX + 1] = "";
+	int r;
+
+	db_lock(v);
+	r = meta_user_get_by_uid(v->db, uid, &u);
+	if (r == 0) {
+		snprintf(name, sizeof(name), "%s", u.name);
+	} else {
+		struct passwd pw, *res = NULL;
+		char buf[4096];
+
+		if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res &&
+		    meta_user_get_by_name(v->db, res->pw_name, &u) == 0 && u.uid < 0)
+			snprintf(name, sizeof(name), "%s", u.name);
+	}
+	db_unlock(v);
+	return vfs_session_add(v->sessions, uid, name);
+}
+
+/* Record a refusal of a locked or unknown caller; browsing refusals at most
+ * once a minute per caller, so an unlocked shell prompt does not flood the
+ * trail. */
+static void deny_locked(fuse_req_t req, struct vfs_session *s, const char *op, uint64_t ino,
+			int level, bool browse)
+{
+	struct vfs *v = vfs_of(req);
+	int64_t now = meta_now_ns();
+
+	if (browse && s && now - s->last_denial_ns < DENIAL_RECORD_INTERVAL_NS)
+		return;
+	if (s)
+		s->last_denial_ns = now;
+	db_lock(v);
+	deny(v, s, req, op, ino, 0, NULL, level, -EACCES,
+	     !s || !s->user[0] ? "no vault user for this uid"
+	     : !s->keyring	? "keys locked"
+				: "level idle-expired");
+	db_unlock(v);
+}
+
+/*
+ * The caller's session, pinned, when its keys are unlocked. Otherwise the
+ * refusal is recorded and EACCES replied, and NULL returned.
+ */
+static struct vfs_session *session_enter(fuse_req_t req, const char *op, uint64_t ino, bool browse)
+{
+	struct vfs *v = vfs_of(req);
+	uid_t uid = fuse_req_ctx(req)->uid;
+	struct vfs_session *s = vfs_session_get(v->sessions, uid);
+
+	if (!s && v->multi_user)
+		s = session_map(v, uid);
+	if (s && s->keyring && s->meta_keys)
+		return s;
+	deny_locked(req, s, op, ino, -1, browse);
+	vfs_session_put(v->sessions, s);
+	fuse_reply_err(req, EACCES);
+	return NULL;
+}
+
+/*
+ * May h's opener still use its content? Keys unlocked (a lock or a new
+ * unlock replaces the session: then ask the current one) and the file's
+ * level not idle-expired. Refusals are recorded (throttled).
+ */
+static int handle_check(fuse_req_t req, struct vfs_handle *h, bool writing)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = h->session, *cur = NULL;
+	uint32_t bit = 1u << h->level;
+	int r = 0;
+
+	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE))
+		s = cur = vfs_session_get(v->sessions, h->uid);
+	if (!s || !s->keyring || !(s->readable & bit) || (writing && !(s->writable & bit))) {
+		deny_locked(req, s, writing ? "write" : "read", h->inode->ino, h->level, true);
+		r = -EACCES;
+	} else {
+		vfs_session_touch(s, (uint8_t)h->level);
+	}
+	vfs_session_put(v->sessions, cur);
+	return r;
+}
+
 /* ---------- content keys ---------- */
 
 /* Unwrap n's file key with the user's level keys into secure memory. */
-static int file_key_of(struct vfs *v, const struct meta_node *n, uint8_t *ret_key)
+static int file_key_of(struct vfs_session *s, const struct meta_node *n, uint8_t *ret_key)
 {
 	const uint8_t *level_key;
 	uint32_t version;
@@ -281,7 +372,7 @@ static int file_key_of(struct vfs *v, const struct meta_node *n, uint8_t *ret_ke
 		return -EBADMSG;
 	if (level != n->level)
 		return -EBADMSG; /* the row's level and the wrapped key disagree */
-	r = kt_keyring_level_key(v->keyring, level, version, &level_key);
+	r = kt_keyring_level_key(s->keyring, level, version, &level_key);
 	if (r < 0)
 		return r;
 	r = kt_file_key_unwrap(level_key, n->object_id, n->file_key, ret_key);
@@ -289,7 +380,8 @@ static int file_key_of(struct vfs *v, const struct meta_node *n, uint8_t *ret_ke
 }
 
 /* Open n's blob into in (write lock held on in). */
-static int inode_open_blob(struct vfs *v, struct vfs_inode *in, const struct meta_node *n)
+static int inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inode *in,
+			   const struct meta_node *n)
 {
 	uint8_t *key;
 	int r;
@@ -299,7 +391,7 @@ static int inode_open_blob(struct vfs *v, struct vfs_inode *in, const struct met
 	key = kt_secure_alloc(KT_KEY_BYTES);
 	if (!key)
 		return -ENOMEM;
-	r = file_key_of(v, n, key);
+	r = file_key_of(s, n, key);
 	if (r == 0)
 		r = vfs_blob_open(v->objects_fd, n->object_id, key, &in->blob);
 	kt_secure_free(key);
@@ -351,7 +443,7 @@ static void vfs_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~(unsigned)(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
 }
 
-static void vfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void do_lookup(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name)
 {
 	struct vfs *v = vfs_of(req);
 	uint8_t hash[META_HASH_BYTES];
@@ -363,7 +455,7 @@ static void vfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
 	}
-	name_hash(v, parent, name, hash);
+	name_hash(s, parent, name, hash);
 	db_lock(v);
 	r = meta_dirent_lookup(v->db, parent, hash, &d);
 	if (r == 0)
@@ -401,7 +493,7 @@ static void vfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_da
 	fuse_reply_none(req);
 }
 
-static void vfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void do_getattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct vfs *v = vfs_of(req);
 	struct meta_node n = { 0 };
@@ -428,7 +520,7 @@ static int64_t timespec_ns(const struct timespec *ts)
 }
 
 /* Truncate ino's content to size (in write-locked; opens the blob if needed). */
-static int truncate_content(struct vfs *v, fuse_req_t req, struct vfs_inode *in,
+static int truncate_content(struct vfs *v, struct vfs_session *s, fuse_req_t req, struct vfs_inode *in,
 			    const struct meta_node *n, uint64_t size)
 {
 	bool opened_here = !in->blob;
@@ -436,16 +528,16 @@ static int truncate_content(struct vfs *v, fuse_req_t req, struct vfs_inode *in,
 
 	if (!n->has_object)
 		return -EINVAL;
-	if (!level_ok(v->readable, n->level) || !level_ok(v->writable, n->level))
+	if (!level_ok(s->readable, n->level) || !level_ok(s->writable, n->level))
 		return -EACCES;
-	r = inode_open_blob(v, in, n);
+	r = inode_open_blob(v, s, in, n);
 	if (r == -EBADMSG)
-		record_integrity(v, req, n->ino, n->level, "truncate");
+		record_integrity(v, s, req, n->ino, n->level, "truncate");
 	if (r < 0)
 		return r;
 	r = vfs_blob_truncate(in->blob, size);
 	if (r == -EBADMSG)
-		record_integrity(v, req, n->ino, n->level, "truncate");
+		record_integrity(v, s, req, n->ino, n->level, "truncate");
 	if (opened_here) {
 		int r2;
 
@@ -457,7 +549,7 @@ static int truncate_content(struct vfs *v, fuse_req_t req, struct vfs_inode *in,
 	return r;
 }
 
-static void vfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, struct stat *attr, int to_set,
 			struct fuse_file_info *fi)
 {
 	struct vfs *v = vfs_of(req);
@@ -491,10 +583,10 @@ static void vfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 			r = -EINVAL;
 			goto out;
 		}
-		r = truncate_content(v, req, in, &n, (uint64_t)attr->st_size);
+		r = truncate_content(v, s, req, in, &n, (uint64_t)attr->st_size);
 		if (r == -EACCES) {
 			db_lock(v);
-			deny(v, req, "truncate", ino, 0, NULL, n.level, -EACCES, NULL);
+			deny(v, s, req, "truncate", ino, 0, NULL, n.level, -EACCES, NULL);
 			db_unlock(v);
 		}
 		if (r < 0)
@@ -535,15 +627,15 @@ static void vfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int t
 		r = meta_node_update(v->db, &n);
 	if (r == 0 && (to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
 				 FUSE_SET_ATTR_GID)))
-		r = vfs_path_of(v, ino, &path);
+		r = vfs_path_of(v, s->meta_keys, ino, &path);
 	if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
-		r = vfs_record(v, &c, "truncate", ino, path, NULL, n.level, 0, NULL, "size=%llu",
+		r = vfs_record(v, s, &c, "truncate", ino, path, NULL, n.level, 0, NULL, "size=%llu",
 			       (unsigned long long)n.size);
 	if (r == 0 && (to_set & FUSE_SET_ATTR_MODE))
-		r = vfs_record(v, &c, "chmod", ino, path, NULL, n.level, 0, NULL, "mode=%04o",
+		r = vfs_record(v, s, &c, "chmod", ino, path, NULL, n.level, 0, NULL, "mode=%04o",
 			       n.mode & 07777);
 	if (r == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
-		r = vfs_record(v, &c, "chown", ino, path, NULL, n.level, 0, NULL, "uid=%u gid=%u",
+		r = vfs_record(v, s, &c, "chown", ino, path, NULL, n.level, 0, NULL, "uid=%u gid=%u",
 			       n.uid, n.gid);
 	if (r == 0)
 		r = meta_tx_commit(v->db);
@@ -580,7 +672,7 @@ struct new_node {
  * is the new node, for regular files *ret_blob its open blob (closed when
  * ret_blob is NULL), and *ret_record (if given) the create record's id.
  */
-static int make_node(fuse_req_t req, struct vfs *v, uint64_t parent, const struct new_node *nn,
+static int make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t parent, const struct new_node *nn,
 		     struct meta_node *ret_node, struct vfs_blob **ret_blob, int64_t *ret_record)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
@@ -606,8 +698,8 @@ static int make_node(fuse_req_t req, struct vfs *v, uint64_t parent, const struc
 		r = -ENOTDIR;
 		goto out;
 	}
-	if (!level_ok(v->writable, dir.level)) {
-		r = deny(v, req, nn->op, 0, parent, nn->name, dir.level, -EACCES,
+	if (!level_ok(s->writable, dir.level)) {
+		r = deny(v, s, req, nn->op, 0, parent, nn->name, dir.level, -EACCES,
 			 "folder level not held");
 		goto out;
 	}
@@ -631,9 +723,9 @@ static int make_node(fuse_req_t req, struct vfs *v, uint64_t parent, const struc
 		const uint8_t *level_key;
 		uint32_t version;
 
-		r = kt_keyring_level_current(v->keyring, n.level, &version, &level_key);
+		r = kt_keyring_level_current(s->keyring, n.level, &version, &level_key);
 		if (r < 0) {
-			r = deny(v, req, nn->op, 0, parent, nn->name, n.level, -EACCES, "no level key");
+			r = deny(v, s, req, nn->op, 0, parent, nn->name, n.level, -EACCES, "no level key");
 			goto out;
 		}
 		file_key = kt_secure_alloc(KT_KEY_BYTES);
@@ -651,8 +743,8 @@ static int make_node(fuse_req_t req, struct vfs *v, uint64_t parent, const struc
 			goto out;
 	}
 
-	name_hash(v, parent, nn->name, hash);
-	r = seal_meta(v, KT_META_NAME, parent, nn->name, strlen(nn->name), &name_enc, &name_enc_len);
+	name_hash(s, parent, nn->name, hash);
+	r = seal_meta(s, KT_META_NAME, parent, nn->name, strlen(nn->name), &name_enc, &name_enc_len);
 	if (r < 0)
 		goto out;
 	r = meta_tx_begin(v->db);
@@ -660,7 +752,7 @@ static int make_node(fuse_req_t req, struct vfs *v, uint64_t parent, const struc
 		goto out;
 	r = meta_node_insert(v->db, &n);
 	if (r == 0 && nn->symlink) {
-		r = seal_meta(v, KT_META_SYMLINK, n.ino, nn->symlink, strlen(nn->symlink),
+		r = seal_meta(s, KT_META_SYMLINK, n.ino, nn->symlink, strlen(nn->symlink),
 			      &n.symlink_enc, &n.symlink_enc_len);
 		if (r == 0)
 			r = meta_node_update(v->db, &n);
@@ -674,9 +766,9 @@ static int make_node(fuse_req_t req, struct vfs *v, uint64_t parent, const struc
 		r = meta_node_update(v->db, &dir);
 	}
 	if (r == 0)
-		r = vfs_path_join(v, parent, nn->name, &path);
+		r = vfs_path_join(v, s->meta_keys, parent, nn->name, &path);
 	if (r == 0)
-		r = vfs_record(v, &c, nn->op, n.ino, path, NULL, n.level, 0, ret_record,
+		r = vfs_record(v, s, &c, nn->op, n.ino, path, NULL, n.level, 0, ret_record,
 			       "mode=%04o", n.mode & 07777);
 	if (r == 0)
 		r = meta_tx_commit(v->db);
@@ -704,10 +796,11 @@ out:
 	return 0;
 }
 
-static void reply_new_node(fuse_req_t req, struct vfs *v, uint64_t parent, const struct new_node *nn)
+static void reply_new_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t parent,
+			   const struct new_node *nn)
 {
 	struct meta_node n = { 0 };
-	int r = make_node(req, v, parent, nn, &n, NULL, NULL);
+	int r = make_node(req, v, s, parent, nn, &n, NULL, NULL);
 
 	if (r < 0) {
 		fuse_reply_err(req, reply_errno(r));
@@ -717,21 +810,21 @@ static void reply_new_node(fuse_req_t req, struct vfs *v, uint64_t parent, const
 	meta_node_clear(&n);
 }
 
-static void vfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+static void do_mknod(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	struct new_node nn = { .name = name, .mode = mode, .rdev = rdev, .op = "mknod" };
 
-	reply_new_node(req, vfs_of(req), parent, &nn);
+	reply_new_node(req, vfs_of(req), s, parent, &nn);
 }
 
-static void vfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+static void do_mkdir(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct new_node nn = { .name = name, .mode = S_IFDIR | (mode & 07777), .op = "mkdir" };
 
-	reply_new_node(req, vfs_of(req), parent, &nn);
+	reply_new_node(req, vfs_of(req), s, parent, &nn);
 }
 
-static void vfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+static void do_symlink(fuse_req_t req, struct vfs_session *s, const char *link, fuse_ino_t parent, const char *name)
 {
 	struct new_node nn = { .name = name, .mode = S_IFLNK | 0777, .symlink = link, .op = "symlink" };
 
@@ -739,10 +832,10 @@ static void vfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, con
 		fuse_reply_err(req, ENAMETOOLONG);
 		return;
 	}
-	reply_new_node(req, vfs_of(req), parent, &nn);
+	reply_new_node(req, vfs_of(req), s, parent, &nn);
 }
 
-static void vfs_readlink(fuse_req_t req, fuse_ino_t ino)
+static void do_readlink(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino)
 {
 	struct vfs *v = vfs_of(req);
 	struct meta_node n = { 0 };
@@ -758,7 +851,7 @@ static void vfs_readlink(fuse_req_t req, fuse_ino_t ino)
 		size_t len = n.symlink_enc_len - KT_META_OVERHEAD;
 
 		target = malloc(len + 1);
-		r = target ? vfs_meta_open_stored(v, KT_META_SYMLINK, ino, n.symlink_enc,
+		r = target ? vfs_meta_open_stored(s->meta_keys, KT_META_SYMLINK, ino, n.symlink_enc,
 					  n.symlink_enc_len, target)
 			   : -ENOMEM;
 		if (r == 0)
@@ -766,7 +859,7 @@ static void vfs_readlink(fuse_req_t req, fuse_ino_t ino)
 	}
 	meta_node_clear(&n);
 	if (r == -EBADMSG)
-		record_integrity(v, req, ino, -1, "symlink target");
+		record_integrity(v, s, req, ino, -1, "symlink target");
 	if (r < 0)
 		fuse_reply_err(req, reply_errno(r));
 	else
@@ -776,7 +869,8 @@ static void vfs_readlink(fuse_req_t req, fuse_ino_t ino)
 
 /* ---------- removing and renaming ---------- */
 
-static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bool is_rmdir)
+static void remove_entry(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name,
+			 bool is_rmdir)
 {
 	struct vfs *v = vfs_of(req);
 	const char *op = is_rmdir ? "rmdir" : "unlink";
@@ -790,7 +884,7 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bo
 	int r;
 
 	caller_of(req, &c);
-	name_hash(v, parent, name, hash);
+	name_hash(s, parent, name, hash);
 	db_lock(v);
 	r = meta_tx_begin(v->db);
 	if (r < 0)
@@ -810,9 +904,9 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bo
 		r = -EISDIR;
 		goto fail;
 	}
-	if (!level_ok(v->writable, dir.level) || !level_ok(v->writable, n.level)) {
+	if (!level_ok(s->writable, dir.level) || !level_ok(s->writable, n.level)) {
 		meta_tx_rollback(v->db);
-		r = deny(v, req, op, n.ino, parent, name, n.level, -EACCES, NULL);
+		r = deny(v, s, req, op, n.ino, parent, name, n.level, -EACCES, NULL);
 		goto out;
 	}
 	if (is_rmdir) {
@@ -824,7 +918,7 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bo
 		if (r < 0)
 			goto fail;
 	}
-	r = vfs_path_join(v, parent, name, &path);
+	r = vfs_path_join(v, s->meta_keys, parent, name, &path);
 	if (r == 0)
 		r = meta_dirent_delete(v->db, parent, hash);
 	if (r < 0)
@@ -838,7 +932,7 @@ static void remove_entry(fuse_req_t req, fuse_ino_t parent, const char *name, bo
 	if (r == 0)
 		r = meta_node_update(v->db, &dir);
 	if (r == 0)
-		r = vfs_record(v, &c, op, n.ino, path, NULL, n.level, 0, NULL, NULL);
+		r = vfs_record(v, s, &c, op, n.ino, path, NULL, n.level, 0, NULL, NULL);
 	if (r < 0)
 		goto fail;
 	r = meta_tx_commit(v->db);
@@ -857,17 +951,17 @@ out:
 	fuse_reply_err(req, r < 0 ? reply_errno(r) : 0);
 }
 
-static void vfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void do_unlink(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name)
 {
-	remove_entry(req, parent, name, false);
+	remove_entry(req, s, parent, name, false);
 }
 
-static void vfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+static void do_rmdir(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name)
 {
-	remove_entry(req, parent, name, true);
+	remove_entry(req, s, parent, name, true);
 }
 
-static void vfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+static void do_rename(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		       const char *newname, unsigned int flags)
 {
 	struct vfs *v = vfs_of(req);
@@ -893,8 +987,8 @@ static void vfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 		return;
 	}
 	caller_of(req, &c);
-	name_hash(v, parent, name, shash);
-	name_hash(v, newparent, newname, dhash);
+	name_hash(s, parent, name, shash);
+	name_hash(s, newparent, newname, dhash);
 	db_lock(v);
 	r = meta_tx_begin(v->db);
 	if (r < 0)
@@ -935,10 +1029,10 @@ static void vfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 		r = 0;
 		goto fail;
 	}
-	if (!level_ok(v->writable, sdir.level) || !level_ok(v->writable, dirp->level) ||
-	    !level_ok(v->writable, src.level) || (have_dst && !level_ok(v->writable, dst.level))) {
+	if (!level_ok(s->writable, sdir.level) || !level_ok(s->writable, dirp->level) ||
+	    !level_ok(s->writable, src.level) || (have_dst && !level_ok(s->writable, dst.level))) {
 		meta_tx_rollback(v->db);
-		r = deny(v, req, "rename", src.ino, parent, name, src.level, -EACCES, NULL);
+		r = deny(v, s, req, "rename", src.ino, parent, name, src.level, -EACCES, NULL);
 		goto out;
 	}
 	if (have_dst && !(flags & RENAME_EXCHANGE)) {
@@ -960,9 +1054,9 @@ static void vfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 				goto fail;
 		}
 	}
-	r = vfs_path_join(v, parent, name, &path);
+	r = vfs_path_join(v, s->meta_keys, parent, name, &path);
 	if (r == 0)
-		r = vfs_path_join(v, newparent, newname, &path2);
+		r = vfs_path_join(v, s->meta_keys, newparent, newname, &path2);
 	if (r < 0)
 		goto fail;
 
@@ -998,7 +1092,7 @@ static void vfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 				r = meta_node_update(v->db, &dst);
 			victim_gone = dst.nlink == 0;
 		} else if (r == 0) {
-			r = seal_meta(v, KT_META_NAME, newparent, newname, strlen(newname), &enc, &enc_len);
+			r = seal_meta(s, KT_META_NAME, newparent, newname, strlen(newname), &enc, &enc_len);
 			if (r == 0)
 				r = meta_dirent_insert(v->db, newparent, dhash, enc, enc_len, src.ino);
 		}
@@ -1017,7 +1111,7 @@ static void vfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse
 	if (r == 0 && !same_dir)
 		r = meta_node_update(v->db, &ddir);
 	if (r == 0)
-		r = vfs_record(v, &c, "rename", src.ino, path, path2, src.level, 0, NULL, "%s",
+		r = vfs_record(v, s, &c, "rename", src.ino, path, path2, src.level, 0, NULL, "%s",
 			       (flags & RENAME_EXCHANGE)	 ? "exchange"
 			       : (flags & RENAME_NOREPLACE) ? "noreplace"
 			       : have_dst		 ? "replace"
@@ -1045,7 +1139,7 @@ out:
 	fuse_reply_err(req, r < 0 ? reply_errno(r) : 0);
 }
 
-static void vfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+static void do_link(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
 	struct vfs *v = vfs_of(req);
 	struct meta_node dir = { 0 }, n = { 0 };
@@ -1062,8 +1156,8 @@ static void vfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
 		return;
 	}
 	caller_of(req, &c);
-	name_hash(v, newparent, newname, hash);
-	r = seal_meta(v, KT_META_NAME, newparent, newname, strlen(newname), &enc, &enc_len);
+	name_hash(s, newparent, newname, hash);
+	r = seal_meta(s, KT_META_NAME, newparent, newname, strlen(newname), &enc, &enc_len);
 	if (r < 0) {
 		fuse_reply_err(req, reply_errno(r));
 		return;
@@ -1079,9 +1173,9 @@ static void vfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
 		r = -EPERM;
 	if (r < 0)
 		goto fail;
-	if (!level_ok(v->writable, dir.level) || !level_ok(v->writable, n.level)) {
+	if (!level_ok(s->writable, dir.level) || !level_ok(s->writable, n.level)) {
 		meta_tx_rollback(v->db);
-		r = deny(v, req, "link", ino, newparent, newname, n.level, -EACCES, NULL);
+		r = deny(v, s, req, "link", ino, newparent, newname, n.level, -EACCES, NULL);
 		goto out;
 	}
 	r = meta_dirent_insert(v->db, newparent, hash, enc, enc_len, ino);
@@ -1093,9 +1187,9 @@ static void vfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const
 	if (r == 0)
 		r = meta_node_update(v->db, &dir);
 	if (r == 0)
-		r = vfs_path_join(v, newparent, newname, &path);
+		r = vfs_path_join(v, s->meta_keys, newparent, newname, &path);
 	if (r == 0)
-		r = vfs_record(v, &c, "link", ino, path, NULL, n.level, 0, NULL, "nlink=%u", n.nlink);
+		r = vfs_record(v, s, &c, "link", ino, path, NULL, n.level, 0, NULL, "nlink=%u", n.nlink);
 	if (r < 0)
 		goto fail;
 	r = meta_tx_commit(v->db);
@@ -1143,14 +1237,14 @@ static int release_open(struct vfs *v, struct vfs_inode *in)
 	return r < 0 ? r : r2;
 }
 
-static int record_open(struct vfs *v, const struct vfs_caller *c, const char *op, uint64_t ino,
+static int record_open(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c, const char *op, uint64_t ino,
 		       const char *path, int level, int outcome, int flags, int64_t *ret_id,
 		       const char *why)
 {
 	int r;
 
 	db_lock(v);
-	r = vfs_record(v, c, op, ino, path, NULL, level, outcome, ret_id, "flags=%s%s%s%s",
+	r = vfs_record(v, s, c, op, ino, path, NULL, level, outcome, ret_id, "flags=%s%s%s%s",
 		       open_mode(flags), (flags & O_TRUNC) ? ",trunc" : "",
 		       (flags & O_APPEND) ? ",append" : "", why ? why : "");
 	db_unlock(v);
@@ -1170,6 +1264,7 @@ static int close_handle(struct vfs *v, struct vfs_handle *h)
 		db_unlock(v);
 	}
 	unpin(v, in);
+	vfs_session_put(v->sessions, h->session);
 	free(h);
 	return r;
 }
@@ -1178,7 +1273,8 @@ static int close_handle(struct vfs *v, struct vfs_handle *h)
  * Authorise and open ino for a handle: level checks, blob open, O_TRUNC, the
  * open record. On success fi->fh holds the new handle.
  */
-static int open_file(fuse_req_t req, struct vfs *v, uint64_t ino, struct fuse_file_info *fi)
+static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t ino,
+		     struct fuse_file_info *fi)
 {
 	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 	struct vfs_handle *h = NULL;
@@ -1194,14 +1290,16 @@ static int open_file(fuse_req_t req, struct vfs *v, uint64_t ino, struct fuse_fi
 	if (r == 0 && !S_ISREG(n.mode))
 		r = S_ISDIR(n.mode) ? -EISDIR : -EINVAL;
 	if (r == 0)
-		r = vfs_path_of(v, ino, &path);
+		r = vfs_path_of(v, s->meta_keys, ino, &path);
 	db_unlock(v);
 	if (r < 0)
 		goto out;
-	if (!level_ok(v->readable, n.level) || (writing && !level_ok(v->writable, n.level))) {
+	if (!level_ok(s->readable, n.level) || (writing && !level_ok(s->writable, n.level))) {
 		r = -EACCES;
-		record_open(v, &c, "open", ino, path, n.level, r, fi->flags, NULL,
-			    level_ok(v->readable, n.level) ? ",level read-only" : ",level not held");
+		record_open(v, s, &c, "open", ino, path, n.level, r, fi->flags, NULL,
+			    level_ok(s->readable, n.level)			  ? ",level read-only"
+			    : level_ok(kt_keyring_readable(s->keyring), n.level) ? ",level idle-expired"
+										  : ",level not held");
 		goto out;
 	}
 
@@ -1212,7 +1310,7 @@ static int open_file(fuse_req_t req, struct vfs *v, uint64_t ino, struct fuse_fi
 		goto out;
 	}
 	pthread_rwlock_wrlock(&in->lock);
-	r = inode_open_blob(v, in, &n);
+	r = inode_open_blob(v, s, in, &n);
 	if (r == 0 && (fi->flags & O_TRUNC) && vfs_blob_size(in->blob) > 0) {
 		r = vfs_blob_truncate(in->blob, 0);
 		if (r == 0) {
@@ -1228,10 +1326,10 @@ static int open_file(fuse_req_t req, struct vfs *v, uint64_t ino, struct fuse_fi
 
 	if (r < 0) {
 		/* -EBADMSG here is an integrity incident: the record says so. */
-		record_open(v, &c, "open", ino, path, n.level, r, fi->flags, NULL, NULL);
+		record_open(v, s, &c, "open", ino, path, n.level, r, fi->flags, NULL, NULL);
 		goto out;
 	}
-	r = record_open(v, &c, "open", ino, path, n.level, 0, fi->flags, &h->record_id, NULL);
+	r = record_open(v, s, &c, "open", ino, path, n.level, 0, fi->flags, &h->record_id, NULL);
 	if (r < 0) {
 		/* No record, no access: undo the open. */
 		release_open(v, in);
@@ -1240,6 +1338,9 @@ static int open_file(fuse_req_t req, struct vfs *v, uint64_t ino, struct fuse_fi
 	h->inode = in;
 	h->flags = fi->flags;
 	h->level = n.level;
+	h->uid = fuse_req_ctx(req)->uid;
+	h->session = s;
+	vfs_session_pin(v->sessions, s);
 	fi->fh = (uint64_t)(uintptr_t)h;
 	in = NULL;
 	h = NULL;
@@ -1252,10 +1353,10 @@ out:
 	return r;
 }
 
-static void vfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void do_open(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct vfs *v = vfs_of(req);
-	int r = open_file(req, v, ino, fi);
+	int r = open_file(req, v, s, ino, fi);
 
 	if (r < 0)
 		fuse_reply_err(req, reply_errno(r));
@@ -1263,7 +1364,7 @@ static void vfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		close_handle(v, handle_of(fi)); /* interrupted: no release will come */
 }
 
-static void vfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+static void do_create(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name, mode_t mode,
 		       struct fuse_file_info *fi)
 {
 	struct vfs *v = vfs_of(req);
@@ -1279,7 +1380,7 @@ static void vfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	r = make_node(req, v, parent, &nn, &n, &blob, &h->record_id);
+	r = make_node(req, v, s, parent, &nn, &n, &blob, &h->record_id);
 	if (r < 0) {
 		free(h);
 		fuse_reply_err(req, reply_errno(r));
@@ -1304,6 +1405,9 @@ static void vfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode
 	h->inode = in;
 	h->flags = fi->flags;
 	h->level = n.level;
+	h->uid = fuse_req_ctx(req)->uid;
+	h->session = s;
+	vfs_session_pin(v->sessions, s);
 	fi->fh = (uint64_t)(uintptr_t)h;
 
 	e.ino = n.ino;
@@ -1325,9 +1429,15 @@ static void vfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct vfs *v = vfs_of(req);
 	struct vfs_handle *h = handle_of(fi);
 	struct vfs_inode *in = h->inode;
-	uint8_t *buf = malloc(size ? size : 1);
+	struct vfs_session *s = h->session;
+	uint8_t *buf;
 	ssize_t n;
 
+	if (handle_check(req, h, false) < 0) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
+	buf = malloc(size ? size : 1);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
@@ -1336,7 +1446,7 @@ static void vfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	n = in->blob ? vfs_blob_read(in->blob, buf, size, (uint64_t)off) : -EBADF;
 	pthread_rwlock_unlock(&in->lock);
 	if (n == -EBADMSG)
-		record_integrity(v, req, ino, h->level, "content chunk failed authentication");
+		record_integrity(v, s, req, ino, h->level, "content chunk failed authentication");
 	if (n < 0) {
 		fuse_reply_err(req, reply_errno((int)n));
 	} else {
@@ -1352,8 +1462,13 @@ static void vfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 	struct vfs *v = vfs_of(req);
 	struct vfs_handle *h = handle_of(fi);
 	struct vfs_inode *in = h->inode;
+	struct vfs_session *s = h->session;
 	ssize_t n;
 
+	if (handle_check(req, h, true) < 0) {
+		fuse_reply_err(req, EACCES);
+		return;
+	}
 	pthread_rwlock_wrlock(&in->lock);
 	if (!in->blob) {
 		n = -EBADF;
@@ -1368,7 +1483,7 @@ static void vfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 	}
 	pthread_rwlock_unlock(&in->lock);
 	if (n == -EBADMSG)
-		record_integrity(v, req, ino, h->level, "content chunk failed authentication");
+		record_integrity(v, s, req, ino, h->level, "content chunk failed authentication");
 	if (n < 0) {
 		fuse_reply_err(req, reply_errno((int)n));
 		return;
@@ -1416,7 +1531,7 @@ static void vfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_
 
 /* ---------- directories ---------- */
 
-static void vfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+static void do_opendir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct vfs *v = vfs_of(req);
 	struct meta_node n = { 0 };
@@ -1441,7 +1556,7 @@ static void vfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
  * Offsets: 1 after ".", 2 after "..", and id + 2 after the entry with row id
  * id, so a listing resumes exactly where the kernel's buffer filled up.
  */
-static void vfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+static void do_readdir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
 	struct vfs *v = vfs_of(req);
@@ -1484,7 +1599,7 @@ static void vfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			size_t len;
 
 			if (d->name_enc_len < KT_META_OVERHEAD || nlen > NAME_MAX_BYTES ||
-			    vfs_meta_open_stored(v, KT_META_NAME, ino, d->name_enc, d->name_enc_len,
+			    vfs_meta_open_stored(s->meta_keys, KT_META_NAME, ino, d->name_enc, d->name_enc_len,
 					 name) < 0) {
 				r = -EBADMSG;
 				break;
@@ -1507,7 +1622,7 @@ static void vfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			break;
 	}
 	if (r == -EBADMSG)
-		record_integrity(v, req, ino, -1, "directory entry name failed authentication");
+		record_integrity(v, s, req, ino, -1, "directory entry name failed authentication");
 	if (r < 0 && used == 0)
 		fuse_reply_err(req, reply_errno(r));
 	else
@@ -1548,7 +1663,8 @@ static bool xattr_supported(const char *name)
  * held writably; lowering also needs a declassifying role; level 4 is refused
  * and recorded as an incident. Regular files get their key re-wrapped.
  */
-static int classify(fuse_req_t req, struct vfs *v, uint64_t ino, const char *text)
+static int classify(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t ino,
+		    const char *text)
 {
 	struct meta_node n = { 0 };
 	struct vfs_caller c;
@@ -1561,7 +1677,7 @@ static int classify(fuse_req_t req, struct vfs *v, uint64_t ino, const char *tex
 	db_lock(v);
 	r = meta_node_get(v->db, ino, &n);
 	if (r == 0)
-		r = vfs_path_of(v, ino, &path);
+		r = vfs_path_of(v, s->meta_keys, ino, &path);
 	if (r < 0)
 		goto out;
 	old = n.level;
@@ -1571,16 +1687,16 @@ static int classify(fuse_req_t req, struct vfs *v, uint64_t ino, const char *tex
 	if (level >= META_LEVEL_REFUSED) {
 		r = -EPERM;
 		/* Security-classified information (Säkerhetsskydd) is never stored. */
-		vfs_record(v, &c, "classify", ino, path, NULL, old, r, NULL, "level %u refused", level);
+		vfs_record(v, s, &c, "classify", ino, path, NULL, old, r, NULL, "level %u refused", level);
 		goto out;
 	}
 	if (level == old)
 		goto out;
-	if (!level_ok(v->writable, old) || !level_ok(v->writable, level) ||
-	    (level < old && !v->may_declassify)) {
+	if (!level_ok(s->writable, old) || !level_ok(s->writable, level) ||
+	    (level < old && !s->may_declassify)) {
 		r = -EACCES;
-		vfs_record(v, &c, "classify", ino, path, NULL, old, r, NULL, "level %u->%u %s", old,
-			   level, level < old && !v->may_declassify ? "needs declassify" : "level not held");
+		vfs_record(v, s, &c, "classify", ino, path, NULL, old, r, NULL, "level %u->%u %s", old,
+			   level, level < old && !s->may_declassify ? "needs declassify" : "level not held");
 		goto out;
 	}
 	if (n.has_object) {
@@ -1588,13 +1704,13 @@ static int classify(fuse_req_t req, struct vfs *v, uint64_t ino, const char *tex
 		uint32_t version;
 
 		file_key = kt_secure_alloc(KT_KEY_BYTES);
-		r = file_key ? file_key_of(v, &n, file_key) : -ENOMEM;
+		r = file_key ? file_key_of(s, &n, file_key) : -ENOMEM;
 		if (r == 0)
-			r = kt_keyring_level_current(v->keyring, level, &version, &new_key);
+			r = kt_keyring_level_current(s->keyring, level, &version, &new_key);
 		if (r == 0)
 			r = kt_file_key_wrap(new_key, level, version, n.object_id, file_key, n.file_key);
 		if (r == -EBADMSG)
-			vfs_record(v, &c, "classify", ino, path, NULL, old, r, NULL,
+			vfs_record(v, s, &c, "classify", ino, path, NULL, old, r, NULL,
 				   "wrapped file key failed authentication");
 		if (r < 0)
 			goto out;
@@ -1606,7 +1722,7 @@ static int classify(fuse_req_t req, struct vfs *v, uint64_t ino, const char *tex
 		goto out;
 	r = meta_node_update(v->db, &n);
 	if (r == 0)
-		r = vfs_record(v, &c, "classify", ino, path, NULL, level, 0, NULL, "level %u->%u", old,
+		r = vfs_record(v, s, &c, "classify", ino, path, NULL, level, 0, NULL, "level %u->%u", old,
 			       level);
 	if (r == 0)
 		r = meta_tx_commit(v->db);
@@ -1620,7 +1736,7 @@ out:
 	return r;
 }
 
-static void vfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+static void do_setxattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, const char *name, const char *value,
 			 size_t size, int flags)
 {
 	struct vfs *v = vfs_of(req);
@@ -1640,7 +1756,7 @@ static void vfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 		memcpy(text, value, size);
 		text[size] = '\0';
 		text[strcspn(text, "\n")] = '\0';
-		r = classify(req, v, ino, text);
+		r = classify(req, v, s, ino, text);
 		fuse_reply_err(req, r < 0 ? reply_errno(r) : 0);
 		return;
 	}
@@ -1661,14 +1777,14 @@ static void vfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 		return;
 	}
 	caller_of(req, &c);
-	name_hash(v, ino, name, x.name_hash);
-	r = seal_meta(v, KT_META_XATTR_NAME, ino, name, strlen(name), &x.name_enc, &x.name_enc_len);
+	name_hash(s, ino, name, x.name_hash);
+	r = seal_meta(s, KT_META_XATTR_NAME, ino, name, strlen(name), &x.name_enc, &x.name_enc_len);
 	if (r == 0) {
 		uint64_t ctx = 0;
 
 		memcpy(&ctx, x.name_hash, sizeof(ctx));
 		ctx = le64toh(ctx);
-		r = seal_meta(v, KT_META_XATTR_VALUE, ctx, value, size, &x.value_enc, &x.value_enc_len);
+		r = seal_meta(s, KT_META_XATTR_VALUE, ctx, value, size, &x.value_enc, &x.value_enc_len);
 	}
 	if (r < 0)
 		goto reply;
@@ -1678,13 +1794,13 @@ static void vfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 		goto unlock;
 	r = meta_node_get(v->db, ino, &n);
 	if (r == 0)
-		r = vfs_path_of(v, ino, &path);
+		r = vfs_path_of(v, s->meta_keys, ino, &path);
 	if (r < 0)
 		goto fail;
-	if (!level_ok(v->writable, n.level)) {
+	if (!level_ok(s->writable, n.level)) {
 		meta_tx_rollback(v->db);
 		r = -EACCES;
-		vfs_record(v, &c, "setxattr", ino, path, NULL, n.level, r, NULL, NULL);
+		vfs_record(v, s, &c, "setxattr", ino, path, NULL, n.level, r, NULL, NULL);
 		goto unlock;
 	}
 	r = meta_xattr_get(v->db, ino, x.name_hash, &old);
@@ -1698,7 +1814,7 @@ static void vfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const
 	if (r == 0)
 		r = meta_node_update(v->db, &n);
 	if (r == 0)
-		r = vfs_record(v, &c, "setxattr", ino, path, NULL, n.level, 0, NULL, "size=%zu", size);
+		r = vfs_record(v, s, &c, "setxattr", ino, path, NULL, n.level, 0, NULL, "size=%zu", size);
 	if (r == 0) {
 		r = meta_tx_commit(v->db);
 		goto unlock;
@@ -1725,7 +1841,7 @@ static void reply_xattr_value(fuse_req_t req, const void *value, size_t len, siz
 		fuse_reply_buf(req, value, len);
 }
 
-static void vfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+static void do_getxattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, const char *name, size_t size)
 {
 	struct vfs *v = vfs_of(req);
 	struct meta_xattr x = { 0 };
@@ -1764,13 +1880,13 @@ static void vfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 		return;
 	}
 	if (r == 0) {
-		name_hash(v, ino, name, hash);
+		name_hash(s, ino, name, hash);
 		r = meta_xattr_get(v->db, ino, hash, &x);
 		if (r == -ENOENT)
 			r = -ENODATA;
 	}
-	if (r == 0 && strncmp(name, "user.", 5) == 0 && !level_ok(v->readable, n.level))
-		r = deny(v, req, "getxattr", ino, 0, NULL, n.level, -EACCES, NULL);
+	if (r == 0 && strncmp(name, "user.", 5) == 0 && !level_ok(s->readable, n.level))
+		r = deny(v, s, req, "getxattr", ino, 0, NULL, n.level, -EACCES, NULL);
 	db_unlock(v);
 	if (r == 0) {
 		size_t len = x.value_enc_len >= KT_META_OVERHEAD ? x.value_enc_len - KT_META_OVERHEAD : 0;
@@ -1784,10 +1900,10 @@ static void vfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 		else if (x.value_enc_len < KT_META_OVERHEAD)
 			r = -EBADMSG;
 		else
-			r = vfs_meta_open_stored(v, KT_META_XATTR_VALUE, ctx, x.value_enc,
+			r = vfs_meta_open_stored(s->meta_keys, KT_META_XATTR_VALUE, ctx, x.value_enc,
 					 x.value_enc_len, value);
 		if (r == -EBADMSG)
-			record_integrity(v, req, ino, -1, "xattr value failed authentication");
+			record_integrity(v, s, req, ino, -1, "xattr value failed authentication");
 		if (r == 0)
 			reply_xattr_value(req, value, len, size);
 	}
@@ -1798,7 +1914,7 @@ static void vfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 	meta_node_clear(&n);
 }
 
-static void vfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+static void do_listxattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size_t size)
 {
 	struct vfs *v = vfs_of(req);
 	struct meta_xattr *xs = NULL;
@@ -1825,13 +1941,13 @@ static void vfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	for (size_t i = 0, at = 0; r == 0 && i < n; i++) {
 		size_t len = xs[i].name_enc_len - KT_META_OVERHEAD;
 
-		r = vfs_meta_open_stored(v, KT_META_XATTR_NAME, ino, xs[i].name_enc,
+		r = vfs_meta_open_stored(s->meta_keys, KT_META_XATTR_NAME, ino, xs[i].name_enc,
 				 xs[i].name_enc_len, list + at);
 		list[at + len] = '\0';
 		at += len + 1;
 	}
 	if (r == -EBADMSG)
-		record_integrity(v, req, ino, -1, "xattr name failed authentication");
+		record_integrity(v, s, req, ino, -1, "xattr name failed authentication");
 	if (r < 0)
 		fuse_reply_err(req, reply_errno(r));
 	else
@@ -1842,7 +1958,7 @@ static void vfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	free(list);
 }
 
-static void vfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+static void do_removexattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, const char *name)
 {
 	struct vfs *v = vfs_of(req);
 	uint8_t hash[META_HASH_BYTES];
@@ -1860,18 +1976,18 @@ static void vfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 		return;
 	}
 	caller_of(req, &c);
-	name_hash(v, ino, name, hash);
+	name_hash(s, ino, name, hash);
 	db_lock(v);
 	r = meta_tx_begin(v->db);
 	if (r < 0)
 		goto out;
 	r = meta_node_get(v->db, ino, &n);
 	if (r == 0)
-		r = vfs_path_of(v, ino, &path);
-	if (r == 0 && !level_ok(v->writable, n.level)) {
+		r = vfs_path_of(v, s->meta_keys, ino, &path);
+	if (r == 0 && !level_ok(s->writable, n.level)) {
 		meta_tx_rollback(v->db);
 		r = -EACCES;
-		vfs_record(v, &c, "removexattr", ino, path, NULL, n.level, r, NULL, NULL);
+		vfs_record(v, s, &c, "removexattr", ino, path, NULL, n.level, r, NULL, NULL);
 		goto out;
 	}
 	if (r == 0) {
@@ -1883,7 +1999,7 @@ static void vfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	if (r == 0)
 		r = meta_node_update(v->db, &n);
 	if (r == 0)
-		r = vfs_record(v, &c, "removexattr", ino, path, NULL, n.level, 0, NULL, NULL);
+		r = vfs_record(v, s, &c, "removexattr", ino, path, NULL, n.level, 0, NULL, NULL);
 	if (r == 0)
 		r = meta_tx_commit(v->db);
 	else
@@ -1893,6 +2009,239 @@ out:
 	meta_node_clear(&n);
 	free(path);
 	fuse_reply_err(req, r < 0 ? reply_errno(r) : 0);
+}
+
+/* ---------- entry points: the caller's session first ---------- */
+
+static void vfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "lookup", parent, true);
+
+	if (s) {
+		do_lookup(req, s, parent, name);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s;
+
+	if (ino == META_ROOT_INO) {
+		/* The mountpoint itself: anyone may stat it (cd, ls -ld, df). */
+		do_getattr(req, NULL, ino, fi);
+		return;
+	}
+	s = session_enter(req, "getattr", ino, true);
+
+	if (s) {
+		do_getattr(req, s, ino, fi);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+			struct fuse_file_info *fi)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "setattr", ino, false);
+
+	if (s) {
+		do_setattr(req, s, ino, attr, to_set, fi);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "mknod", parent, false);
+
+	if (s) {
+		do_mknod(req, s, parent, name, mode, rdev);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "mkdir", parent, false);
+
+	if (s) {
+		do_mkdir(req, s, parent, name, mode);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "symlink", parent, false);
+
+	if (s) {
+		do_symlink(req, s, link, parent, name);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "readlink", ino, true);
+
+	if (s) {
+		do_readlink(req, s, ino);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "unlink", parent, false);
+
+	if (s) {
+		do_unlink(req, s, parent, name);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "rmdir", parent, false);
+
+	if (s) {
+		do_rmdir(req, s, parent, name);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		       const char *newname, unsigned int flags)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "rename", parent, false);
+
+	if (s) {
+		do_rename(req, s, parent, name, newparent, newname, flags);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "link", ino, false);
+
+	if (s) {
+		do_link(req, s, ino, newparent, newname);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "open", ino, false);
+
+	if (s) {
+		do_open(req, s, ino, fi);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		       struct fuse_file_info *fi)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "create", parent, false);
+
+	if (s) {
+		do_create(req, s, parent, name, mode, fi);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "opendir", ino, true);
+
+	if (s) {
+		do_opendir(req, s, ino, fi);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "readdir", ino, true);
+
+	if (s) {
+		do_readdir(req, s, ino, size, off, fi);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
+			 size_t size, int flags)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "setxattr", ino, false);
+
+	if (s) {
+		do_setxattr(req, s, ino, name, value, size, flags);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s;
+
+	if (ino == META_ROOT_INO && strcmp(name, VFS_CTL_XATTR) == 0) {
+		/* Where locked callers find the control socket to unlock. */
+		if (v->control_path)
+			reply_xattr_value(req, v->control_path, strlen(v->control_path), size);
+		else
+			fuse_reply_err(req, ENODATA);
+		return;
+	}
+	s = session_enter(req, "getxattr", ino, true);
+
+	if (s) {
+		do_getxattr(req, s, ino, name, size);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "listxattr", ino, true);
+
+	if (s) {
+		do_listxattr(req, s, ino, size);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
+}
+
+static void vfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	struct vfs *v = vfs_of(req);
+	struct vfs_session *s = session_enter(req, "removexattr", ino, false);
+
+	if (s) {
+		do_removexattr(req, s, ino, name);
+		vfs_session_put(v->sessions, s); /* req is gone after the reply */
+	}
 }
 
 const struct fuse_lowlevel_ops vfs_ops = {

@@ -42,19 +42,21 @@ void vfs_caller_fill(struct vfs_caller *c, uid_t uid, gid_t gid, pid_t pid)
 	c->comm[strcspn(c->comm, "\n")] = '\0';
 }
 
-int vfs_meta_open_stored(struct vfs *v, enum kt_meta_purpose purpose, uint64_t context,
-			 const uint8_t *in, size_t in_len, void *out)
+int vfs_meta_open_stored(const struct kt_meta_keys *mk, enum kt_meta_purpose purpose,
+			 uint64_t context, const uint8_t *in, size_t in_len, void *out)
 {
 	int r;
 
+	if (!mk)
+		return -ENOKEY;
 	if (in_len < KT_META_OVERHEAD)
 		return -EBADMSG;
-	r = kt_meta_open(v->meta_keys, purpose, context, in, in_len, out);
+	r = kt_meta_open(mk, purpose, context, in, in_len, out);
 	return r == -EINVAL ? -EBADMSG : r;
 }
 
 /* Decrypt the name of dirent d (in directory d->parent) into a malloc'd string. */
-static int dirent_name(struct vfs *v, const struct meta_dirent *d, char **ret_name)
+static int dirent_name(const struct kt_meta_keys *mk, const struct meta_dirent *d, char **ret_name)
 {
 	char *name;
 	size_t len;
@@ -66,7 +68,7 @@ static int dirent_name(struct vfs *v, const struct meta_dirent *d, char **ret_na
 	name = malloc(len + 1);
 	if (!name)
 		return -ENOMEM;
-	r = vfs_meta_open_stored(v, KT_META_NAME, d->parent, d->name_enc, d->name_enc_len, name);
+	r = vfs_meta_open_stored(mk, KT_META_NAME, d->parent, d->name_enc, d->name_enc_len, name);
 	if (r < 0) {
 		free(name);
 		return r;
@@ -76,7 +78,7 @@ static int dirent_name(struct vfs *v, const struct meta_dirent *d, char **ret_na
 	return 0;
 }
 
-int vfs_path_of(struct vfs *v, uint64_t ino, char **ret_path)
+int vfs_path_of(struct vfs *v, const struct kt_meta_keys *mk, uint64_t ino, char **ret_path)
 {
 	char *path = strdup(""), *name = NULL, *joined;
 	uint64_t cur = ino;
@@ -100,7 +102,7 @@ int vfs_path_of(struct vfs *v, uint64_t ino, char **ret_path)
 		}
 		if (r < 0)
 			break;
-		r = dirent_name(v, &d, &name);
+		r = dirent_name(mk, &d, &name);
 		cur = d.parent;
 		meta_dirent_clear(&d);
 		if (r < 0)
@@ -129,12 +131,13 @@ int vfs_path_of(struct vfs *v, uint64_t ino, char **ret_path)
 	return 0;
 }
 
-int vfs_path_join(struct vfs *v, uint64_t parent, const char *name, char **ret_path)
+int vfs_path_join(struct vfs *v, const struct kt_meta_keys *mk, uint64_t parent, const char *name,
+		  char **ret_path)
 {
 	char *dir, *path;
 	int r;
 
-	r = vfs_path_of(v, parent, &dir);
+	r = vfs_path_of(v, mk, parent, &dir);
 	if (r < 0)
 		return r;
 	r = asprintf(&path, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name);
@@ -146,7 +149,8 @@ int vfs_path_join(struct vfs *v, uint64_t parent, const char *name, char **ret_p
 }
 
 /* Encrypt a path for the record; *ret_enc malloc'd. */
-static int seal_path(struct vfs *v, const char *path, uint8_t **ret_enc, size_t *ret_len)
+static int seal_path(const struct kt_meta_keys *mk, const char *path, uint8_t **ret_enc,
+		     size_t *ret_len)
 {
 	size_t len = strlen(path);
 	uint8_t *enc = malloc(len + KT_META_OVERHEAD);
@@ -154,7 +158,7 @@ static int seal_path(struct vfs *v, const char *path, uint8_t **ret_enc, size_t 
 
 	if (!enc)
 		return -ENOMEM;
-	r = kt_meta_seal(v->meta_keys, KT_META_PATH, 0, path, len, enc);
+	r = kt_meta_seal(mk, KT_META_PATH, 0, path, len, enc);
 	if (r < 0) {
 		free(enc);
 		return r;
@@ -164,9 +168,21 @@ static int seal_path(struct vfs *v, const char *path, uint8_t **ret_enc, size_t 
 	return 0;
 }
 
-int vfs_record(struct vfs *v, const struct vfs_caller *c, const char *op, uint64_t ino,
-	       const char *path, const char *path2, int level, int outcome, int64_t *ret_id,
-	       const char *detail_fmt, ...)
+/* The metadata keys to write s's records with: its own, else borrowed from
+ * an unlocked session (*ret_borrowed, to put back), else NULL. */
+static const struct kt_meta_keys *record_keys(struct vfs *v, struct vfs_session *s,
+					      struct vfs_session **ret_borrowed)
+{
+	*ret_borrowed = NULL;
+	if (s && s->keyring && s->meta_keys)
+		return s->meta_keys;
+	*ret_borrowed = vfs_session_any_unlocked(v->sessions);
+	return *ret_borrowed ? (*ret_borrowed)->meta_keys : NULL;
+}
+
+static int record_va(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c,
+		     const char *op, uint64_t ino, const char *path, const char *path2, int level,
+		     int outcome, int64_t *ret_id, const char *detail_fmt, va_list ap)
 {
 	struct meta_record rec = {
 		.uid = c ? (int64_t)c->uid : -1,
@@ -177,34 +193,59 @@ int vfs_record(struct vfs *v, const struct vfs_caller *c, const char *op, uint64
 		.bytes_read = -1,
 		.bytes_written = -1,
 	};
-	int r;
+	struct vfs_session *borrowed;
+	const struct kt_meta_keys *mk = record_keys(v, s, &borrowed);
+	int r = 0;
 
-	snprintf(rec.user, sizeof(rec.user), "%s", v->user);
+	snprintf(rec.user, sizeof(rec.user), "%s", s ? s->user : "");
 	snprintf(rec.comm, sizeof(rec.comm), "%s", c ? c->comm : "vaultfs");
 	snprintf(rec.op, sizeof(rec.op), "%s", op);
-	if (detail_fmt) {
-		va_list ap;
-
-		va_start(ap, detail_fmt);
+	if (detail_fmt)
 		vsnprintf(rec.detail, sizeof(rec.detail), detail_fmt, ap);
-		va_end(ap);
-	}
-	if (strcmp(op, "open") == 0 || strcmp(op, "create") == 0)
+	if (outcome == 0 && (strcmp(op, "open") == 0 || strcmp(op, "create") == 0))
 		rec.bytes_read = rec.bytes_written = 0;
-	if (path) {
-		r = seal_path(v, path, &rec.path_enc, &rec.path_enc_len);
-		if (r < 0)
-			goto out;
-	}
-	if (path2) {
-		r = seal_path(v, path2, &rec.path2_enc, &rec.path2_enc_len);
-		if (r < 0)
-			goto out;
-	}
-	r = meta_log_append(v->db, &rec);
+	if (path && mk)
+		r = seal_path(mk, path, &rec.path_enc, &rec.path_enc_len);
+	if (r == 0 && path2 && mk)
+		r = seal_path(mk, path2, &rec.path2_enc, &rec.path2_enc_len);
+	if (r == 0)
+		r = meta_log_append(v->db, &rec);
 	if (r == 0 && ret_id)
 		*ret_id = rec.id;
-out:
 	meta_record_clear(&rec);
+	vfs_session_put(v->sessions, borrowed);
 	return r;
+}
+
+int vfs_record(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c, const char *op,
+	       uint64_t ino, const char *path, const char *path2, int level, int outcome,
+	       int64_t *ret_id, const char *detail_fmt, ...)
+{
+	va_list ap;
+	int r;
+
+	va_start(ap, detail_fmt);
+	r = record_va(v, s, c, op, ino, path, path2, level, outcome, ret_id, detail_fmt, ap);
+	va_end(ap);
+	return r;
+}
+
+int vfs_record_denial(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c,
+		      const char *op, uint64_t ino, uint64_t parent, const char *name, int level,
+		      int err, const char *detail)
+{
+	struct vfs_session *borrowed;
+	const struct kt_meta_keys *mk = record_keys(v, s, &borrowed);
+	char *path = NULL;
+
+	if (mk) {
+		if (name)
+			vfs_path_join(v, mk, parent, name, &path);
+		else
+			vfs_path_of(v, mk, ino, &path);
+	}
+	vfs_record(v, s, c, op, ino, path, NULL, level, err, NULL, detail ? "%s" : NULL, detail);
+	free(path);
+	vfs_session_put(v->sessions, borrowed);
+	return err;
 }

@@ -23,7 +23,7 @@
  * also a malformed version or length, which only tampering produces — is
  * -EBADMSG. out gets in_len - KT_META_OVERHEAD bytes.
  */
-int vfs_meta_open_stored(struct vfs *v, enum kt_meta_purpose purpose, uint64_t context,
+int vfs_meta_open_stored(const struct kt_meta_keys *mk, enum kt_meta_purpose purpose, uint64_t context,
 			 const uint8_t *in, size_t in_len, void *out);
 
 /* Fill the caller's identity; comm from /proc/PID/comm ("?" if gone). */
@@ -31,18 +31,32 @@ void vfs_caller_fill(struct vfs_caller *c, uid_t uid, gid_t gid, pid_t pid);
 
 /*
  * The path of ino inside the vault ("/" for the root, "/a/b" otherwise), via
- * one of its names; malloc'd into *ret_path. An inode without names (unlinked)
- * gives "(unlinked)". -EBADMSG when a stored name fails to decrypt.
+ * one of its names, decrypted with mk; malloc'd into *ret_path. An inode
+ * without names (unlinked) gives "(unlinked)". -EBADMSG when a stored name
+ * fails to decrypt.
  */
-int vfs_path_of(struct vfs *v, uint64_t ino, char **ret_path);
+int vfs_path_of(struct vfs *v, const struct kt_meta_keys *mk, uint64_t ino, char **ret_path);
 /* The path of name in directory parent; malloc'd. */
-int vfs_path_join(struct vfs *v, uint64_t parent, const char *name, char **ret_path);
+int vfs_path_join(struct vfs *v, const struct kt_meta_keys *mk, uint64_t parent, const char *name,
+		  char **ret_path);
 
 /*
- * Append a record. path/path2 may be NULL; level -1 for none; outcome 0 or
- * -errno; detail printf-style (may be NULL). On success *ret_id (if not NULL)
- * is the record's id, for meta_log_set_bytes at close.
+ * Append a record for caller c acting in session s (s may be NULL or locked:
+ * the user is then s's mapped name or "", and paths are encrypted with the
+ * keys of any unlocked session, or left out when nobody is unlocked).
+ * path/path2 may be NULL; level -1 for none; outcome 0 or -errno; detail
+ * printf-style (may be NULL). On success *ret_id (if not NULL) is the
+ * record's id, for meta_log_set_bytes at close.
  */
-int vfs_record(struct vfs *v, const struct vfs_caller *c, const char *op, uint64_t ino,
-	       const char *path, const char *path2, int level, int outcome, int64_t *ret_id,
-	       const char *detail_fmt, ...) __attribute__((format(printf, 10, 11)));
+int vfs_record(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c, const char *op,
+	       uint64_t ino, const char *path, const char *path2, int level, int outcome,
+	       int64_t *ret_id, const char *detail_fmt, ...) __attribute__((format(printf, 11, 12)));
+
+/*
+ * Record a refusal; the path is computed here (from ino, or from parent and
+ * name when name is not NULL) with whatever metadata key is available.
+ * Returns err.
+ */
+int vfs_record_denial(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c,
+		      const char *op, uint64_t ino, uint64_t parent, const char *name, int level,
+		      int err, const char *detail);

@@ -15,18 +15,16 @@
 #include "keystore.h"
 #include "../meta/db.h"
 #include "inode.h"
+#include "session.h"
 
 struct vfs {
 	char *vault_dir;			/* the vault directory (absolute) */
 	int objects_fd;				/* vault_dir/objects, O_PATH|O_DIRECTORY */
 	struct meta_db *db;			/* vault.db (db_lock) */
 	pthread_mutex_t db_lock;		/* serialises db */
-	struct kt_keyring *keyring;		/* the unlocked user's keys */
-	const struct kt_meta_keys *meta_keys;	/* from keyring: names, xattrs, paths */
-	const char *user;			/* the unlocked vault user's name */
-	uint32_t readable;			/* levels the user may read (bit L) */
-	uint32_t writable;			/* levels the user may write */
-	bool may_declassify;			/* some role of the user may lower levels */
+	bool multi_user;			/* each uid unlocks its own keys */
+	struct vfs_sessions *sessions;		/* callers' keys (session.h) */
+	const char *control_path;		/* multi-user: the control socket, else NULL */
 	struct vfs_itable *itable;		/* inodes the kernel knows */
 	double attr_timeout;			/* seconds the kernel may cache attributes */
 	double entry_timeout;			/* seconds the kernel may cache names */

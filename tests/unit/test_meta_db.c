@@ -114,7 +114,7 @@ START_TEST(test_create_layout)
 	/* the root directory */
 	ck_assert_int_eq(meta_node_get(db, META_ROOT_INO, &root), 0);
 	ck_assert_uint_eq(root.ino, 1);
-	ck_assert_uint_eq(root.mode, S_IFDIR | 0755);
+	ck_assert_uint_eq(root.mode, S_IFDIR | 01777);
 	ck_assert_uint_eq(root.nlink, 2);
 	ck_assert_uint_eq(root.uid, 0);
 	ck_assert_uint_eq(root.gid, 0);
