@@ -1,0 +1,230 @@
+# tests/integration/t_records.sh — the access records (spårbarhet): every
+# action through the mount leaves the right record (op, path, path2, user,
+# uid, pid, process name, level, outcome, byte counts after close, detail),
+# records are committed before the operation returns (so a killed daemon loses
+# none), and the auditor can query a live vault.
+
+# the daemon's ops (the template vault also holds keytool's records)
+DAEMON_OPS='(.op | IN("mount", "unmount", "open", "create", "mkdir", "mknod", "symlink", "link", "unlink", "rmdir", "rename", "truncate", "chmod", "chown", "setxattr", "removexattr", "classify", "read"))'
+ISO_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$'
+
+tc_rec_file_ops() {
+	need setfattr
+	new_vault
+	mkfile_random "$T/src" 10000
+	it_mount alice
+	mkdir "$M/d" "$M/d/empty"
+	check cp "$T/src" "$M/d/f"
+	it_remount # so the next read comes from the daemon, not the page cache
+	sh -c 'echo $$ >"$1"; exec cat "$2" >/dev/null' sh "$T/cat.pid" "$M/d/f" || fail "cat failed"
+	sh -c 'echo appended >>"$1"' sh "$M/d/f" || fail "append failed"
+	check truncate -s 100 "$M/d/f"
+	check chmod 640 "$M/d/f"
+	check chown 12:34 "$M/d/f"
+	echo other >"$M/d/other"
+	check ln "$M/d/other" "$M/d/hl"
+	check ln -s target "$M/d/sl"
+	check mkfifo "$M/d/fifo"
+	check mv "$M/d/f" "$M/d/g"
+	echo x >"$M/d/x"
+	po_expect ok rename2 "$M/d/g" "$M/d/x" exchange
+	po_expect ok rename2 "$M/d/x" "$M/d/new" noreplace # the old /d/f, one link
+	check setfattr -n user.k -v v "$M/d/new"
+	check setfattr -x user.k "$M/d/new"
+	check setfattr -n user.vault.level -v 1 "$M/d/new"
+	check rm "$M/d/new"
+	check rmdir "$M/d/empty"
+	it_umount
+	records "$T/rec.json"
+	local r=$T/rec.json catpid
+	catpid=$(cat "$T/cat.pid")
+
+	# every record: who, when, from where
+	expect_record "$r" "$DAEMON_OPS" "any daemon op"
+	expect_no_record "$r" "$DAEMON_OPS"' and (.user != "alice" or .uid != 0)' "a daemon record not by alice/uid 0"
+	expect_no_record "$r" "(.time | test(\"$ISO_RE\") | not)" "a record whose time is not ISO-8601 UTC with ms"
+	expect_no_record "$r" '(.id | type) != "number"' "a record without a numeric id"
+	expect_no_record "$r" '(.op == "open" or .op == "create" or .op == "mkdir" or .op == "unlink" or .op == "rename") and ((.pid | type) != "number" or .pid <= 0 or (.ino | type) != "number" or .ino <= 0 or (.path | type) != "string" or (.path | startswith("/") | not))' \
+		"a file record without pid, ino or absolute path"
+	expect_no_record "$r" '.op != "rename" and .op != "link" and .path2 != null' "path2 on a record that is not a rename/link"
+
+	expect_record "$r" '.op == "mount" and .user == "alice"' "mount"
+	expect_record "$r" '.op == "unmount" and .user == "alice"' "unmount"
+	expect_record "$r" '.op == "mkdir" and .path == "/d" and .outcome == "ok" and .errno == null' "mkdir /d"
+	expect_record "$r" '.op == "create" and .path == "/d/f" and .process == "cp" and .outcome == "ok"' "create by cp"
+	expect_record "$r" '(.op == "open" or .op == "create") and .path == "/d/f" and .process == "cp" and .bytes_written == 10000' \
+		"cp writing 10000 bytes (bytes_written filled at close)"
+	expect_record "$r" ".op == \"open\" and .path == \"/d/f\" and .process == \"cat\" and .pid == $catpid and .detail == \"flags=r\" and .bytes_read == 10000 and .bytes_written == 0 and .level == 0 and .level_name == \"Öppen\" and .outcome == \"ok\"" \
+		"cat reading 10000 bytes (pid $catpid)"
+	expect_record "$r" '.op == "open" and .path == "/d/f" and .process == "sh" and (.detail | startswith("flags=w")) and (.detail | contains("append")) and .bytes_written == 9' \
+		"sh appending 9 bytes"
+	expect_record "$r" '.op == "truncate" and .path == "/d/f" and .detail == "size=100" and .process == "truncate"' "truncate"
+	expect_record "$r" '.op == "chmod" and .path == "/d/f" and .detail == "mode=0640" and .process == "chmod"' "chmod"
+	expect_record "$r" '.op == "chown" and .path == "/d/f" and .detail == "uid=12 gid=34" and .process == "chown"' "chown"
+	expect_record "$r" '.op == "link" and .process == "ln" and (.path == "/d/hl" or .path2 == "/d/hl")' "link"
+	expect_record "$r" '.op == "symlink" and .path == "/d/sl" and .process == "ln"' "symlink"
+	expect_record "$r" '.op == "mknod" and .path == "/d/fifo" and .process == "mkfifo"' "mknod (mkfifo)"
+	# (mv tries renameat2(RENAME_NOREPLACE) first)
+	expect_record "$r" '.op == "rename" and .path == "/d/f" and .path2 == "/d/g" and .process == "mv" and .outcome == "ok" and (.detail == "" or .detail == null or .detail == "noreplace")' \
+		"rename by mv with path2"
+	expect_record "$r" '.op == "rename" and .path == "/d/g" and .path2 == "/d/x" and .detail == "exchange" and .process == "posixops"' "rename exchange"
+	expect_record "$r" '.op == "rename" and .path == "/d/x" and .path2 == "/d/new" and .detail == "noreplace"' "rename noreplace"
+	expect_record "$r" '.op == "setxattr" and .path == "/d/new" and .process == "setfattr"' "setxattr"
+	expect_record "$r" '.op == "removexattr" and .path == "/d/new" and .process == "setfattr"' "removexattr"
+	expect_no_record "$r" '(.op == "setxattr" or .op == "removexattr") and ((.detail // "") | contains("user.k"))' \
+		"an xattr record whose detail names the (secret) attribute"
+	expect_record "$r" '.op == "classify" and .path == "/d/new" and .detail == "level 0->1" and .level != null' "classify"
+	expect_record "$r" '.op == "unlink" and .path == "/d/new" and .process == "rm"' "unlink"
+	expect_record "$r" '.op == "rmdir" and .path == "/d/empty" and .process == "rmdir"' "rmdir"
+	expect_no_record "$r" '(.op == "mkdir" or .op == "unlink" or .op == "rmdir") and (.bytes_read != null or .bytes_written != null)' \
+		"byte counts on a record that is not an open"
+	# ids grow with time
+	jq -e '[.[].id] as $i | $i == ($i | sort)' "$r" >/dev/null || fail "records not ordered by id"
+}
+it_case rec_file_ops
+
+tc_rec_paths_follow_renames() {
+	new_vault
+	it_mount alice
+	mkdir -p "$M/a/b"
+	echo x >"$M/a/b/f"
+	check mv "$M/a" "$M/z"
+	check cat "$M/z/b/f"
+	check mv "$M/z/b" "$M/b2"
+	check chmod 600 "$M/b2/f"
+	echo y >"$M/b2/new"
+	it_umount
+	records "$T/rec.json"
+	expect_record "$T/rec.json" '.op == "open" and .process == "cat" and .path == "/z/b/f"' \
+		"a read after the parent folder was renamed (path /z/b/f)"
+	expect_record "$T/rec.json" '.op == "chmod" and .path == "/b2/f"' "chmod after two renames (path /b2/f)"
+	expect_record "$T/rec.json" '.op == "create" and .path == "/b2/new"' "create in a renamed folder"
+	expect_no_record "$T/rec.json" '(.op == "open" or .op == "chmod") and ((.path // "") | startswith("/a/") or startswith("/z/b/new"))' \
+		"a record with a stale path"
+}
+it_case rec_paths_follow_renames
+
+tc_rec_process_name() {
+	new_vault
+	it_mount alice
+	echo content >"$M/f"
+	it_remount
+	cp "$(command -v cat)" "$T/reader-xyz"
+	check "$T/reader-xyz" "$M/f"
+	check cp "$M/f" "$T/out"
+	check head -c 3 "$M/f"
+	it_umount
+	records "$T/rec.json"
+	expect_record "$T/rec.json" '.op == "open" and .path == "/f" and .process == "reader-xyz"' "a renamed cat"
+	expect_record "$T/rec.json" '.op == "open" and .path == "/f" and .process == "cp" and .detail == "flags=r"' "cp reading"
+	expect_record "$T/rec.json" '.op == "open" and .path == "/f" and .process == "head"' "head reading"
+}
+it_case rec_process_name
+
+tc_rec_live_query() {
+	new_vault
+	it_mount alice
+	local tok
+	tok=$(token d)
+	mkdir "$M/$tok"
+	# the record is there as soon as mkdir has returned, and the auditor can
+	# read the trail of a mounted vault
+	records "$T/rec.json" --op mkdir
+	expect_record "$T/rec.json" ".op == \"mkdir\" and .path == \"/$tok\"" "mkdir, queried while mounted"
+	echo data >"$M/$tok/f"
+	records "$T/rec.json" --path "/$tok"
+	expect_record "$T/rec.json" ".op == \"create\" and .path == \"/$tok/f\"" "create, queried while mounted"
+	expect_no_record "$T/rec.json" "(.path | startswith(\"/$tok\") | not)" "--path filter"
+	# queries while the daemon is busy writing records
+	(for i in $(seq 1 150); do echo "$i" >"$M/$tok/n$i" || exit 1; done) &
+	local w=$! q
+	for q in 1 2 3 4 5 6; do
+		meta_as audrey log --json --limit 5 >"$T/q.json" 2>"$T/q.err" ||
+			fail "vaultfs-meta log during writes (query $q): $(head -n 1 "$T/q.err")"
+	done
+	wait $w || fail "the writer failed while the auditor queried"
+	records "$T/rec.json" --op create --path "/$tok"
+	check_eq "$(jq length "$T/rec.json")" 151 "create records after the busy period"
+	it_umount
+}
+it_case rec_live_query
+
+tc_rec_survive_kill9() {
+	new_vault
+	it_mount alice
+	echo data >"$M/f"
+	it_remount
+	mkdir "$M/made"
+	echo x >"$M/made/created"
+	mv "$M/made/created" "$M/made/renamed"
+	cat "$M/f" >/dev/null
+	rm "$M/made/renamed"
+	it_kill9
+	records "$T/rec.json"
+	local r=$T/rec.json
+	expect_record "$r" '.op == "mkdir" and .path == "/made"' "mkdir before kill -9"
+	expect_record "$r" '.op == "create" and .path == "/made/created"' "create before kill -9"
+	expect_record "$r" '.op == "rename" and .path == "/made/created" and .path2 == "/made/renamed"' "rename before kill -9"
+	expect_record "$r" '.op == "open" and .path == "/f" and .process == "cat"' "open by cat before kill -9"
+	expect_record "$r" '.op == "unlink" and .path == "/made/renamed"' "unlink just before kill -9"
+	# and the vault works after the crash
+	it_mount alice
+	check_eq "$(cat "$M/f")" data "content after the crash"
+	[[ -d $M/made && ! -e $M/made/renamed ]] || fail "namespace after the crash: $(ls -R "$M")"
+	it_umount
+}
+it_case rec_survive_kill9
+
+tc_rec_queries() {
+	need setfattr
+	new_vault
+	it_mount alice
+	mkdir "$M/hr" "$M/pub"
+	check setfattr -n user.vault.level -v 2 "$M/hr"
+	head -c 1000 /dev/urandom >"$M/hr/a"
+	head -c 2000 /dev/urandom >"$M/hr/b"
+	head -c 300 /dev/urandom >"$M/pub/c"
+	head -c 5 /dev/urandom >"$M/top"
+	mv "$M/pub/c" "$M/pub/d"
+	it_umount
+	it_mount bob
+	cat "$M/hr/a" >/dev/null 2>&1
+	it_umount
+	local r=$T/q.json
+	records "$r" --op rename
+	expect_record "$r" '.path == "/pub/c" and .path2 == "/pub/d"' "--op rename"
+	expect_no_record "$r" '.op != "rename"' "--op rename filter"
+	records "$r" --user bob
+	expect_no_record "$r" '.user != "bob"' "--user bob filter"
+	expect_record "$r" '.op == "open" and .outcome == "denied"' "--user bob"
+	records "$r" --level 2
+	expect_no_record "$r" '.level != 2' "--level 2 filter"
+	expect_record "$r" '.path == "/hr/a"' "--level 2"
+	records "$r" --path /hr
+	expect_no_record "$r" '(.path | startswith("/hr") | not)' "--path /hr filter"
+	records "$r" --limit 2
+	check_eq "$(jq length "$r")" 2 "records with --limit 2"
+	records "$r" --since 2000-01-01 --until 2000-01-02
+	check_eq "$(jq length "$r")" 0 "records in the year 2000"
+	records "$r" --since "$(date -u +%Y-%m-%d)"
+	(($(jq length "$r") > 5)) || fail "--since today found only $(jq length "$r") records"
+	# CSV with the same fields
+	meta_as audrey log --csv >"$T/log.csv" || fail "log --csv failed"
+	check_eq "$(head -n 1 "$T/log.csv" | tr -d '\r')" \
+		"id,time,user,uid,pid,process,op,ino,path,path2,level,level_name,outcome,errno,bytes_read,bytes_written,detail" \
+		"CSV header"
+	records "$T/all.json"
+	check_eq "$(($(grep -c '' "$T/log.csv") - 1))" "$(jq length "$T/all.json")" "CSV rows vs JSON records (no quoted newlines expected)"
+	# the inventory
+	meta_as audrey inventory --json >"$T/inv.json" || fail "inventory --json failed"
+	jq -e '.levels and .folders' "$T/inv.json" >/dev/null || fail "inventory JSON lacks levels/folders: $(head -c 300 "$T/inv.json")"
+	check_eq "$(jq -c '.levels[] | select(.level == 2) | [.files, .bytes]' "$T/inv.json")" "[2,3000]" "inventory of level 2"
+	check_eq "$(jq -r '.levels[] | select(.level == 2) | .level_name' "$T/inv.json")" "Känslig" "inventory level name"
+	check_eq "$(jq -c '.folders[] | select(.folder == "/hr") | [.level, .files, .bytes]' "$T/inv.json")" "[2,2,3000]" "inventory of /hr"
+	check_eq "$(jq -c '.folders[] | select(.folder == "/pub") | [.files, .bytes]' "$T/inv.json")" "[1,300]" "inventory of /pub"
+	check_eq "$(jq -c '.folders[] | select(.folder == "/") | [.files, .bytes]' "$T/inv.json")" "[1,5]" "inventory of the root"
+	meta_as audrey inventory --level 2 --json >"$T/inv2.json" || fail "inventory --level 2 failed"
+	jq -e '.folders | all(.level == 2)' "$T/inv2.json" >/dev/null ||
+		fail "inventory --level 2 lists folders of other levels: $(head -c 300 "$T/inv2.json")"
+}
+it_case rec_queries
