@@ -27,6 +27,7 @@
 
 #include "config.h"
 #include "cli.h"
+#include "mountctl.h"
 #include "keystore.h"
 #include "../meta/log.h"
 
@@ -1178,6 +1179,53 @@ static int cmd_list(const struct globals *g, int argc, char **argv)
 
 /* ---- help and the table --------------------------------------------- */
 
+/* ---- a running multi-user mount: unlock, lock, status ------------------- */
+
+/* unlock/lock/status MOUNTPOINT: talk to the daemon; no --vault needed. */
+static int mount_command(const struct globals *g, int argc, char **argv, const char *name)
+{
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	const struct command *c = find_command(name);
+	int opt;
+
+	getopt_reset();
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			print_help(c);
+			return CLI_EXIT_OK;
+		default:
+			return bad_option(c, opt, argv);
+		}
+	}
+	if (argc - optind != 1)
+		return usage_error(c, argc - optind < 1 ? "which mount? give its MOUNTPOINT"
+							: "too many arguments");
+	if (strcmp(name, "unlock") == 0)
+		return mountctl_unlock(argv[optind], g->passphrase_file);
+	if (strcmp(name, "lock") == 0)
+		return mountctl_lock(argv[optind]);
+	return mountctl_status(argv[optind]);
+}
+
+static int cmd_unlock(const struct globals *g, int argc, char **argv)
+{
+	return mount_command(g, argc, argv, "unlock");
+}
+
+static int cmd_lock(const struct globals *g, int argc, char **argv)
+{
+	return mount_command(g, argc, argv, "lock");
+}
+
+static int cmd_status(const struct globals *g, int argc, char **argv)
+{
+	return mount_command(g, argc, argv, "status");
+}
+
 static int cmd_help(const struct globals *g, int argc, char **argv);
 
 static const struct command commands[] = {
@@ -1224,6 +1272,16 @@ static const struct command commands[] = {
      "List users, roles, grants or levels: names and key fingerprints only, never keys; "
      "no passphrase needed",
      "  --json  JSON on stdout (times in ISO-8601 UTC)\n"},
+    {"unlock", cmd_unlock, "[--passphrase-file FILE] unlock MOUNTPOINT",
+     "Unlock your own keys in a running multi-user mount (the daemon knows you by your uid)",
+     NULL},
+    {"lock", cmd_lock, "lock MOUNTPOINT",
+     "Wipe your keys from a running multi-user mount: your files are refused until you "
+     "unlock again",
+     NULL},
+    {"status", cmd_status, "status MOUNTPOINT",
+     "Show whether your keys are unlocked in a running multi-user mount, and which levels",
+     NULL},
     {"help", cmd_help, "help [COMMAND]", "Show the help of a command, or the list of commands",
      NULL},
 };

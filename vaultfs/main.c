@@ -316,12 +316,22 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		code = CLI_EXIT_FAILED;
 	}
 	if (code == 0) {
-		struct stat st;
+		struct stat st, up;
+		char parent[PATH_MAX];
 		int e = stat(o->mountpoint, &st) < 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
 
 		/* Say what is wrong in one line, before libfuse says it its own way. */
 		if (e) {
 			cli_error("cannot mount on %s: %s", o->mountpoint, strerror(e));
+			fuse_remove_signal_handlers(se);
+			code = CLI_EXIT_FAILED;
+		} else if (snprintf(parent, sizeof(parent), "%s/..", o->mountpoint) < (int)sizeof(parent) &&
+			   stat(parent, &up) == 0 &&
+			   (st.st_dev != up.st_dev || st.st_ino == up.st_ino)) {
+			/* Something is mounted there already: stacking would hide it. */
+			cli_error("cannot mount on %s: something is already mounted there (unmount it "
+				  "first with 'fusermount3 -u %s')",
+				  o->mountpoint, o->mountpoint);
 			fuse_remove_signal_handlers(se);
 			code = CLI_EXIT_FAILED;
 		}

@@ -53,6 +53,7 @@ struct vfs_handle {
 	int64_t record_id;		/* the open's access record, for byte counts */
 	int flags;			/* open flags */
 	int level;			/* the file's level at open, for records */
+	atomic_bool denial_recorded;	/* a refused read/write was recorded already */
 	_Atomic int64_t bytes_read;
 	_Atomic int64_t bytes_written;
 };
@@ -348,7 +349,9 @@ static int handle_check(fuse_req_t req, struct vfs_handle *h, bool writing)
 	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE))
 		s = cur = vfs_session_get(v->sessions, h->uid);
 	if (!s || !s->keyring || !(s->readable & bit) || (writing && !(s->writable & bit))) {
-		deny_locked(req, s, writing ? "write" : "read", h->inode->ino, h->level, true);
+		/* Content refusals are always recorded: once per handle, not per call. */
+		if (!atomic_exchange(&h->denial_recorded, true))
+			deny_locked(req, s, writing ? "write" : "read", h->inode->ino, h->level, false);
 		r = -EACCES;
 	} else {
 		vfs_session_touch(s, (uint8_t)h->level);
