@@ -409,30 +409,48 @@ static int inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inod
 	return 0;
 }
 
-/* Write an open inode's size and mtime to the database (in write-locked). */
-static int inode_flush(struct vfs *v, struct vfs_inode *in)
+/*
+ * Write the header of an open inode's blob, and in one transaction its size
+ * and mtime (when write_node and they changed) and the byte counts of the
+ * open record record_id (when > 0). in is write-locked.
+ */
+static int inode_commit(struct vfs *v, struct vfs_inode *in, bool write_node, int64_t record_id,
+			int64_t bytes_read, int64_t bytes_written)
 {
 	struct meta_node n = { 0 };
-	int r;
+	bool node;
+	int r = in->blob ? vfs_blob_sync(in->blob, 0) : 0;
 
-	if (!in->blob)
-		return 0;
-	r = vfs_blob_sync(in->blob, 0);
-	if (r < 0 || !in->dirty)
+	node = write_node && in->blob && in->dirty;
+	if (r < 0 || (!node && record_id <= 0))
 		return r;
 	db_lock(v);
-	r = meta_node_get(v->db, in->ino, &n);
-	if (r == 0) {
-		n.size = vfs_blob_size(in->blob);
-		n.mtime_ns = in->mtime_ns;
-		n.ctime_ns = in->mtime_ns > n.ctime_ns ? in->mtime_ns : n.ctime_ns;
-		r = meta_node_update(v->db, &n);
+	r = meta_tx_begin(v->db);
+	if (r == 0 && node) {
+		r = meta_node_get(v->db, in->ino, &n);
+		if (r == 0) {
+			n.size = vfs_blob_size(in->blob);
+			n.mtime_ns = in->mtime_ns;
+			n.ctime_ns = in->mtime_ns > n.ctime_ns ? in->mtime_ns : n.ctime_ns;
+			r = meta_node_update(v->db, &n);
+		}
 	}
-	meta_node_clear(&n);
-	db_unlock(v);
+	if (r == 0 && record_id > 0)
+		r = meta_log_set_bytes(v->db, record_id, bytes_read, bytes_written);
 	if (r == 0)
+		r = meta_tx_commit(v->db);
+	else
+		meta_tx_rollback(v->db);
+	db_unlock(v);
+	meta_node_clear(&n);
+	if (r == 0 && node)
 		in->dirty = false;
 	return r;
+}
+
+static int inode_flush(struct vfs *v, struct vfs_inode *in)
+{
+	return inode_commit(v, in, true, 0, 0, 0);
 }
 
 /* ---------- lookup and attributes ---------- */
@@ -1225,14 +1243,20 @@ static const char *open_mode(int flags)
 	}
 }
 
-/* Drop one open of in: the last one flushes and closes the blob. */
-static int release_open(struct vfs *v, struct vfs_inode *in)
+/*
+ * Drop one open of in, committing the open record's byte counts; the last
+ * open also commits the size and mtime (same transaction) and closes the blob.
+ */
+static int release_open(struct vfs *v, struct vfs_inode *in, int64_t record_id, int64_t bytes_read,
+			int64_t bytes_written)
 {
 	int r = 0, r2 = 0;
+	bool last;
 
 	pthread_rwlock_wrlock(&in->lock);
-	if (in->nopen > 0 && --in->nopen == 0 && in->blob) {
-		r = inode_flush(v, in);
+	last = in->nopen > 0 && --in->nopen == 0;
+	r = inode_commit(v, in, last, record_id, bytes_read, bytes_written);
+	if (last && in->blob) {
 		in->blob = vfs_blob_close(in->blob, &r2);
 		in->dirty = false;
 	}
@@ -1258,14 +1282,9 @@ static int record_open(struct vfs *v, struct vfs_session *s, const struct vfs_ca
 static int close_handle(struct vfs *v, struct vfs_handle *h)
 {
 	struct vfs_inode *in = h->inode;
-	int r = release_open(v, in);
+	int r = release_open(v, in, h->record_id, atomic_load(&h->bytes_read),
+			     atomic_load(&h->bytes_written));
 
-	if (h->record_id > 0) {
-		db_lock(v);
-		meta_log_set_bytes(v->db, h->record_id, atomic_load(&h->bytes_read),
-				   atomic_load(&h->bytes_written));
-		db_unlock(v);
-	}
 	unpin(v, in);
 	vfs_session_put(v->sessions, h->session);
 	free(h);
@@ -1335,7 +1354,7 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 	r = record_open(v, s, &c, "open", ino, path, n.level, 0, fi->flags, &h->record_id, NULL);
 	if (r < 0) {
 		/* No record, no access: undo the open. */
-		release_open(v, in);
+		release_open(v, in, 0, 0, 0);
 		goto out;
 	}
 	h->inode = in;
@@ -1502,8 +1521,11 @@ static void vfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	int r;
 
 	(void)ino;
+	(void)v;
+	/* The header (the size) now; the database at release, in one transaction
+	 * with the open's byte counts. */
 	pthread_rwlock_wrlock(&in->lock);
-	r = inode_flush(v, in);
+	r = in->blob ? vfs_blob_sync(in->blob, 0) : 0;
 	pthread_rwlock_unlock(&in->lock);
 	fuse_reply_err(req, r < 0 ? reply_errno(r) : 0);
 }
@@ -1655,10 +1677,12 @@ static void vfs_statfs(fuse_req_t req, fuse_ino_t ino)
 
 /* ---------- xattrs and classification ---------- */
 
+/* Stored namespaces. security.* is not kept: the kernel asks for
+ * security.capability before every write and owner change, and a document
+ * vault has no use for file capabilities or SELinux labels. */
 static bool xattr_supported(const char *name)
 {
-	return strncmp(name, "user.", 5) == 0 || strncmp(name, "trusted.", 8) == 0 ||
-	       strncmp(name, "security.", 9) == 0;
+	return strncmp(name, "user.", 5) == 0 || strncmp(name, "trusted.", 8) == 0;
 }
 
 /*
@@ -2209,6 +2233,10 @@ static void vfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 	struct vfs *v = vfs_of(req);
 	struct vfs_session *s;
 
+	if (strncmp(name, "security.", 9) == 0) {
+		fuse_reply_err(req, ENODATA); /* never stored: answered without the database */
+		return;
+	}
 	if (ino == META_ROOT_INO && strcmp(name, VFS_CTL_XATTR) == 0) {
 		/* Where locked callers find the control socket to unlock. */
 		if (v->control_path)
