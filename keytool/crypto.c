@@ -89,6 +89,7 @@ _Static_assert(US_OFF_CT + KT_KEY_BYTES + AEAD_TAG_BYTES == KT_USER_SECRET_BYTES
 _Static_assert(crypto_box_SEALBYTES == 48, "sealed box overhead");
 _Static_assert(SK_OFF_SEAL + crypto_box_SEALBYTES + SK_PLAIN_BYTES == KT_SEALED_BYTES, "§4 size");
 _Static_assert(WK_OFF_NONCE + AEAD_NONCE_BYTES == WK_OFF_CT, "§5 layout");
+_Static_assert(KT_WRAPPED_PREFIX_BYTES == WK_OFF_NONCE, "§5 prefix: bytes before the nonce");
 _Static_assert(WK_OFF_CT + KT_KEY_BYTES + AEAD_TAG_BYTES == KT_WRAPPED_KEY_BYTES, "§5 size");
 _Static_assert(sizeof(WK_AD_PREFIX) - 1 == 8, "§5 AD prefix");
 _Static_assert(MC_OFF_NONCE + AEAD_NONCE_BYTES == MC_OFF_CT, "§6 layout");
@@ -374,6 +375,18 @@ int kt_file_key_wrap(const uint8_t level_key[KT_KEY_BYTES], uint8_t level, uint3
 	crypto_aead_xchacha20poly1305_ietf_encrypt(ret_wrapped + WK_OFF_CT, NULL, file_key,
 						   KT_KEY_BYTES, ad, sizeof(ad), NULL,
 						   ret_wrapped + WK_OFF_NONCE, level_key);
+	return 0;
+}
+
+int kt_file_key_prefix(uint8_t level, uint32_t version, uint8_t ret_prefix[KT_WRAPPED_PREFIX_BYTES])
+{
+	memset(ret_prefix, 0, KT_WRAPPED_PREFIX_BYTES);
+	if (level >= 4)
+		return -EINVAL;
+	ret_prefix[WK_OFF_VERSION] = KT_FORMAT_VERSION;
+	ret_prefix[WK_OFF_LEVEL] = level;
+	put_le16(ret_prefix + WK_OFF_RESERVED, 0);
+	put_le32(ret_prefix + WK_OFF_KEY_VERSION, version);
 	return 0;
 }
 

@@ -90,6 +90,11 @@ int kt_file_key_wrap(const uint8_t level_key[KT_KEY_BYTES], uint8_t level, uint3
 		     const uint8_t object_id[KT_OBJECT_ID_BYTES],
 		     const uint8_t file_key[KT_KEY_BYTES],
 		     uint8_t ret_wrapped[KT_WRAPPED_KEY_BYTES]);
+/* §5 bytes 0..7, the same in every key wrapped under (level, version): what
+ * selects the files of one level key version. -EINVAL level above 3. */
+#define KT_WRAPPED_PREFIX_BYTES 8
+int kt_file_key_prefix(uint8_t level, uint32_t version,
+		       uint8_t ret_prefix[KT_WRAPPED_PREFIX_BYTES]);
 /* Read level and version from a wrapped key (no key needed); -EINVAL if malformed. */
 int kt_file_key_info(const uint8_t wrapped[KT_WRAPPED_KEY_BYTES], uint8_t *ret_level,
 		     uint32_t *ret_version);

@@ -1,6 +1,8 @@
 /*
  * keytool/keystore.c — the key hierarchy over vault.db: vault creation,
- * users, roles, grants, revocation, passphrase change and unlocking.
+ * users, roles, grants, passphrase change, unlocking and refreshing keyrings,
+ * and the administration checks rotation.c and recovery.c share (revocation
+ * itself, with its rotation, is rotation.c's).
  *
  * Each role has an X25519 key pair per version (role_keys). A role secret is
  * sealed to each member (grants) and, for every role but the admin role, to
@@ -18,11 +20,17 @@
  * Custody is not clearance: the admin role's level keys are usable only for
  * sealing (kt_keyring_custody_key), never returned by kt_keyring_level_key.
  *
+ * A keyring keeps the user's secret key (secure memory) so it can be
+ * refreshed without the passphrase when the vault's key epoch moves (a grant,
+ * a revocation, new or destroyed key versions); administration functions
+ * refresh an administrator's stale keyring themselves before acting.
+ *
  * Every change commits with its access record in one transaction; a refused
  * administration (not an administrator) writes only its denial record.
  * Argon2id runs before the transaction so the write lock is held briefly.
  */
 #include "keystore.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -45,8 +53,8 @@ _Static_assert(META_KEY_LEVEL == KT_SEAL_LEVEL && META_KEY_METADATA == KT_SEAL_M
 	       "key_seals.kind is the §4 kind");
 _Static_assert(META_LEVELS == 4, "levels 0..3");
 
-#define ALL_LEVELS     ((1u << META_LEVELS) - 1)
-#define SEAL_FIELD_MAX 0xffffu /* id and version fields of a sealed key are u16 (§4) */
+#define ALL_LEVELS     KT_ALL_LEVELS
+#define SEAL_FIELD_MAX KT_SEAL_FIELD_MAX
 #define ROLE_FLAGS_SETTABLE                                                                        \
 	(META_ROLE_READ_ONLY | META_ROLE_DECLASSIFY | META_ROLE_AUDITOR | META_ROLE_EXPIRING)
 #define LEVEL_NAME_MAX	64 /* bytes of UTF-8 */
@@ -86,32 +94,6 @@ static const struct default_role {
     {"external", 0x01, META_ROLE_EXPIRING},
 };
 #define N_DEFAULT_ROLES (sizeof(default_roles) / sizeof(default_roles[0]))
-
-/* A level or metadata key in a keyring. */
-struct kt_key_entry {
-	uint8_t kind;	  /* KT_SEAL_LEVEL or KT_SEAL_METADATA */
-	uint8_t level;	  /* 0..3; 0 for metadata keys */
-	bool clearance;	  /* reached through a role holding it: may be used */
-	bool custody;	  /* reached through the admin role: may be sealed on */
-	uint32_t version; /* key version */
-	uint8_t key[KT_KEY_BYTES];
-};
-
-struct kt_keyring {
-	struct meta_user user;	   /* the unlocked user (public columns only) */
-	uint32_t flags;		   /* union of the unlocked roles' flags */
-	uint32_t readable;	   /* levels with a key through some role */
-	uint32_t writable;	   /* ... through a role that is not read-only */
-	struct kt_key_entry *keys; /* sodium_allocarray'd, n_keys of cap_keys used */
-	size_t n_keys;
-	size_t cap_keys;
-	struct kt_meta_keys *meta; /* subkeys of the newest metadata key, or NULL */
-	bool admin;		   /* holds the current admin role key */
-	int64_t admin_role_id;	   /* valid when admin */
-	uint32_t admin_role_version;
-	uint8_t admin_pk[KT_KEY_BYTES];
-	uint8_t *admin_sk; /* sodium_malloc'd; NULL unless admin */
-};
 
 /* ---- names and text -------------------------------------------------- */
 
@@ -328,8 +310,8 @@ static void self_comm(char *buf, size_t size)
 }
 
 /* Append one key-operation record (inside the caller's transaction, if any). */
-static int record(struct meta_db *db, const char *user, const char *op, const char *detail,
-		  int outcome)
+int kt_record_file(struct meta_db *db, const char *user, const char *op, uint64_t ino, int level,
+		   const char *detail, int outcome)
 {
 	struct meta_record rec;
 
@@ -339,7 +321,8 @@ static int record(struct meta_db *db, const char *user, const char *op, const ch
 	rec.pid = (int64_t)getpid();
 	self_comm(rec.comm, sizeof(rec.comm));
 	snprintf(rec.op, sizeof(rec.op), "%s", op);
-	rec.level = -1;
+	rec.ino = ino;
+	rec.level = level;
 	rec.outcome = outcome;
 	rec.bytes_read = -1;
 	rec.bytes_written = -1;
@@ -347,8 +330,21 @@ static int record(struct meta_db *db, const char *user, const char *op, const ch
 	return meta_log_append(db, &rec);
 }
 
+int kt_record(struct meta_db *db, const char *user, const char *op, const char *detail, int outcome)
+{
+	return kt_record_file(db, user, op, 0, -1, detail, outcome);
+}
+
+void kt_fingerprint_hex(const uint8_t key[KT_KEY_BYTES], char hex[2 * KT_FINGERPRINT_BYTES + 1])
+{
+	uint8_t fp[KT_FINGERPRINT_BYTES];
+
+	kt_fingerprint(key, fp);
+	sodium_bin2hex(hex, 2 * KT_FINGERPRINT_BYTES + 1, fp, sizeof(fp));
+}
+
 /* "2026-11-22T10:00:00Z" for a detail line. */
-static void format_utc(int64_t ns, char *buf, size_t size)
+void kt_format_utc(int64_t ns, char *buf, size_t size)
 {
 	time_t t = (time_t)(ns / 1000000000);
 	struct tm tm;
@@ -365,10 +361,27 @@ struct kt_keyring *kt_keyring_free(struct kt_keyring *kr)
 		return NULL;
 	sodium_free(kr->keys);
 	sodium_free(kr->admin_sk);
+	sodium_free(kr->user_sk);
 	kt_meta_keys_free(kr->meta);
 	sodium_memzero(kr, sizeof(*kr));
 	free(kr);
 	return NULL;
+}
+
+/* Drop every key of kr (its user lost them all): it unlocks nothing more. */
+static void keyring_drop(struct kt_keyring *kr)
+{
+	sodium_free(kr->keys);
+	sodium_free(kr->admin_sk);
+	sodium_free(kr->user_sk);
+	kt_meta_keys_free(kr->meta);
+	kr->keys = NULL;
+	kr->n_keys = kr->cap_keys = 0;
+	kr->admin_sk = kr->user_sk = NULL;
+	kr->meta = NULL;
+	kr->admin = false;
+	kr->flags = kr->readable = kr->writable = 0;
+	kr->next_expiry = 0;
 }
 
 static struct kt_key_entry *keyring_find(const struct kt_keyring *kr, uint8_t kind, uint8_t level,
@@ -473,6 +486,16 @@ const struct kt_meta_keys *kt_keyring_meta(const struct kt_keyring *kr)
 	return kr->meta;
 }
 
+int64_t kt_keyring_next_expiry(const struct kt_keyring *kr)
+{
+	return kr->next_expiry;
+}
+
+int64_t kt_keyring_epoch(const struct kt_keyring *kr)
+{
+	return kr->epoch;
+}
+
 int kt_keyring_custody_key(const struct kt_keyring *kr, uint8_t level, uint32_t version,
 			   const uint8_t **ret_key)
 {
@@ -510,7 +533,7 @@ static void unlock_incident(struct unlock_ctx *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	(void)record(c->db, c->kr->user.name, "unlock", detail, -EBADMSG);
+	(void)kt_record(c->db, c->kr->user.name, "unlock", detail, -EBADMSG);
 }
 
 /* The key's fingerprint matches its level_keys / meta_keys row. */
@@ -641,6 +664,8 @@ static int unlock_grant(struct unlock_ctx *c, const struct meta_grant *g)
 
 	is_admin = c->have_admin_role && role.id == c->admin_role.id;
 	c->kr->flags |= role.flags;
+	if (g->expires_ns && (!c->kr->next_expiry || g->expires_ns < c->kr->next_expiry))
+		c->kr->next_expiry = g->expires_ns;
 	r = unlock_role_keys(c, &role, g->role_version, rk.public_key, role_sk, is_admin);
 	if (r < 0)
 		goto out;
@@ -679,49 +704,27 @@ static int keyring_set_meta(struct kt_keyring *kr)
 	return kr->meta ? 0 : -ENOMEM;
 }
 
-int kt_unlock(struct meta_db *db, const char *user, const char *passphrase, size_t pass_len,
-	      struct kt_keyring **ret_keyring)
+/*
+ * Fill kr (its user and user_sk set, nothing else) from the vault: the user's
+ * unexpired grants and the keys sealed to those role versions. In one
+ * transaction when none is open, so a rotation committing meanwhile is seen
+ * whole or not at all.
+ */
+static int keyring_load(struct meta_db *db, struct kt_keyring *kr)
 {
-	struct unlock_ctx c = {.db = db};
+	struct unlock_ctx c = {.db = db, .kr = kr, .user_sk = kr->user_sk};
 	struct meta_grant *grants = NULL;
-	uint8_t *user_sk = NULL;
 	size_t n_grants = 0;
+	bool own_tx;
 	int r;
 
-	if (!db || !user || !passphrase || !ret_keyring)
-		return -EINVAL;
-	c.kr = calloc(1, sizeof(*c.kr));
-	if (!c.kr)
-		return -ENOMEM;
-	r = meta_user_get_by_name(db, user, &c.kr->user);
-	if (r == -ENOENT) {
-		(void)record(db, kt_name_valid(user) ? user : "", "unlock", "unknown user",
-			     -ENOENT);
-		goto out;
-	}
+	r = meta_tx_begin(db);
+	if (r < 0 && r != -EINVAL)
+		return r;
+	own_tx = r == 0; /* -EINVAL: inside the caller's transaction */
+	r = kt_key_epoch(db, &kr->epoch);
 	if (r < 0)
 		goto out;
-	if (c.kr->user.disabled) {
-		(void)record(db, user, "unlock", "user disabled", -EACCES);
-		r = -EACCES;
-		goto out;
-	}
-
-	user_sk = sodium_malloc(KT_KEY_BYTES);
-	if (!user_sk) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = kt_user_secret_open(passphrase, pass_len, c.kr->user.public_key,
-				c.kr->user.secret_sealed, user_sk);
-	if (r == -EACCES || r == -EINVAL) {
-		(void)record(db, user, "unlock", "wrong passphrase", -EACCES);
-		r = -EACCES;
-		goto out;
-	}
-	if (r < 0)
-		goto out;
-
 	r = meta_role_get_by_flag(db, META_ROLE_ADMIN, &c.admin_role);
 	c.have_admin_role = r == 0;
 	if (r < 0 && r != -ENOENT)
@@ -729,102 +732,360 @@ int kt_unlock(struct meta_db *db, const char *user, const char *passphrase, size
 	r = meta_key_version_list(db, &c.versions, &c.n_versions);
 	if (r < 0)
 		goto out;
-	r = meta_grant_list_user(db, c.kr->user.id, &grants, &n_grants);
+	r = meta_grant_list_user(db, kr->user.id, &grants, &n_grants);
 	if (r < 0)
 		goto out;
-	c.user_sk = user_sk;
 	c.now = meta_now_ns();
 	for (size_t i = 0; i < n_grants; i++) {
 		r = unlock_grant(&c, &grants[i]);
 		if (r < 0)
 			goto out;
 	}
-	r = keyring_set_meta(c.kr);
-	if (r < 0)
-		goto out;
-	*ret_keyring = c.kr;
-	c.kr = NULL;
+	r = keyring_set_meta(kr);
 out:
-	sodium_free(user_sk);
+	if (own_tx) {
+		/* commits the incident records, if any; a read-only one just ends */
+		if (r == 0)
+			r = meta_tx_commit(db);
+		else
+			meta_tx_rollback(db);
+	}
 	free(grants);
 	free(c.versions);
-	kt_keyring_free(c.kr);
+	return r;
+}
+
+int kt_keyring_load_admin(struct meta_db *db, struct kt_keyring *kr,
+			  const struct meta_role *admin_role, uint32_t version,
+			  const uint8_t pk[KT_KEY_BYTES], uint8_t *sk)
+{
+	struct unlock_ctx c = {.db = db, .kr = kr};
+	bool own_tx;
+	int r;
+
+	kr->admin = true;
+	kr->recovery = true;
+	kr->admin_role_id = admin_role->id;
+	kr->admin_role_version = version;
+	memcpy(kr->admin_pk, pk, KT_KEY_BYTES);
+	kr->admin_sk = sk;
+	kr->flags |= admin_role->flags;
+	r = meta_tx_begin(db);
+	if (r < 0 && r != -EINVAL)
+		return r;
+	own_tx = r == 0;
+	r = kt_key_epoch(db, &kr->epoch);
+	if (r == 0)
+		r = meta_key_version_list(db, &c.versions, &c.n_versions);
+	c.have_admin_role = true;
+	c.admin_role = *admin_role;
+	c.now = meta_now_ns();
+	if (r == 0)
+		r = unlock_role_keys(&c, admin_role, version, pk, sk, true);
+	if (r == 0)
+		r = keyring_set_meta(kr);
+	if (own_tx) {
+		if (r == 0)
+			r = meta_tx_commit(db);
+		else
+			meta_tx_rollback(db);
+	}
+	free(c.versions);
+	return r;
+}
+
+int kt_unlock(struct meta_db *db, const char *user, const char *passphrase, size_t pass_len,
+	      struct kt_keyring **ret_keyring)
+{
+	struct kt_keyring *kr;
+	int r;
+
+	if (!db || !user || !passphrase || !ret_keyring)
+		return -EINVAL;
+	kr = calloc(1, sizeof(*kr));
+	if (!kr)
+		return -ENOMEM;
+	r = meta_user_get_by_name(db, user, &kr->user);
+	if (r == -ENOENT) {
+		(void)kt_record(db, kt_name_valid(user) ? user : "", "unlock", "unknown user",
+				-ENOENT);
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	if (kr->user.disabled) {
+		(void)kt_record(db, user, "unlock", "user disabled", -EACCES);
+		r = -EACCES;
+		goto out;
+	}
+
+	kr->user_sk = sodium_malloc(KT_KEY_BYTES);
+	if (!kr->user_sk) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = kt_user_secret_open(passphrase, pass_len, kr->user.public_key, kr->user.secret_sealed,
+				kr->user_sk);
+	if (r == -EACCES || r == -EINVAL) {
+		(void)kt_record(db, user, "unlock", "wrong passphrase", -EACCES);
+		r = -EACCES;
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	r = keyring_load(db, kr);
+	if (r < 0)
+		goto out;
+	*ret_keyring = kr;
+	kr = NULL;
+out:
+	kt_keyring_free(kr);
+	return r;
+}
+
+/* Move fresh's keys into kr and kr's old ones into fresh (for freeing). The
+ * metadata subkeys stay where they are when their version did not change, so
+ * a pointer from kt_keyring_meta() stays valid. */
+static void keyring_swap(struct kt_keyring *kr, struct kt_keyring *fresh)
+{
+	struct kt_keyring old = *kr;
+
+	kr->user = fresh->user;
+	kr->flags = fresh->flags;
+	kr->readable = fresh->readable;
+	kr->writable = fresh->writable;
+	kr->keys = fresh->keys;
+	kr->n_keys = fresh->n_keys;
+	kr->cap_keys = fresh->cap_keys;
+	kr->admin = fresh->admin;
+	kr->admin_role_id = fresh->admin_role_id;
+	kr->admin_role_version = fresh->admin_role_version;
+	memcpy(kr->admin_pk, fresh->admin_pk, KT_KEY_BYTES);
+	kr->admin_sk = fresh->admin_sk;
+	kr->epoch = fresh->epoch;
+	kr->next_expiry = fresh->next_expiry;
+	if (!(old.meta && fresh->meta && old.meta->version == fresh->meta->version)) {
+		kr->meta = fresh->meta;
+		fresh->meta = old.meta;
+	}
+	fresh->keys = old.keys;
+	fresh->n_keys = old.n_keys;
+	fresh->cap_keys = old.cap_keys;
+	fresh->admin_sk = old.admin_sk;
+}
+
+/* A recovery keyring: reload the keys sealed to its admin role version. */
+static int refresh_recovery(struct meta_db *db, struct kt_keyring *kr)
+{
+	struct kt_keyring *fresh = NULL;
+	struct meta_role role;
+	uint8_t *sk = NULL;
+	int r;
+
+	r = meta_role_get_by_flag(db, META_ROLE_ADMIN, &role);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (r == -ENOENT || !kr->admin || role.id != kr->admin_role_id ||
+	    role.key_version != kr->admin_role_version) {
+		keyring_drop(kr); /* the admin role was rotated: recover again */
+		return -EACCES;
+	}
+	fresh = calloc(1, sizeof(*fresh));
+	sk = sodium_malloc(KT_KEY_BYTES);
+	if (!fresh || !sk) {
+		free(fresh);
+		sodium_free(sk);
+		return -ENOMEM;
+	}
+	memcpy(sk, kr->admin_sk, KT_KEY_BYTES);
+	fresh->user = kr->user;
+	r = kt_keyring_load_admin(db, fresh, &role, kr->admin_role_version, kr->admin_pk, sk);
+	if (r == 0)
+		keyring_swap(kr, fresh);
+	kt_keyring_free(fresh);
+	return r;
+}
+
+int kt_keyring_refresh(struct meta_db *db, struct kt_keyring *kr)
+{
+	struct kt_keyring *fresh = NULL;
+	struct meta_user u;
+	int r;
+
+	if (!db || !kr)
+		return -EINVAL;
+	if (kr->recovery)
+		return refresh_recovery(db, kr);
+	if (!kr->user_sk)
+		return -EACCES; /* dropped by an earlier refresh */
+	r = meta_user_get_by_id(db, kr->user.id, &u);
+	if (r == -ENOENT ||
+	    (r == 0 &&
+	     (u.disabled || sodium_memcmp(u.public_key, kr->user.public_key, KT_KEY_BYTES) != 0))) {
+		/* removed, disabled, or given a new key pair (recovery): nothing stays */
+		keyring_drop(kr);
+		return -EACCES;
+	}
+	if (r < 0)
+		return r;
+	fresh = calloc(1, sizeof(*fresh));
+	if (!fresh)
+		return -ENOMEM;
+	fresh->user = u;
+	fresh->user_sk = kr->user_sk; /* borrowed */
+	r = keyring_load(db, fresh);
+	fresh->user_sk = NULL;
+	if (r == 0)
+		keyring_swap(kr, fresh);
+	kt_keyring_free(fresh);
+	return r;
+}
+
+int kt_keyring_sync(struct meta_db *db, struct kt_keyring *kr)
+{
+	int64_t e;
+	int r;
+
+	if (!db || !kr)
+		return -EINVAL;
+	r = kt_key_epoch(db, &e);
+	if (r < 0)
+		return r;
+	if (e == kr->epoch)
+		return 0;
+	r = kt_keyring_refresh(db, kr);
+	return r < 0 ? r : 1;
+}
+
+int kt_key_epoch(struct meta_db *db, int64_t *ret)
+{
+	int64_t v;
+	int r;
+
+	if (!db || !ret)
+		return -EINVAL;
+	r = meta_config_get_int(db, KT_EPOCH_KEY, &v);
+	if (r == -ENOENT) {
+		*ret = 0;
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	*ret = v;
+	return 0;
+}
+
+int kt_epoch_bump(struct meta_db *db, int64_t *ret_epoch)
+{
+	int64_t v;
+	int r;
+
+	r = kt_key_epoch(db, &v);
+	if (r < 0)
+		return r;
+	if (v < 0 || v == INT64_MAX)
+		return -EIO;
+	r = meta_config_set_int(db, KT_EPOCH_KEY, v + 1);
+	if (r == 0 && ret_epoch)
+		*ret_epoch = v + 1;
 	return r;
 }
 
 /* ---- administration -------------------------------------------------- */
 
-/* Inside the transaction: kr's user is still an enabled administrator with an
- * unexpired grant of the current admin role key. */
+/*
+ * Inside the transaction: kr's user is still an enabled administrator with an
+ * unexpired grant of the current admin role key (-EACCES if not), and kr was
+ * unlocked or refreshed at the current key epoch with that admin key
+ * (-ESTALE if not: refresh and try again). A recovery keyring needs only
+ * the current admin role key.
+ */
 static int check_admin(struct meta_db *db, const struct kt_keyring *kr)
 {
 	struct meta_grant *grants = NULL;
 	struct meta_user u;
 	struct meta_role role;
-	int64_t now = meta_now_ns();
+	int64_t now = meta_now_ns(), epoch;
 	size_t n = 0;
 	bool ok = false;
 	int r;
 
 	if (!kr->admin)
 		return -EACCES;
+	r = kt_key_epoch(db, &epoch);
+	if (r < 0)
+		return r;
 	r = meta_role_get_by_flag(db, META_ROLE_ADMIN, &role);
 	if (r == -ENOENT || (r == 0 && role.id != kr->admin_role_id))
 		return -EACCES;
 	if (r < 0)
 		return r;
-	if (role.key_version != kr->admin_role_version)
-		return -ENOKEY; /* rotated since this keyring was unlocked */
-	r = meta_user_get_by_id(db, kr->user.id, &u);
-	if (r == -ENOENT || (r == 0 && u.disabled))
-		return -EACCES;
-	if (r < 0)
-		return r;
-	r = meta_grant_list_user(db, kr->user.id, &grants, &n);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n; i++)
-		if (grants[i].role_id == role.id && grants[i].role_version == role.key_version &&
-		    (grants[i].expires_ns == 0 || grants[i].expires_ns > now))
-			ok = true;
-	free(grants);
-	return ok ? 0 : -EACCES;
-}
-
-/* Refuse (and record) an administration by someone who is not one. */
-static int deny(struct meta_db *db, const struct kt_keyring *kr, const char *op, const char *detail)
-{
-	(void)record(db, kr->user.name, op, detail, -EACCES);
-	return -EACCES;
-}
-
-/* Begin an administration: the transaction, and the admin check. On -EACCES
- * the denial is recorded and no transaction is left open. */
-static int admin_begin(struct meta_db *db, const struct kt_keyring *kr, const char *op,
-		       const char *detail)
-{
-	int r;
-
-	if (!kr->admin)
-		return deny(db, kr, op, detail);
-	r = meta_tx_begin(db);
-	if (r < 0)
-		return r;
-	r = check_admin(db, kr);
-	if (r < 0) {
-		meta_tx_rollback(db);
-		return r == -EACCES ? deny(db, kr, op, detail) : r;
+	if (!kr->recovery) {
+		r = meta_user_get_by_id(db, kr->user.id, &u);
+		if (r == -ENOENT || (r == 0 && u.disabled))
+			return -EACCES;
+		if (r < 0)
+			return r;
+		if (sodium_memcmp(u.public_key, kr->user.public_key, KT_KEY_BYTES) != 0)
+			return -EACCES;
+		r = meta_grant_list_user(db, kr->user.id, &grants, &n);
+		if (r < 0)
+			return r;
+		for (size_t i = 0; i < n; i++)
+			if (grants[i].role_id == role.id &&
+			    grants[i].role_version == role.key_version &&
+			    (grants[i].expires_ns == 0 || grants[i].expires_ns > now))
+				ok = true;
+		free(grants);
+		if (!ok)
+			return -EACCES;
 	}
+	if (role.key_version != kr->admin_role_version || epoch != kr->epoch)
+		return -ESTALE; /* keys changed since this keyring was unlocked */
 	return 0;
 }
 
-/* Finish an administration: on success its record and the commit, else
- * roll everything back. */
-static int admin_end(struct meta_db *db, const struct kt_keyring *kr, const char *op,
-		     const char *detail, int r)
+int kt_deny(struct meta_db *db, const struct kt_keyring *kr, const char *op, const char *detail)
+{
+	(void)kt_record(db, kr->user.name, op, detail, -EACCES);
+	return -EACCES;
+}
+
+#define ADMIN_BEGIN_TRIES 5
+
+int kt_admin_begin(struct meta_db *db, struct kt_keyring *kr, const char *op, const char *detail)
+{
+	int r;
+
+	for (int attempt = 0;; attempt++) {
+		if (!kr->admin)
+			return kt_deny(db, kr, op, detail);
+		r = meta_tx_begin(db);
+		if (r < 0)
+			return r;
+		r = check_admin(db, kr);
+		if (r == 0)
+			return 0;
+		meta_tx_rollback(db);
+		if (r == -EACCES)
+			return kt_deny(db, kr, op, detail);
+		if (r != -ESTALE)
+			return r;
+		if (attempt + 1 >= ADMIN_BEGIN_TRIES)
+			return -EBUSY; /* keys keep changing under us: let the caller retry */
+		r = kt_keyring_refresh(db, kr);
+		if (r == -EACCES)
+			return kt_deny(db, kr, op, detail);
+		if (r < 0)
+			return r;
+	}
+}
+
+int kt_admin_end(struct meta_db *db, const struct kt_keyring *kr, const char *op,
+		 const char *detail, int r)
 {
 	if (r == 0)
-		r = record(db, kr->user.name, op, detail, META_OUTCOME_OK);
+		r = kt_record(db, kr->user.name, op, detail, META_OUTCOME_OK);
 	if (r == 0)
 		return meta_tx_commit(db);
 	meta_tx_rollback(db);
@@ -832,7 +1093,7 @@ static int admin_end(struct meta_db *db, const struct kt_keyring *kr, const char
 }
 
 /* The vault's KDF profile for new user secrets (interactive if unset). */
-static int vault_kdf_profile(struct meta_db *db, enum kt_kdf_profile *ret_profile)
+int kt_vault_kdf_profile(struct meta_db *db, enum kt_kdf_profile *ret_profile)
 {
 	char buf[32];
 	size_t n = sizeof(buf) - 1;
@@ -873,7 +1134,7 @@ static int make_user(const char *name, int64_t uid, const char *passphrase, size
 	return 0;
 }
 
-int kt_user_add(struct meta_db *db, const struct kt_keyring *admin, const char *name, int64_t uid,
+int kt_user_add(struct meta_db *db, struct kt_keyring *admin, const char *name, int64_t uid,
 		const char *passphrase, size_t pass_len)
 {
 	char detail[META_DETAIL_MAX + 1];
@@ -888,7 +1149,7 @@ int kt_user_add(struct meta_db *db, const struct kt_keyring *admin, const char *
 	else
 		snprintf(detail, sizeof(detail), "user=%s", name);
 	if (!admin->admin)
-		return deny(db, admin, "user-add", detail);
+		return kt_deny(db, admin, "user-add", detail);
 	if (!kt_name_valid(name) || uid < -1 || uid > UINT32_MAX || pass_len == 0)
 		return -EINVAL;
 	/* cheap refusals before the slow KDF; checked again by the insert */
@@ -904,23 +1165,23 @@ int kt_user_add(struct meta_db *db, const struct kt_keyring *admin, const char *
 		if (r != -ENOENT)
 			return r;
 	}
-	r = vault_kdf_profile(db, &profile);
+	r = kt_vault_kdf_profile(db, &profile);
 	if (r < 0)
 		return r;
 	r = make_user(name, uid, passphrase, pass_len, profile, &u);
 	if (r < 0)
 		return r;
 
-	r = admin_begin(db, admin, "user-add", detail);
+	r = kt_admin_begin(db, admin, "user-add", detail);
 	if (r < 0)
 		return r;
 	u.created_ns = meta_now_ns();
 	r = meta_user_add(db, &u);
-	return admin_end(db, admin, "user-add", detail, r);
+	return kt_admin_end(db, admin, "user-add", detail, r);
 }
 
 /* "0,1,2" / "none" for a detail line. */
-static void format_levels(uint32_t levels, char *buf, size_t size)
+void kt_format_levels(uint32_t levels, char *buf, size_t size)
 {
 	size_t o = 0;
 
@@ -994,8 +1255,8 @@ static int seal_role_keys(struct meta_db *db, const struct kt_keyring *admin, in
 	return sealed_levels == levels && sealed_meta ? 0 : -ENOKEY;
 }
 
-int kt_role_add(struct meta_db *db, const struct kt_keyring *admin, const char *name,
-		uint32_t levels, uint32_t flags)
+int kt_role_add(struct meta_db *db, struct kt_keyring *admin, const char *name, uint32_t levels,
+		uint32_t flags)
 {
 	char detail[META_DETAIL_MAX + 1], lv[16], fl[64];
 	struct meta_role_key rk;
@@ -1005,18 +1266,18 @@ int kt_role_add(struct meta_db *db, const struct kt_keyring *admin, const char *
 
 	if (!db || !admin || !name)
 		return -EINVAL;
-	format_levels(levels, lv, sizeof(lv));
+	kt_format_levels(levels, lv, sizeof(lv));
 	format_flags(flags, fl, sizeof(fl));
 	snprintf(detail, sizeof(detail), "role=%s levels=%s flags=%s", name, lv, fl);
 	if (!admin->admin)
-		return deny(db, admin, "role-add", detail);
+		return kt_deny(db, admin, "role-add", detail);
 	if (!kt_name_valid(name) || (levels & ~ALL_LEVELS) || (flags & ~ROLE_FLAGS_SETTABLE))
 		return -EINVAL;
 	sk = sodium_malloc(KT_KEY_BYTES);
 	if (!sk)
 		return -ENOMEM;
 
-	r = admin_begin(db, admin, "role-add", detail);
+	r = kt_admin_begin(db, admin, "role-add", detail);
 	if (r < 0)
 		goto out;
 	memset(&role, 0, sizeof(role));
@@ -1043,15 +1304,15 @@ int kt_role_add(struct meta_db *db, const struct kt_keyring *admin, const char *
 		r = meta_role_key_add(db, &rk);
 	if (r == 0)
 		r = seal_role_keys(db, admin, role.id, role.key_version, levels, rk.public_key);
-	r = admin_end(db, admin, "role-add", detail, r);
+	r = kt_admin_end(db, admin, "role-add", detail, r);
 out:
 	sodium_free(sk);
 	return r;
 }
 
 /* The current secret key of role, from custody (or the admin's own key). */
-static int role_secret(struct meta_db *db, const struct kt_keyring *admin,
-		       const struct meta_role *role, uint8_t ret_sk[KT_KEY_BYTES])
+int kt_role_secret(struct meta_db *db, const struct kt_keyring *admin, const struct meta_role *role,
+		   uint8_t ret_sk[KT_KEY_BYTES])
 {
 	struct meta_role_key rk;
 	uint8_t pk_check[KT_KEY_BYTES];
@@ -1083,45 +1344,55 @@ static int role_secret(struct meta_db *db, const struct kt_keyring *admin,
 	return 0;
 }
 
-int kt_grant(struct meta_db *db, const struct kt_keyring *admin, const char *user,
-	     const char *role_name, int64_t expires_ns)
+int kt_grant(struct meta_db *db, struct kt_keyring *admin, const char *user, const char *role_name,
+	     int64_t expires_ns)
 {
 	char detail[META_DETAIL_MAX + 1], when[40];
 	struct meta_grant g;
 	struct meta_user u;
 	struct meta_role role;
 	uint8_t *sk = NULL;
+	int64_t epoch = 0;
 	int r;
 
 	if (!db || !admin || !user || !role_name)
 		return -EINVAL;
 	if (expires_ns) {
-		format_utc(expires_ns, when, sizeof(when));
+		kt_format_utc(expires_ns, when, sizeof(when));
 		snprintf(detail, sizeof(detail), "user=%s role=%s expires=%s", user, role_name,
 			 when);
 	} else {
 		snprintf(detail, sizeof(detail), "user=%s role=%s", user, role_name);
 	}
 	if (!admin->admin)
-		return deny(db, admin, "grant", detail);
+		return kt_deny(db, admin, "grant", detail);
 	if (expires_ns < 0)
 		return -EINVAL;
 	sk = sodium_malloc(KT_KEY_BYTES);
 	if (!sk)
 		return -ENOMEM;
 
-	r = admin_begin(db, admin, "grant", detail);
+	r = kt_admin_begin(db, admin, "grant", detail);
 	if (r < 0)
 		goto out;
 	r = meta_user_get_by_name(db, user, &u);
 	if (r == 0)
 		r = meta_role_get_by_name(db, role_name, &role);
+	if (r == 0 && u.disabled)
+		r = -EPERM; /* removed: grants would only be sealed to a dead key */
 	if (r == 0 && (((role.flags & META_ROLE_EXPIRING) && expires_ns == 0) ||
 		       (expires_ns != 0 && expires_ns <= meta_now_ns())))
 		r = -EINVAL;
 	if (r == 0)
-		r = role_secret(db, admin, &role, sk);
+		r = kt_role_secret(db, admin, &role, sk);
 	if (r == 0) {
+		/* the record says which role key version was sealed to them */
+		if (expires_ns)
+			snprintf(detail, sizeof(detail), "user=%s role=%s version=%u expires=%s",
+				 user, role_name, role.key_version, when);
+		else
+			snprintf(detail, sizeof(detail), "user=%s role=%s version=%u", user,
+				 role_name, role.key_version);
 		memset(&g, 0, sizeof(g));
 		g.user_id = u.id;
 		g.role_id = role.id;
@@ -1135,15 +1406,20 @@ int kt_grant(struct meta_db *db, const struct kt_keyring *admin, const char *use
 	}
 	if (r == 0)
 		r = meta_grant_add(db, &g);
-	r = admin_end(db, admin, "grant", detail, r);
+	if (r == 0)
+		r = kt_epoch_bump(db, &epoch);
+	r = kt_admin_end(db, admin, "grant", detail, r);
+	/* only the grantee's keys changed: the administrator's keyring is current */
+	if (r == 0 && u.id != admin->user.id)
+		admin->epoch = epoch;
 out:
 	sodium_free(sk);
 	return r;
 }
 
 /* Whether some enabled user other than user_id holds an unexpired admin grant. */
-static int other_admin_exists(struct meta_db *db, int64_t admin_role_id, int64_t user_id,
-			      bool *ret_exists)
+int kt_other_admin_exists(struct meta_db *db, int64_t admin_role_id, int64_t user_id,
+			  bool *ret_exists)
 {
 	struct meta_grant *grants = NULL;
 	int64_t now = meta_now_ns();
@@ -1173,34 +1449,6 @@ out:
 	return r;
 }
 
-int kt_revoke(struct meta_db *db, const struct kt_keyring *admin, const char *user,
-	      const char *role_name)
-{
-	char detail[META_DETAIL_MAX + 1];
-	struct meta_user u;
-	struct meta_role role;
-	bool others = true;
-	int r;
-
-	if (!db || !admin || !user || !role_name)
-		return -EINVAL;
-	snprintf(detail, sizeof(detail), "user=%s role=%s", user, role_name);
-	r = admin_begin(db, admin, "revoke", detail);
-	if (r < 0)
-		return r;
-	r = meta_user_get_by_name(db, user, &u);
-	if (r == 0)
-		r = meta_role_get_by_name(db, role_name, &role);
-	if (r == 0 && (role.flags & META_ROLE_ADMIN))
-		r = other_admin_exists(db, role.id, u.id, &others);
-	if (r == 0)
-		r = meta_grant_remove(db, u.id, role.id);
-	/* only a grant that existed can be the last administrator's */
-	if (r == 0 && !others)
-		r = -EPERM;
-	return admin_end(db, admin, "revoke", detail, r);
-}
-
 int kt_passwd(struct meta_db *db, const char *user, const char *old_pass, size_t old_len,
 	      const char *new_pass, size_t new_len)
 {
@@ -1221,18 +1469,18 @@ int kt_passwd(struct meta_db *db, const char *user, const char *old_pass, size_t
 	if (!sk)
 		return -ENOMEM;
 	if (u.disabled) {
-		(void)record(db, user, "passwd", "user disabled", -EACCES);
+		(void)kt_record(db, user, "passwd", "user disabled", -EACCES);
 		r = -EACCES;
 		goto out;
 	}
 	r = kt_user_secret_open(old_pass, old_len, u.public_key, u.secret_sealed, sk);
 	if (r == -EACCES || r == -EINVAL) {
-		(void)record(db, user, "passwd", "wrong passphrase", -EACCES);
+		(void)kt_record(db, user, "passwd", "wrong passphrase", -EACCES);
 		r = -EACCES;
 		goto out;
 	}
 	if (r == 0)
-		r = vault_kdf_profile(db, &profile);
+		r = kt_vault_kdf_profile(db, &profile);
 	if (r == 0)
 		r = kt_user_secret_seal(new_pass, new_len, profile, u.public_key, sk, blob);
 	sodium_memzero(sk, KT_KEY_BYTES);
@@ -1249,7 +1497,7 @@ int kt_passwd(struct meta_db *db, const char *user, const char *old_pass, size_t
 	if (r == 0)
 		r = meta_user_set_secret(db, u.id, blob);
 	if (r == 0)
-		r = record(db, user, "passwd", "", META_OUTCOME_OK);
+		r = kt_record(db, user, "passwd", "", META_OUTCOME_OK);
 	if (r == 0)
 		r = meta_tx_commit(db);
 	else
@@ -1469,7 +1717,7 @@ int kt_vault_init(const char *dir, const struct kt_init_options *opt)
 		snprintf(detail, sizeof(detail), "admin=%s kdf=%s", opt->admin,
 			 kt_kdf_profile_name(opt->kdf));
 		if (r == 0)
-			r = record(db, opt->admin, "init", detail, META_OUTCOME_OK);
+			r = kt_record(db, opt->admin, "init", detail, META_OUTCOME_OK);
 		if (r == 0)
 			r = meta_tx_commit(db);
 		else

@@ -1,6 +1,8 @@
 /*
  * keytool/keystore.h — the key hierarchy: creating a vault, users, roles,
- * grants, revocation, passphrase change, and unlocking a user's keys.
+ * grants, revocation, passphrase change, and unlocking a user's keys (and
+ * refreshing them when the vault's keys change). Rotation of key versions
+ * is in rotation.h, recovery by quorum in recovery.h.
  *
  *   passphrase ─Argon2id─► user secret ─unseals─► role secrets (grants)
  *   role secret ─unseals─► level keys (roles holding the level) and metadata key
@@ -12,9 +14,18 @@
  * also granted a role that holds levels (see docs/threat-model.md).
  *
  * Every operation that changes keys or grants appends an access record (op
- * "init", "user-add", "role-add", "grant", "revoke", "passwd") in the same
- * transaction; a refused one (not an administrator, wrong passphrase) is
- * recorded as a denial and changes nothing else.
+ * "init", "user-add", "user-remove", "role-add", "grant", "revoke", "passwd",
+ * and rotation.h's ops) in the same transaction; a refused one (not an
+ * administrator, wrong passphrase) is recorded as a denial and changes
+ * nothing else.
+ *
+ * The key epoch (vault_config "key_epoch", an integer) grows in the same
+ * transaction as every change that alters what some keyring would hold: a
+ * grant, a revocation, new key versions, destroyed key versions, a reset
+ * passphrase. A process holding a keyring (the daemon) compares it with
+ * kt_keyring_epoch() and calls kt_keyring_refresh() when it moved.
+ * Administration functions refresh the administrator's own keyring
+ * themselves when it is behind (which is why they take it non-const).
  *
  * Errors: 0 or -errno: -EACCES wrong passphrase / not allowed; -ENOENT unknown
  * user or role; -EEXIST name taken; -EINVAL bad name or argument; -ENOKEY a
@@ -92,20 +103,72 @@ const struct kt_meta_keys *kt_keyring_meta(const struct kt_keyring *kr);
 int kt_keyring_custody_key(const struct kt_keyring *kr, uint8_t level, uint32_t version,
 			   const uint8_t **ret_key);
 
+/*
+ * Re-read the keyring's user, grants and sealed keys with the user secret it
+ * keeps (no passphrase): roles no longer granted, or whose grant expired, are
+ * dropped; new key versions and new grants are picked up. A user who was
+ * removed, disabled or given a new key pair (recovery) loses every key:
+ * -EACCES, and the keyring unlocks nothing more. A recovery keyring
+ * (recovery.h) is refreshed while the admin role key is unchanged, else
+ * -EACCES. On any other error the keyring is left as it was.
+ *
+ * Pointers returned earlier by kt_keyring_level_key, _level_current and
+ * _custody_key are invalid after a refresh; kt_keyring_meta's pointer stays
+ * valid while the metadata key version is unchanged and still held (fetch it
+ * again after each refresh). Call it outside any transaction of the caller's
+ * (it takes its own, to see one consistent state) or inside one.
+ * Locking: none here; the caller serialises it with every use of kr.
+ */
+int kt_keyring_refresh(struct meta_db *db, struct kt_keyring *kr);
+/*
+ * Refresh kr if the vault's key epoch moved since its unlock or last refresh:
+ * 1 refreshed, 0 already current, or kt_keyring_refresh's errors.
+ *
+ * The daemon's side of rotation (what keeps every file readable while keys
+ * rotate under a mount): call this inside the same transaction that stores a
+ * newly wrapped file key (create, a level change), before wrapping, so a
+ * key is never wrapped under a version the rotation has destroyed; and on
+ * -ENOKEY for a file's level key version, call it and try once more.
+ */
+int kt_keyring_sync(struct meta_db *db, struct kt_keyring *kr);
+/* The vault's key epoch (0 if never set); the keyring's, as of its unlock or
+ * last refresh. */
+int kt_key_epoch(struct meta_db *db, int64_t *ret);
+int64_t kt_keyring_epoch(const struct kt_keyring *kr);
+/* The earliest expiry (UTC ns) among the grants the keyring unlocked, 0 if
+ * none expires: refresh at that time to drop the role. */
+int64_t kt_keyring_next_expiry(const struct kt_keyring *kr);
+
 /* Administration; admin must hold the admin role (else -EACCES, recorded). */
-int kt_user_add(struct meta_db *db, const struct kt_keyring *admin, const char *name, int64_t uid,
+int kt_user_add(struct meta_db *db, struct kt_keyring *admin, const char *name, int64_t uid,
 		const char *passphrase, size_t pass_len);
 /* levels: bit mask of 0..3; flags: META_ROLE_READ_ONLY | META_ROLE_DECLASSIFY | ... */
-int kt_role_add(struct meta_db *db, const struct kt_keyring *admin, const char *name,
-		uint32_t levels, uint32_t flags);
-/* expires_ns 0 = never; roles with META_ROLE_EXPIRING require one (-EINVAL). */
-int kt_grant(struct meta_db *db, const struct kt_keyring *admin, const char *user, const char *role,
+int kt_role_add(struct meta_db *db, struct kt_keyring *admin, const char *name, uint32_t levels,
+		uint32_t flags);
+/* expires_ns 0 = never; roles with META_ROLE_EXPIRING require one (-EINVAL);
+ * -EPERM the user was removed. */
+int kt_grant(struct meta_db *db, struct kt_keyring *admin, const char *user, const char *role,
 	     int64_t expires_ns);
-/* Remove the grant: effective at once for new unlocks. Refuses to remove the
- * last administrator's admin grant (-EPERM). Rotation is a later step; the
- * format carries key versions for it. */
-int kt_revoke(struct meta_db *db, const struct kt_keyring *admin, const char *user,
-	      const char *role);
+/*
+ * Revoke: remove every version of user's grant of role, and in the same
+ * transaction start a rotation (rotation.h): a new role key pair sealed to
+ * the remaining members, new versions of the role's level keys sealed to
+ * every role holding those levels, and a rotations row for re-wrapping the
+ * file keys (kt_rotation_run finishes it). Revoking the admin role rotates
+ * every role and level key, since the admin role held them all in custody.
+ * Refuses to remove the last administrator's admin grant (-EPERM); -ENOENT
+ * if user does not hold role. admin's keyring is refreshed afterwards (when
+ * admin revoked their own admin grant it unlocks nothing more: -EACCES from
+ * what follows, and another administrator finishes the rotation).
+ */
+int kt_revoke(struct meta_db *db, struct kt_keyring *admin, const char *user, const char *role);
+/*
+ * Remove a user: disable them (unlock refuses them; their row stays for the
+ * access record) and revoke every role they hold, with one rotation of all
+ * of them. -EPERM if they are the last administrator; -ENOENT unknown user;
+ * -EALREADY already removed.
+ */
+int kt_user_remove(struct meta_db *db, struct kt_keyring *admin, const char *user);
 /* Change user's passphrase (needs the old one; -EACCES if wrong). */
 int kt_passwd(struct meta_db *db, const char *user, const char *old_pass, size_t old_len,
 	      const char *new_pass, size_t new_len);

@@ -29,29 +29,10 @@
 #include "cli.h"
 #include "mountctl.h"
 #include "keystore.h"
+#include "cmd/cmd.h"
 #include "../meta/log.h"
 
-#define PROGRAM		"vaultfs-keytool"
-#define LEVEL_NAME_BUF	256
-#define HINT_LIST_USERS "see '" PROGRAM " list users'"
-#define HINT_LIST_ROLES "see '" PROGRAM " list roles'"
-
-/* Global options, parsed before the command. */
-struct globals {
-	const char *vault;	     /* --vault or $VAULTFS_VAULT, else NULL */
-	const char *as;		     /* --as: the acting user, else NULL */
-	const char *passphrase_file; /* --passphrase-file: the acting user's passphrase */
-};
-
-struct command {
-	const char *name;
-	int (*run)(const struct globals *g, int argc, char **argv);
-	const char *usage;   /* after "usage: vaultfs-keytool " */
-	const char *summary; /* one line for the command list */
-	const char *options; /* option help, may be NULL */
-};
-
-static const struct command *find_command(const char *name);
+#define LEVEL_NAME_BUF 256
 
 /* ---- usage ----------------------------------------------------------- */
 
@@ -60,7 +41,7 @@ static void print_usage(FILE *f, const struct command *c)
 	fprintf(f, "usage: " PROGRAM " %s\n", c->usage);
 }
 
-static void print_help(const struct command *c)
+void print_help(const struct command *c)
 {
 	print_usage(stdout, c);
 	printf("\n%s.\n", c->summary);
@@ -69,9 +50,7 @@ static void print_help(const struct command *c)
 }
 
 /* A usage error: one line saying what is wrong, then the usage line. */
-static int usage_error(const struct command *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static int usage_error(const struct command *c, const char *fmt, ...)
+int usage_error(const struct command *c, const char *fmt, ...)
 {
 	char msg[512];
 	va_list ap;
@@ -85,7 +64,7 @@ static int usage_error(const struct command *c, const char *fmt, ...)
 }
 
 /* getopt_long returned '?' or ':' (opterr is off): say which option. */
-static int bad_option(const struct command *c, int opt, char **argv)
+int bad_option(const struct command *c, int opt, char **argv)
 {
 	const char *arg = argv[optind - 1];
 
@@ -97,7 +76,7 @@ static int bad_option(const struct command *c, int opt, char **argv)
 }
 
 /* Reset getopt for a command's argv (argv[0] is the command name). */
-static void getopt_reset(void)
+void getopt_reset(void)
 {
 	optind = 0; /* GNU: full re-initialisation */
 	opterr = 0;
@@ -105,7 +84,7 @@ static void getopt_reset(void)
 
 /* ---- shared steps ---------------------------------------------------- */
 
-static int need_vault(const struct globals *g, const struct command *c)
+int need_vault(const struct globals *g, const struct command *c)
 {
 	if (g->vault)
 		return 0;
@@ -113,7 +92,7 @@ static int need_vault(const struct globals *g, const struct command *c)
 }
 
 /* Open the vault; on failure print why and return the exit code. */
-static int open_vault(const struct globals *g, enum meta_open_mode mode, struct meta_db **ret_db)
+int open_vault(const struct globals *g, enum meta_open_mode mode, struct meta_db **ret_db)
 {
 	int r = meta_db_open(g->vault, mode, ret_db);
 
@@ -181,8 +160,8 @@ static int acting_user(const struct globals *g, const struct command *c, struct 
 }
 
 /* Ask for user's passphrase and unlock their keys. */
-static int unlock_user(const struct globals *g, struct meta_db *db, const char *user,
-		       struct kt_keyring **ret_keyring)
+int unlock_user(const struct globals *g, struct meta_db *db, const char *user,
+		struct kt_keyring **ret_keyring)
 {
 	char prompt[128];
 	char *pass;
@@ -213,8 +192,8 @@ static int unlock_user(const struct globals *g, struct meta_db *db, const char *
 }
 
 /* Open the vault read-write and unlock the acting user. */
-static int admin_session(const struct globals *g, const struct command *c, struct meta_db **ret_db,
-			 struct meta_user *ret_user)
+int admin_session(const struct globals *g, const struct command *c, struct meta_db **ret_db,
+		  struct meta_user *ret_user)
 {
 	int x = need_vault(g, c);
 
@@ -229,7 +208,7 @@ static int admin_session(const struct globals *g, const struct command *c, struc
 }
 
 /* The error of an administration, as one line and an exit code. */
-static int admin_error(const char *admin, const char *what, int r)
+int admin_error(const char *admin, const char *what, int r)
 {
 	switch (r) {
 	case 0:
@@ -259,8 +238,8 @@ static int admin_error(const char *admin, const char *what, int r)
 	}
 }
 
-static bool valid_name_or_complain(const struct command *c, const char *kind, const char *name,
-				   int *ret_exit)
+bool valid_name_or_complain(const struct command *c, const char *kind, const char *name,
+			    int *ret_exit)
 {
 	if (kt_name_valid(name))
 		return true;
@@ -272,7 +251,7 @@ static bool valid_name_or_complain(const struct command *c, const char *kind, co
 }
 
 /* Read a new passphrase for user (from file or twice from the terminal). */
-static char *new_passphrase(const char *file, const char *user)
+char *new_passphrase(const char *file, const char *user)
 {
 	char prompt[128];
 
@@ -302,11 +281,16 @@ static int cmd_init(const struct globals *g, int argc, char **argv)
 	    {"kdf", required_argument, NULL, 'k'},
 	    {"level-names", required_argument, NULL, 'l'},
 	    {"uid", required_argument, NULL, 'u'},
+	    {"recovery-shares", required_argument, NULL, 'S'},
+	    {"recovery-threshold", required_argument, NULL, 'T'},
+	    {"officers", required_argument, NULL, 'O'},
+	    {"recovery-out-dir", required_argument, NULL, 'D'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
 	const struct command *c = find_command("init");
 	struct kt_init_options o = {.kdf = KT_KDF_INTERACTIVE, .admin_uid = -1};
+	struct recovery_args rec = {0};
 	char *names = NULL, *pass = NULL, path[4096];
 	const char *arg_levels = NULL;
 	struct stat st;
@@ -332,6 +316,18 @@ static int cmd_init(const struct globals *g, int argc, char **argv)
 			if (!parse_uid(optarg, &o.admin_uid))
 				return usage_error(c, "invalid uid '%s'", optarg);
 			break;
+		case 'S':
+			rec.shares = optarg;
+			break;
+		case 'T':
+			rec.threshold = optarg;
+			break;
+		case 'O':
+			rec.officers = optarg;
+			break;
+		case 'D':
+			rec.out_dir = optarg;
+			break;
 		case 'h':
 			print_help(c);
 			return CLI_EXIT_OK;
@@ -343,6 +339,9 @@ static int cmd_init(const struct globals *g, int argc, char **argv)
 		return usage_error(c, "unexpected argument '%s'", argv[optind]);
 	if (!o.admin)
 		return usage_error(c, "init needs --admin NAME (the first administrator)");
+	if ((rec.shares || rec.threshold || rec.officers || rec.out_dir) &&
+	    !recovery_args_valid(c, &rec, &x))
+		return x;
 	x = need_vault(g, c);
 	if (x != CLI_EXIT_OK)
 		return x;
@@ -385,12 +384,16 @@ static int cmd_init(const struct globals *g, int argc, char **argv)
 	o.passphrase = pass;
 	o.passphrase_len = strlen(pass);
 	r = kt_vault_init(g->vault, &o);
+	if (r == 0) {
+		printf("created a vault at %s with administrator '%s'\n", g->vault, o.admin);
+		if (rec.shares)
+			x = init_recovery(g, o.admin, pass, &rec);
+	}
 	pass = cli_passphrase_free(pass);
 	free(names);
 	switch (r) {
 	case 0:
-		printf("created a vault at %s with administrator '%s'\n", g->vault, o.admin);
-		return CLI_EXIT_OK;
+		return x;
 	case -EEXIST:
 		cli_error("a vault already exists at %s", g->vault);
 		return CLI_EXIT_FAILED;
@@ -405,7 +408,7 @@ static int cmd_init(const struct globals *g, int argc, char **argv)
 	}
 }
 
-/* ---- user add -------------------------------------------------------- */
+/* ---- user add (user remove: cmd/lifecycle.c) ---------------------------- */
 
 static int cmd_user(const struct globals *g, int argc, char **argv)
 {
@@ -442,9 +445,12 @@ static int cmd_user(const struct globals *g, int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return usage_error(c, "missing 'add'");
+		return usage_error(c, "missing 'add' or 'remove'");
+	if (strcmp(argv[optind], "remove") == 0)
+		return cmd_user_remove(g, c, argc - optind, argv + optind);
 	if (strcmp(argv[optind], "add") != 0)
-		return usage_error(c, "unknown user command '%s' (only 'user add')", argv[optind]);
+		return usage_error(c, "unknown user command '%s' ('user add' or 'user remove')",
+				   argv[optind]);
 	if (argc - optind != 2)
 		return usage_error(c,
 				   argc - optind < 2 ? "missing user name" : "too many arguments");
@@ -621,11 +627,11 @@ out:
 	return x;
 }
 
-/* ---- grant / revoke -------------------------------------------------- */
+/* ---- grant (revoke: cmd/lifecycle.c) ------------------------------------ */
 
 /* Both names exist; else print which one does not. */
-static int check_user_role(struct meta_db *db, const char *user, const char *role_name,
-			   struct meta_user *ret_user, struct meta_role *ret_role)
+int check_user_role(struct meta_db *db, const char *user, const char *role_name,
+		    struct meta_user *ret_user, struct meta_role *ret_role)
 {
 	int r = meta_user_get_by_name(db, user, ret_user);
 
@@ -691,6 +697,11 @@ static int cmd_grant(const struct globals *g, int argc, char **argv)
 	x = check_user_role(db, argv[optind], argv[optind + 1], &u, &role);
 	if (x != CLI_EXIT_OK)
 		goto out;
+	if (u.disabled) {
+		cli_error("user '%s' was removed; add a new user instead", u.name);
+		x = CLI_EXIT_FAILED;
+		goto out;
+	}
 	if ((role.flags & META_ROLE_EXPIRING) && !expires) {
 		x = usage_error(c, "role '%s' needs --expires DATE (its grants must expire)",
 				role.name);
@@ -707,63 +718,6 @@ static int cmd_grant(const struct globals *g, int argc, char **argv)
 		else
 			printf("granted role '%s' to '%s'\n", role.name, u.name);
 	}
-out:
-	kt_keyring_free(kr);
-	meta_db_close(db);
-	return x;
-}
-
-static int cmd_revoke(const struct globals *g, int argc, char **argv)
-{
-	static const struct option opts[] = {
-	    {"help", no_argument, NULL, 'h'},
-	    {0},
-	};
-	const struct command *c = find_command("revoke");
-	struct kt_keyring *kr = NULL;
-	struct meta_db *db = NULL;
-	struct meta_user admin, u;
-	struct meta_role role;
-	int opt, x, r;
-
-	getopt_reset();
-	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'h':
-			print_help(c);
-			return CLI_EXIT_OK;
-		default:
-			return bad_option(c, opt, argv);
-		}
-	}
-	if (argc - optind != 2)
-		return usage_error(c, argc - optind < 2 ? "revoke needs a user and a role"
-							: "too many arguments");
-	x = admin_session(g, c, &db, &admin);
-	if (x != CLI_EXIT_OK)
-		return x;
-	x = check_user_role(db, argv[optind], argv[optind + 1], &u, &role);
-	if (x != CLI_EXIT_OK)
-		goto out;
-	x = unlock_user(g, db, admin.name, &kr);
-	if (x != CLI_EXIT_OK)
-		goto out;
-	r = kt_revoke(db, kr, u.name, role.name);
-	if (r == -ENOENT) {
-		cli_error("'%s' does not hold role '%s' (see '" PROGRAM " list grants')", u.name,
-			  role.name);
-		x = CLI_EXIT_FAILED;
-	} else if (r == -EPERM) {
-		cli_error("'%s' is the last administrator: grant the admin role to another user "
-			  "first",
-			  u.name);
-		x = CLI_EXIT_DENIED;
-	} else {
-		x = admin_error(admin.name, "revoke the role", r);
-	}
-	if (x == CLI_EXIT_OK)
-		printf("revoked role '%s' from '%s' (effective at their next unlock)\n", role.name,
-		       u.name);
 out:
 	kt_keyring_free(kr);
 	meta_db_close(db);
@@ -848,7 +802,7 @@ static void fingerprint_hex(const uint8_t key[KT_KEY_BYTES], char hex[2 * KT_FIN
 
 /* Print s left-aligned in width columns (counting UTF-8 characters, not
  * bytes), then a space. */
-static void print_cell(const char *s, int width)
+void print_cell(const char *s, int width)
 {
 	int chars = 0;
 
@@ -861,7 +815,7 @@ static void print_cell(const char *s, int width)
 	putchar(' ');
 }
 
-static json_t *json_time(int64_t ns)
+json_t *json_time(int64_t ns)
 {
 	char buf[40];
 
@@ -869,7 +823,7 @@ static json_t *json_time(int64_t ns)
 }
 
 /* Print root (and drop it); 0 or -EIO. */
-static int json_print(json_t *root)
+int json_print(json_t *root)
 {
 	int r = root ? json_dumpf(root, stdout, JSON_INDENT(2)) : -1;
 
@@ -1131,10 +1085,8 @@ static int cmd_list(const struct globals *g, int argc, char **argv)
 		const char *what;
 		int (*fn)(struct meta_db *db, bool json);
 	} lists[] = {
-	    {"users", list_users},
-	    {"roles", list_roles},
-	    {"grants", list_grants},
-	    {"levels", list_levels},
+	    {"users", list_users},   {"roles", list_roles}, {"grants", list_grants},
+	    {"levels", list_levels}, {"keys", list_keys},
 	};
 	const struct command *c = find_command("list");
 	struct meta_db *db = NULL;
@@ -1155,8 +1107,8 @@ static int cmd_list(const struct globals *g, int argc, char **argv)
 		}
 	}
 	if (argc - optind != 1)
-		return usage_error(c, argc - optind < 1 ? "list what? (users, roles, grants or "
-							  "levels)"
+		return usage_error(c, argc - optind < 1 ? "list what? (users, roles, grants, "
+							  "levels or keys)"
 							: "too many arguments");
 	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
 		if (strcmp(argv[optind], lists[i].what) != 0)
@@ -1174,7 +1126,8 @@ static int cmd_list(const struct globals *g, int argc, char **argv)
 		}
 		return CLI_EXIT_OK;
 	}
-	return usage_error(c, "cannot list '%s' (users, roles, grants or levels)", argv[optind]);
+	return usage_error(c, "cannot list '%s' (users, roles, grants, levels or keys)",
+			   argv[optind]);
 }
 
 /* ---- help and the table --------------------------------------------- */
@@ -1231,7 +1184,8 @@ static int cmd_help(const struct globals *g, int argc, char **argv);
 static const struct command commands[] = {
     {"init", cmd_init,
      "--vault DIR init --admin NAME [--kdf interactive|moderate|sensitive] "
-     "[--level-names N0,N1,N2,N3] [--uid N]",
+     "[--level-names N0,N1,N2,N3] [--uid N] [--recovery-shares N --recovery-threshold M "
+     "--officers A,B,C [--recovery-out-dir DIR]]",
      "Create a vault: keys for levels 0-3 and the metadata key, the default roles (admin, "
      "owner, member, auditor, external) and the first administrator, who is asked for a "
      "passphrase twice (or it is read from --passphrase-file)",
@@ -1240,11 +1194,17 @@ static const struct command commands[] = {
      "                            moderate or sensitive; kept for later users\n"
      "  --level-names N0,N1,N2,N3 names of levels 0-3 (default Öppen,Intern,Känslig,\n"
      "                            Mycket känslig)\n"
-     "  --uid N                   the administrator's OS uid (default: by login name)\n"},
+     "  --uid N                   the administrator's OS uid (default: by login name)\n"
+     "  --recovery-shares N       also set up recovery by quorum: N share files ...\n"
+     "  --recovery-threshold M    ... of which M restore administration\n"
+     "  --officers A,B,C          the N officers who keep one share each\n"
+     "  --recovery-out-dir DIR    where the share files go (default: .)\n"},
     {"user", cmd_user,
-     "--vault DIR --as ADMIN user add NAME [--uid N] [--new-passphrase-file FILE]",
+     "--vault DIR --as ADMIN user add NAME [--uid N] [--new-passphrase-file FILE] | "
+     "user remove NAME",
      "Add a user with their own passphrase (asked twice, or read from "
-     "--new-passphrase-file); they hold no role until granted one",
+     "--new-passphrase-file); they hold no role until granted one. Remove a user: "
+     "disabled at once, every role they held revoked and its keys rotated",
      "  --uid N                    the user's OS uid (default: by login name)\n"
      "  --new-passphrase-file FILE the new user's passphrase (first line)\n"},
     {"role", cmd_role,
@@ -1260,34 +1220,66 @@ static const struct command commands[] = {
      "Grant a role to a user: its key is sealed to the user, no passphrase of theirs needed",
      "  --expires DATE  YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM] (UTC unless an\n"
      "                  offset is given) or @SECONDS; required for expiring roles\n"},
-    {"revoke", cmd_revoke, "--vault DIR --as ADMIN revoke USER ROLE",
-     "Remove a user's grant of a role, effective at their next unlock (the last "
-     "administrator's admin grant cannot be removed)",
+    {"revoke", cmd_revoke, "--vault DIR --as ADMIN revoke USER ROLE [--no-wait]",
+     "Remove a user's grant of a role at once, then rotate: new role and level key "
+     "versions for the remaining members, every file key of those levels re-wrapped "
+     "(the last administrator's admin grant cannot be removed)",
+     "  --no-wait  start the rotation and return; finish it later with 'rotate'\n"},
+    {"rotate", cmd_rotate,
+     "--vault DIR --as ADMIN rotate [--resume] [--level LEVELS] [--reencrypt] [--batch N]",
+     "Finish running rotations (re-wrap file keys, destroy old key versions); with "
+     "--level, first make new versions of those level keys; with --reencrypt, "
+     "re-encrypt content under fresh file keys (the vault must not be mounted)",
+     "  --resume         only finish what is running (the default without --level)\n"
+     "  --level LEVELS   new key versions for these levels (0-3 or names, comma-separated)\n"
+     "  --reencrypt      re-encrypt file content of LEVELS (default all) under fresh file\n"
+     "                   keys and new blobs; resumable; refused while mounted\n"
+     "  --batch N        files per transaction (default 500)\n"},
+    {"expire", cmd_expire, "--vault DIR --as ADMIN expire",
+     "Remove every grant whose expiry has passed and rotate those roles' keys as a "
+     "revocation does (run hourly by vaultfs-expire@.timer)",
      NULL},
+    {"recovery", cmd_recovery,
+     "--vault DIR --as ADMIN recovery setup --shares N --threshold M --officers A,B,C "
+     "[--out-dir DIR]",
+     "Set up recovery by quorum: a recovery key holding the admin role key, split into N "
+     "share files (one per officer), any M of which restore administration; replaces an "
+     "earlier setup",
+     "  --shares N        how many shares (one per officer, at most 32)\n"
+     "  --threshold M     how many are needed (2..N)\n"
+     "  --officers A,B,C  the officers' names, N of them\n"
+     "  --out-dir DIR     where the share files go (default: .)\n"},
+    {"recover", cmd_recover,
+     "--vault DIR recover --share FILE --share FILE ... reset-passphrase USER "
+     "[--new-passphrase-file FILE] | grant USER ROLE [--expires DATE]",
+     "Restore administration with M officers' shares: give USER a new passphrase (their "
+     "roles granted again), or grant USER a role",
+     "  --share FILE               an officer's share file (repeat, at least M)\n"
+     "  --new-passphrase-file FILE the new passphrase (first line)\n"
+     "  --expires DATE             for grant: as for 'grant'\n"},
     {"passwd", cmd_passwd, "--vault DIR --as USER passwd [--new-passphrase-file FILE]",
      "Change a user's passphrase: the current one from --passphrase-file or the terminal, "
      "the new one from --new-passphrase-file or the terminal (twice)",
      "  --new-passphrase-file FILE  the new passphrase (first line)\n"},
-    {"list", cmd_list, "--vault DIR list users|roles|grants|levels [--json]",
-     "List users, roles, grants or levels: names and key fingerprints only, never keys; "
-     "no passphrase needed",
+    {"list", cmd_list, "--vault DIR list users|roles|grants|levels|keys [--json]",
+     "List users, roles, grants, levels, or keys (versions, fingerprints, holders, expiry, "
+     "rotations, recovery): names and key fingerprints only, never keys; no passphrase "
+     "needed",
      "  --json  JSON on stdout (times in ISO-8601 UTC)\n"},
     {"unlock", cmd_unlock, "[--passphrase-file FILE] unlock MOUNTPOINT",
-     "Unlock your own keys in a running multi-user mount (the daemon knows you by your uid)",
-     NULL},
+     "Unlock your own keys in a running multi-user mount (the daemon knows you by your uid)", NULL},
     {"lock", cmd_lock, "lock MOUNTPOINT",
      "Wipe your keys from a running multi-user mount: your files are refused until you "
      "unlock again",
      NULL},
     {"status", cmd_status, "status MOUNTPOINT",
-     "Show whether your keys are unlocked in a running multi-user mount, and which levels",
-     NULL},
+     "Show whether your keys are unlocked in a running multi-user mount, and which levels", NULL},
     {"help", cmd_help, "help [COMMAND]", "Show the help of a command, or the list of commands",
      NULL},
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
-static const struct command *find_command(const char *name)
+const struct command *find_command(const char *name)
 {
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		if (strcmp(commands[i].name, name) == 0)

@@ -4,7 +4,7 @@
  *
  * A vault is a directory holding vault.db and objects/. CREATE makes them
  * (vault.db with O_EXCL, mode 0600: SQLite gives its -wal and -shm files the
- * same mode) and writes schema version 1 in one transaction; if anything
+ * same mode) and writes the current schema version in one transaction; if anything
  * fails, the files it made are removed again, so a retry starts clean. RW
  * and RO open an existing vault and check its schema version (schema.c).
  *
@@ -582,8 +582,8 @@ static int config_get(struct meta_db *db, sqlite3_stmt **st, const char *key, co
 int meta_config_get_blob(struct meta_db *db, const char *key, void *buf, size_t *ret_len)
 {
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
-	const void *p;
-	size_t n;
+	const void *p = NULL;
+	size_t n = 0;
 	int r;
 
 	if (!ret_len || (!buf && *ret_len))
@@ -613,10 +613,10 @@ int meta_config_get_int(struct meta_db *db, const char *key, int64_t *ret_val)
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
 	char text[INT64_TEXT_MAX + 1];
 	const char *digits;
-	const void *p;
+	const void *p = NULL;
 	char *end;
 	long long v;
-	size_t n;
+	size_t n = 0;
 	int r;
 
 	r = config_get(db, &st, key, &p, &n);

@@ -203,8 +203,8 @@ static const char *const schema_v1[] = {
 	"CREATE TRIGGER access_log_no_update BEFORE UPDATE OF id, time_ns, user, uid, pid,\n"
 	"	comm, op, ino, path_enc, path2_enc, level, outcome, detail ON access_log\n"
 	"BEGIN SELECT RAISE(ABORT, 'access records are append-only'); END;\n",
-	"CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log\n"
-	"BEGIN SELECT RAISE(ABORT, 'access records are append-only'); END;\n",
+	("CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log\n"
+	 "BEGIN SELECT RAISE(ABORT, 'access records are append-only'); END;\n"),
 };
 /* clang-format on */
 
@@ -305,9 +305,68 @@ static int migrate_create_v1(struct meta_db *db)
 	return default_config(db);
 }
 
+/*
+ * Version 2: the key lifecycle (meta/lifecycle.h). rotations records each
+ * rotation of key versions (re-wrapping file keys) and each re-encryption,
+ * with its progress, so an interrupted one resumes; recovery holds the
+ * recovery setup (the admin role secret sealed to a key pair split among
+ * officers). IF NOT EXISTS: a vault whose user_version was set back by hand
+ * migrates again without failing.
+ */
+/* clang-format off */
+static const char *const schema_v2[] = {
+	"CREATE TABLE IF NOT EXISTS rotations (\n"
+	"	id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"	kind TEXT NOT NULL CHECK (kind IN ('rewrap', 'reencrypt')),\n"
+	"	reason TEXT NOT NULL DEFAULT '',\n"
+	"	started_by TEXT NOT NULL DEFAULT '',\n"
+	"	levels INTEGER NOT NULL CHECK (levels BETWEEN 0 AND 15),\n"
+	"	state TEXT NOT NULL CHECK (state IN ('running', 'done')),\n"
+	"	started INTEGER NOT NULL,\n"
+	"	finished INTEGER NOT NULL DEFAULT 0,\n"
+	"	cursor INTEGER NOT NULL DEFAULT 0 CHECK (cursor >= 0),\n"
+	"	done INTEGER NOT NULL DEFAULT 0 CHECK (done >= 0),\n"
+	"	total INTEGER NOT NULL DEFAULT 0 CHECK (total >= 0),\n"
+	"	failed INTEGER NOT NULL DEFAULT 0 CHECK (failed >= 0),\n"
+	"	pending_object BLOB CHECK (pending_object IS NULL OR\n"
+	"		(typeof(pending_object) = 'blob' AND length(pending_object) = 16))\n"
+	");\n",
+	"CREATE INDEX IF NOT EXISTS rotations_running ON rotations(state)"
+	" WHERE state = 'running';\n",
+
+	"CREATE TABLE IF NOT EXISTS recovery (\n"
+	"	id INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	"	public_key BLOB NOT NULL\n"
+	"		CHECK (typeof(public_key) = 'blob' AND length(public_key) = 32),\n"
+	"	threshold INTEGER NOT NULL CHECK (threshold BETWEEN 2 AND 255),\n"
+	"	shares INTEGER NOT NULL CHECK (shares BETWEEN threshold AND 255),\n"
+	"	officers TEXT NOT NULL,\n"
+	"	admin_role_version INTEGER NOT NULL\n"
+	"		CHECK (admin_role_version BETWEEN 0 AND 4294967295),\n"
+	"	admin_sealed BLOB NOT NULL\n"
+	"		CHECK (typeof(admin_sealed) = 'blob' AND length(admin_sealed) = 89),\n"
+	"	created INTEGER NOT NULL,\n"
+	"	created_by TEXT NOT NULL DEFAULT ''\n"
+	");\n",
+};
+/* clang-format on */
+
+/* v1 → v2: the key lifecycle tables. */
+static int migrate_v2(struct meta_db *db)
+{
+	for (size_t i = 0; i < sizeof(schema_v2) / sizeof(schema_v2[0]); i++) {
+		int rc = sqlite3_exec(db->sql, schema_v2[i], NULL, NULL, NULL);
+
+		if (rc != SQLITE_OK)
+			return meta_errno(rc);
+	}
+	return 0;
+}
+
 /* migrations[v]: version v → v + 1. */
 static int (*const migrations[])(struct meta_db *db) = {
     migrate_create_v1,
+    migrate_v2,
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == META_SCHEMA_VERSION,
 	       "one migration step per schema version");
@@ -360,7 +419,7 @@ static int migrate(struct meta_db *db, int64_t from)
 
 int meta_schema_create(struct meta_db *db)
 {
-	int64_t v;
+	int64_t v = 0;
 	int r;
 
 	r = get_version(db, &v);
@@ -373,7 +432,7 @@ int meta_schema_create(struct meta_db *db)
 
 int meta_schema_open(struct meta_db *db)
 {
-	int64_t v;
+	int64_t v = 0;
 	int r;
 
 	r = get_version(db, &v);

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "control-proto.h"
+#include "ops.h"
 #include "record.h"
 #include "../meta/keydb.h"
 
@@ -263,6 +264,7 @@ static void *control_thread(void *arg)
 		if (pfd[1].revents)
 			break;
 		vfs_sessions_expire(ctl->v->sessions, meta_now_ns(), report_expiry, ctl);
+		vfs_keys_maintain(ctl->v);
 		if (n > 0 && (pfd[0].revents & POLLIN)) {
 			int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -286,6 +288,12 @@ int vfs_control_start(struct vfs *v, struct vfs_control **ret_ctl)
 	ctl->v = v;
 	ctl->listen_fd = -1;
 	ctl->stop_pipe[0] = ctl->stop_pipe[1] = -1;
+	if (pipe2(ctl->stop_pipe, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (!v->multi_user)
+		goto start; /* single-user mode: only the clock (key refresh, expiry) */
 	r = meta_db_open(v->vault_dir, META_OPEN_RW, &ctl->db);
 	if (r < 0)
 		goto fail;
@@ -298,7 +306,7 @@ int vfs_control_start(struct vfs *v, struct vfs_control **ret_ctl)
 		 (int)getpid());
 	unlink(ctl->addr.sun_path); /* a stale socket of a dead daemon with our pid */
 	ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (ctl->listen_fd < 0 || pipe2(ctl->stop_pipe, O_CLOEXEC) < 0) {
+	if (ctl->listen_fd < 0) {
 		r = -errno;
 		goto fail;
 	}
@@ -309,6 +317,7 @@ int vfs_control_start(struct vfs *v, struct vfs_control **ret_ctl)
 		r = -errno;
 		goto fail;
 	}
+start:
 	r = -pthread_create(&ctl->thread, NULL, control_thread, ctl);
 	if (r < 0)
 		goto fail;
@@ -345,5 +354,5 @@ struct vfs_control *vfs_control_stop(struct vfs_control *ctl)
 
 const char *vfs_control_path(const struct vfs_control *ctl)
 {
-	return ctl->addr.sun_path;
+	return ctl->listen_fd >= 0 ? ctl->addr.sun_path : NULL;
 }

@@ -2,7 +2,9 @@
  * vaultfs/control.h — the control socket of a multi-user mount, and the
  * idle-expiry clock.
  *
- * One thread accepts connections on VFS_CTL_DIR/vaultfs-PID.sock (mode 0666:
+ * In every mode a thread keeps the clock: once a second it applies idle
+ * expiry and refreshes keyrings whose keys changed under the mount. In
+ * multi-user mode it also accepts connections on VFS_CTL_DIR/vaultfs-PID.sock (mode 0666:
  * anyone may ask; the peer's uid decides whose keys are unlocked or locked),
  * serves one request per connection with short timeouts, and once a second
  * applies idle expiry to the sessions. Unlocking runs Argon2id on a database
@@ -14,9 +16,10 @@
 
 struct vfs_control;
 
-/* Open the socket and start the thread; *ret_path (borrowed) is the socket's
- * path, served as the root's user.vault.control xattr. */
+/* Start the thread (and, in multi-user mode, open the socket). */
 int vfs_control_start(struct vfs *v, struct vfs_control **ret_ctl);
 /* Stop the thread, remove the socket. Takes NULL; returns NULL. */
 struct vfs_control *vfs_control_stop(struct vfs_control *ctl);
+/* The socket's path (served as the root's user.vault.control xattr), or
+ * NULL in single-user mode. */
 const char *vfs_control_path(const struct vfs_control *ctl);

@@ -267,6 +267,7 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 	char detail[PATH_MAX + 32];
 
 	pthread_mutex_init(&v.db_lock, NULL);
+	pthread_mutex_init(&v.keys_lock, NULL);
 	code = open_vault(&v, o, &lock_fd);
 	if (code == 0) {
 		v.sessions = vfs_sessions_new(&o->idle);
@@ -295,10 +296,12 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		cli_error("cannot clean up the vault after a crash: %s", strerror(-r));
 		code = CLI_EXIT_FAILED;
 	}
-	if (code == 0 && v.multi_user) {
+	if (code == 0) {
 		r = vfs_control_start(&v, &ctl);
 		if (r < 0) {
-			cli_error("cannot open the unlock socket in %s: %s", VFS_CTL_DIR, strerror(-r));
+			cli_error("cannot start the maintenance thread%s: %s",
+				  v.multi_user ? " or open the unlock socket in " VFS_CTL_DIR : "",
+				  strerror(-r));
 			code = CLI_EXIT_FAILED;
 		} else {
 			v.control_path = vfs_control_path(ctl);
@@ -381,6 +384,7 @@ out:
 		close(lock_fd);
 	free(v.vault_dir);
 	pthread_mutex_destroy(&v.db_lock);
+	pthread_mutex_destroy(&v.keys_lock);
 	return code;
 }
 

@@ -252,6 +252,54 @@ static void node_unlinked(struct vfs *v, uint64_t ino)
 	unpin(v, in);
 }
 
+/*
+ * Keep unlocked sessions' keys current while mounted: refresh a keyring when
+ * the vault's key epoch moved (grants, revocations, rotations by
+ * vaultfs-keytool) or one of its grants expired; a user who lost every key
+ * is locked. Called about once a second by the maintenance thread.
+ */
+void vfs_keys_maintain(struct vfs *v)
+{
+	struct vfs_session *list[256];
+	int64_t epoch = 0, now = meta_now_ns();
+	size_t n;
+
+	db_lock(v);
+	if (kt_key_epoch(v->db, &epoch) < 0) {
+		db_unlock(v);
+		return;
+	}
+	n = vfs_sessions_pin_unlocked(v->sessions, list, sizeof(list) / sizeof(list[0]));
+	for (size_t i = 0; i < n; i++) {
+		struct vfs_session *s = list[i];
+		int64_t expiry = kt_keyring_next_expiry(s->keyring);
+		int r = 0;
+
+		if (kt_keyring_epoch(s->keyring) == epoch && (expiry == 0 || expiry > now))
+			continue;
+		uint32_t before = s->readable;
+
+		pthread_mutex_lock(&v->keys_lock);
+		r = kt_keyring_refresh(v->db, s->keyring);
+		if (r == 0)
+			vfs_session_refreshed(v->sessions, s);
+		pthread_mutex_unlock(&v->keys_lock);
+		if (r == 0 && s->readable != before)
+			vfs_record(v, s, NULL, "keys-refresh", 0, NULL, NULL, -1, 0, NULL,
+				   "readable levels 0x%x -> 0x%x (grants or keys changed)", before,
+				   s->readable);
+		if (r == -EACCES) {
+			/* Removed, disabled or re-keyed: nothing of theirs unlocks any more. */
+			vfs_session_lock(v->sessions, s->uid);
+			vfs_record(v, s, NULL, "lock", 0, NULL, NULL, -1, 0, NULL, "%s",
+				   "keys revoked while unlocked");
+		}
+	}
+	db_unlock(v);
+	for (size_t i = 0; i < n; i++)
+		vfs_session_put(v->sessions, list[i]);
+}
+
 int vfs_remove_orphans(struct vfs *v)
 {
 	uint64_t *inos = NULL;
@@ -308,9 +356,11 @@ static void deny_locked(fuse_req_t req, struct vfs_session *s, const char *op, u
 		s->last_denial_ns = now;
 	db_lock(v);
 	deny(v, s, req, op, ino, 0, NULL, level, -EACCES,
-	     !s || !s->user[0] ? "no vault user for this uid"
-	     : !s->keyring	? "keys locked"
-				: "level idle-expired");
+	     !s || !s->user[0]					? "no vault user for this uid"
+	     : !s->keyring					? "keys locked"
+	     : !s->meta_keys					? "holds no role (revoked)"
+	     : level >= 0 && level < META_LEVELS && (s->expired & (1u << level)) ? "level idle-expired"
+										   : "level not held");
 	db_unlock(v);
 }
 
@@ -363,7 +413,27 @@ static int handle_check(fuse_req_t req, struct vfs_handle *h, bool writing)
 /* ---------- content keys ---------- */
 
 /* Unwrap n's file key with the user's level keys into secure memory. */
-static int file_key_of(struct vfs_session *s, const struct meta_node *n, uint8_t *ret_key)
+/*
+ * Bring s's keyring up to the vault's key epoch (a rotation, revocation or
+ * grant happened while mounted). Caller holds db_lock and keys_lock. Returns
+ * 1 if refreshed, 0 if current, -EACCES if the user lost every key.
+ */
+static int keys_sync(struct vfs *v, struct vfs_session *s)
+{
+	int r = kt_keyring_sync(v->db, s->keyring);
+
+	if (r > 0)
+		vfs_session_refreshed(v->sessions, s);
+	return r;
+}
+
+/*
+ * Unwrap n's file key with s's level keys. A key version the keyring does
+ * not have may be one a rotation made since: sync once and retry.
+ * db_held: the caller already holds db_lock.
+ */
+static int file_key_of(struct vfs *v, struct vfs_session *s, const struct meta_node *n,
+		       uint8_t *ret_key, bool db_held)
 {
 	const uint8_t *level_key;
 	uint32_t version;
@@ -375,10 +445,26 @@ static int file_key_of(struct vfs_session *s, const struct meta_node *n, uint8_t
 		return -EBADMSG;
 	if (level != n->level)
 		return -EBADMSG; /* the row's level and the wrapped key disagree */
-	r = kt_keyring_level_key(s->keyring, level, version, &level_key);
-	if (r < 0)
-		return r;
-	r = kt_file_key_unwrap(level_key, n->object_id, n->file_key, ret_key);
+	for (int attempt = 0;; attempt++) {
+		pthread_mutex_lock(&v->keys_lock);
+		r = kt_keyring_level_key(s->keyring, level, version, &level_key);
+		if (r == 0)
+			r = kt_file_key_unwrap(level_key, n->object_id, n->file_key, ret_key);
+		pthread_mutex_unlock(&v->keys_lock);
+		if (r != -ENOKEY || attempt > 0)
+			break;
+		if (!db_held)
+			db_lock(v);
+		pthread_mutex_lock(&v->keys_lock);
+		r = keys_sync(v, s);
+		pthread_mutex_unlock(&v->keys_lock);
+		if (!db_held)
+			db_unlock(v);
+		if (r <= 0) {
+			r = -ENOKEY;
+			break;
+		}
+	}
 	return r == -EINVAL ? -EBADMSG : r;
 }
 
@@ -394,7 +480,7 @@ static int inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inod
 	key = kt_secure_alloc(KT_KEY_BYTES);
 	if (!key)
 		return -ENOMEM;
-	r = file_key_of(s, n, key);
+	r = file_key_of(v, s, n, key, false);
 	if (r == 0)
 		r = vfs_blob_open(v->objects_fd, n->object_id, key, &in->blob);
 	kt_secure_free(key);
@@ -644,6 +730,18 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 
 	db_lock(v);
 	r = meta_tx_begin(v->db);
+	if (r == 0 && n.has_object) {
+		/* Keep the wrapped key as it is now, inside the transaction: a
+		 * rotation by vaultfs-keytool may have re-wrapped it since we read it. */
+		struct meta_node cur = { 0 };
+
+		r = meta_node_get(v->db, ino, &cur);
+		if (r == 0) {
+			memcpy(n.file_key, cur.file_key, sizeof(n.file_key));
+			memcpy(n.object_id, cur.object_id, sizeof(n.object_id));
+		}
+		meta_node_clear(&cur);
+	}
 	if (r == 0)
 		r = meta_node_update(v->db, &n);
 	if (r == 0 && (to_set & (FUSE_SET_ATTR_SIZE | FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID |
@@ -741,14 +839,7 @@ static int make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 		n.size = strlen(nn->symlink);
 
 	if (S_ISREG(n.mode)) {
-		const uint8_t *level_key;
-		uint32_t version;
-
-		r = kt_keyring_level_current(s->keyring, n.level, &version, &level_key);
-		if (r < 0) {
-			r = deny(v, s, req, nn->op, 0, parent, nn->name, n.level, -EACCES, "no level key");
-			goto out;
-		}
+		/* The content key and blob now; the key is wrapped in the transaction. */
 		file_key = kt_secure_alloc(KT_KEY_BYTES);
 		if (!file_key) {
 			r = -ENOMEM;
@@ -757,9 +848,7 @@ static int make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 		kt_random(file_key, KT_KEY_BYTES);
 		kt_random(n.object_id, KT_OBJECT_ID_BYTES);
 		n.has_object = true;
-		r = kt_file_key_wrap(level_key, n.level, version, n.object_id, file_key, n.file_key);
-		if (r == 0)
-			r = vfs_blob_create(v->objects_fd, n.object_id, file_key, &blob);
+		r = vfs_blob_create(v->objects_fd, n.object_id, file_key, &blob);
 		if (r < 0)
 			goto out;
 	}
@@ -771,7 +860,29 @@ static int make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 	r = meta_tx_begin(v->db);
 	if (r < 0)
 		goto out;
-	r = meta_node_insert(v->db, &n);
+	if (S_ISREG(n.mode)) {
+		const uint8_t *level_key;
+		uint32_t version;
+
+		/* Wrap under the level's current version as of this transaction:
+		 * a rotation that committed meanwhile must not be missed. */
+		pthread_mutex_lock(&v->keys_lock);
+		r = keys_sync(v, s);
+		if (r >= 0)
+			r = kt_keyring_level_current(s->keyring, n.level, &version, &level_key);
+		if (r >= 0)
+			r = kt_file_key_wrap(level_key, n.level, version, n.object_id, file_key,
+					     n.file_key);
+		pthread_mutex_unlock(&v->keys_lock);
+		if (r == -ENOKEY || r == -EACCES) {
+			meta_tx_rollback(v->db);
+			r = deny(v, s, req, nn->op, 0, parent, nn->name, n.level, -EACCES,
+				 "no level key");
+			goto out;
+		}
+	}
+	if (r >= 0)
+		r = meta_node_insert(v->db, &n);
 	if (r == 0 && nn->symlink) {
 		r = seal_meta(s, KT_META_SYMLINK, n.ino, nn->symlink, strlen(nn->symlink),
 			      &n.symlink_enc, &n.symlink_enc_len);
@@ -1726,27 +1837,45 @@ static int classify(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64
 			   level, level < old && !s->may_declassify ? "needs declassify" : "level not held");
 		goto out;
 	}
+	r = meta_tx_begin(v->db);
+	if (r < 0)
+		goto out;
+	/* Read the row again inside the transaction: a rotation by
+	 * vaultfs-keytool may have re-wrapped its key since. */
+	meta_node_clear(&n);
+	r = meta_node_get(v->db, ino, &n);
+	if (r < 0) {
+		meta_tx_rollback(v->db);
+		goto out;
+	}
 	if (n.has_object) {
 		const uint8_t *new_key;
 		uint32_t version;
 
 		file_key = kt_secure_alloc(KT_KEY_BYTES);
-		r = file_key ? file_key_of(s, &n, file_key) : -ENOMEM;
-		if (r == 0)
-			r = kt_keyring_level_current(s->keyring, level, &version, &new_key);
-		if (r == 0)
-			r = kt_file_key_wrap(new_key, level, version, n.object_id, file_key, n.file_key);
-		if (r == -EBADMSG)
-			vfs_record(v, s, &c, "classify", ino, path, NULL, old, r, NULL,
-				   "wrapped file key failed authentication");
-		if (r < 0)
+		r = file_key ? file_key_of(v, s, &n, file_key, true) : -ENOMEM;
+		if (r == 0) {
+			/* Re-wrap under the new level's current version as of this
+			 * transaction (a rotation may have committed meanwhile). */
+			pthread_mutex_lock(&v->keys_lock);
+			r = keys_sync(v, s);
+			if (r >= 0)
+				r = kt_keyring_level_current(s->keyring, level, &version, &new_key);
+			if (r >= 0)
+				r = kt_file_key_wrap(new_key, level, version, n.object_id, file_key,
+						     n.file_key);
+			pthread_mutex_unlock(&v->keys_lock);
+		}
+		if (r < 0) {
+			meta_tx_rollback(v->db);
+			if (r == -EBADMSG)
+				vfs_record(v, s, &c, "classify", ino, path, NULL, old, r, NULL,
+					   "wrapped file key failed authentication");
 			goto out;
+		}
 	}
 	n.level = level;
 	n.ctime_ns = meta_now_ns();
-	r = meta_tx_begin(v->db);
-	if (r < 0)
-		goto out;
 	r = meta_node_update(v->db, &n);
 	if (r == 0)
 		r = vfs_record(v, s, &c, "classify", ino, path, NULL, level, 0, NULL, "level %u->%u", old,
@@ -2040,15 +2169,25 @@ out:
 
 /* ---------- entry points: the caller's session first ---------- */
 
+/*
+ * Run call with s = the caller's session, pinned, if it is unlocked (else
+ * session_enter has refused and recorded). call replies; req must not be
+ * touched after it, so the session is put through v, fetched before.
+ */
+#define WITH_SESSION(req, op, ino, browse, call)                                           \
+	do {                                                                               \
+		struct vfs *v_ = vfs_of(req);                                              \
+		struct vfs_session *s = session_enter(req, op, ino, browse);               \
+                                                                                           \
+		if (s) {                                                                   \
+			call;                                                              \
+			vfs_session_put(v_->sessions, s);                                  \
+		}                                                                          \
+	} while (0)
+
 static void vfs_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "lookup", parent, true);
-
-	if (s) {
-		do_lookup(req, s, parent, name);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "lookup", parent, true, do_lookup(req, s, parent, name));
 }
 
 static void vfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -2072,160 +2211,76 @@ static void vfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 static void vfs_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			struct fuse_file_info *fi)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "setattr", ino, false);
-
-	if (s) {
-		do_setattr(req, s, ino, attr, to_set, fi);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "setattr", ino, false, do_setattr(req, s, ino, attr, to_set, fi));
 }
 
 static void vfs_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "mknod", parent, false);
-
-	if (s) {
-		do_mknod(req, s, parent, name, mode, rdev);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "mknod", parent, false, do_mknod(req, s, parent, name, mode, rdev));
 }
 
 static void vfs_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "mkdir", parent, false);
-
-	if (s) {
-		do_mkdir(req, s, parent, name, mode);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "mkdir", parent, false, do_mkdir(req, s, parent, name, mode));
 }
 
 static void vfs_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "symlink", parent, false);
-
-	if (s) {
-		do_symlink(req, s, link, parent, name);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "symlink", parent, false, do_symlink(req, s, link, parent, name));
 }
 
 static void vfs_readlink(fuse_req_t req, fuse_ino_t ino)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "readlink", ino, true);
-
-	if (s) {
-		do_readlink(req, s, ino);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "readlink", ino, true, do_readlink(req, s, ino));
 }
 
 static void vfs_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "unlink", parent, false);
-
-	if (s) {
-		do_unlink(req, s, parent, name);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "unlink", parent, false, do_unlink(req, s, parent, name));
 }
 
 static void vfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "rmdir", parent, false);
-
-	if (s) {
-		do_rmdir(req, s, parent, name);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "rmdir", parent, false, do_rmdir(req, s, parent, name));
 }
 
 static void vfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		       const char *newname, unsigned int flags)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "rename", parent, false);
-
-	if (s) {
-		do_rename(req, s, parent, name, newparent, newname, flags);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "rename", parent, false, do_rename(req, s, parent, name, newparent, newname, flags));
 }
 
 static void vfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "link", ino, false);
-
-	if (s) {
-		do_link(req, s, ino, newparent, newname);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "link", ino, false, do_link(req, s, ino, newparent, newname));
 }
 
 static void vfs_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "open", ino, false);
-
-	if (s) {
-		do_open(req, s, ino, fi);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "open", ino, false, do_open(req, s, ino, fi));
 }
 
 static void vfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		       struct fuse_file_info *fi)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "create", parent, false);
-
-	if (s) {
-		do_create(req, s, parent, name, mode, fi);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "create", parent, false, do_create(req, s, parent, name, mode, fi));
 }
 
 static void vfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "opendir", ino, true);
-
-	if (s) {
-		do_opendir(req, s, ino, fi);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "opendir", ino, true, do_opendir(req, s, ino, fi));
 }
 
 static void vfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			struct fuse_file_info *fi)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "readdir", ino, true);
-
-	if (s) {
-		do_readdir(req, s, ino, size, off, fi);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "readdir", ino, true, do_readdir(req, s, ino, size, off, fi));
 }
 
 static void vfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			 size_t size, int flags)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "setxattr", ino, false);
-
-	if (s) {
-		do_setxattr(req, s, ino, name, value, size, flags);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "setxattr", ino, false, do_setxattr(req, s, ino, name, value, size, flags));
 }
 
 static void vfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size)
@@ -2255,24 +2310,12 @@ static void vfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 
 static void vfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "listxattr", ino, true);
-
-	if (s) {
-		do_listxattr(req, s, ino, size);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "listxattr", ino, true, do_listxattr(req, s, ino, size));
 }
 
 static void vfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 {
-	struct vfs *v = vfs_of(req);
-	struct vfs_session *s = session_enter(req, "removexattr", ino, false);
-
-	if (s) {
-		do_removexattr(req, s, ino, name);
-		vfs_session_put(v->sessions, s); /* req is gone after the reply */
-	}
+	WITH_SESSION(req, "removexattr", ino, false, do_removexattr(req, s, ino, name));
 }
 
 const struct fuse_lowlevel_ops vfs_ops = {

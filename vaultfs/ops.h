@@ -15,6 +15,10 @@
 
 extern const struct fuse_lowlevel_ops vfs_ops;
 
+/* Refresh unlocked sessions whose keys changed under the mount (key epoch
+ * moved, a grant expired); lock users who lost every key. Takes db_lock. */
+void vfs_keys_maintain(struct vfs *v);
+
 /* Delete nodes left with no names by a crash (and their blobs). Call before
  * mounting, with no other user of v. Returns the number removed or -errno. */
 int vfs_remove_orphans(struct vfs *v);

@@ -180,9 +180,10 @@ static const struct kt_meta_keys *record_keys(struct vfs *v, struct vfs_session 
 	return *ret_borrowed ? (*ret_borrowed)->meta_keys : NULL;
 }
 
-static int record_va(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c,
-		     const char *op, uint64_t ino, const char *path, const char *path2, int level,
-		     int outcome, int64_t *ret_id, const char *detail_fmt, va_list ap)
+__attribute__((format(printf, 11, 0))) static int
+record_va(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c, const char *op,
+	  uint64_t ino, const char *path, const char *path2, int level, int outcome, int64_t *ret_id,
+	  const char *detail_fmt, va_list ap)
 {
 	struct meta_record rec = {
 		.uid = c ? (int64_t)c->uid : -1,

@@ -193,6 +193,33 @@ int vfs_session_lock(struct vfs_sessions *t, uid_t uid)
 	return replace(t, uid, NULL, NULL, true);
 }
 
+void vfs_session_refreshed(struct vfs_sessions *t, struct vfs_session *s)
+{
+	pthread_mutex_lock(&t->mutex);
+	if (s->keyring) {
+		s->meta_keys = kt_keyring_meta(s->keyring);
+		s->readable = kt_keyring_readable(s->keyring) & ~s->expired;
+		s->writable = kt_keyring_writable(s->keyring) & ~s->expired;
+		s->may_declassify = (kt_keyring_flags(s->keyring) & META_ROLE_DECLASSIFY) != 0;
+	}
+	pthread_mutex_unlock(&t->mutex);
+}
+
+size_t vfs_sessions_pin_unlocked(struct vfs_sessions *t, struct vfs_session **out, size_t max)
+{
+	size_t n = 0;
+
+	pthread_mutex_lock(&t->mutex);
+	for (struct vfs_session *s = t->head; s && n < max; s = s->next) {
+		if (s->keyring) {
+			s->refs++;
+			out[n++] = s;
+		}
+	}
+	pthread_mutex_unlock(&t->mutex);
+	return n;
+}
+
 void vfs_session_touch(struct vfs_session *s, uint8_t level)
 {
 	if (level < META_LEVELS)
@@ -225,6 +252,7 @@ void vfs_sessions_expire(struct vfs_sessions *t, int64_t now_ns,
 				continue;
 			s->readable &= ~bit;
 			s->writable &= ~bit;
+			s->expired |= bit;
 			if (nev < sizeof(events) / sizeof(events[0])) {
 				events[nev].uid = s->uid;
 				snprintf(events[nev].user, sizeof(events[nev].user), "%s", s->user);

@@ -36,6 +36,7 @@ struct vfs_session {
 	uint32_t readable;			/* levels usable for reading now (table) */
 	uint32_t writable;			/* levels usable for writing now (table) */
 	bool may_declassify;			/* a role of the user may lower levels */
+	uint32_t expired;			/* levels lost to idle expiry (table) */
 	_Atomic int64_t last_use_ns[META_LEVELS]; /* per level, for idle expiry */
 	int64_t unlocked_ns;			/* when the keys were unlocked */
 	int64_t last_denial_ns;			/* throttles denial records of lookups (table) */
@@ -72,6 +73,15 @@ int vfs_session_unlock(struct vfs_sessions *t, uid_t uid, const char *user,
 		       struct kt_keyring *keyring);
 /* Wipe uid's keys; -ENOENT if it held none. */
 int vfs_session_lock(struct vfs_sessions *t, uid_t uid);
+
+/*
+ * After s's keyring was refreshed (roles revoked or expired, new key
+ * versions): take its clearance and metadata keys again, keeping levels
+ * that idle expiry took away.
+ */
+void vfs_session_refreshed(struct vfs_sessions *t, struct vfs_session *s);
+/* Pin up to max unlocked sessions into out; returns how many. */
+size_t vfs_sessions_pin_unlocked(struct vfs_sessions *t, struct vfs_session **out, size_t max);
 
 /* Note a use of level by s (resets its idle clock). */
 void vfs_session_touch(struct vfs_session *s, uint8_t level);

@@ -22,6 +22,8 @@ struct vfs {
 	int objects_fd;				/* vault_dir/objects, O_PATH|O_DIRECTORY */
 	struct meta_db *db;			/* vault.db (db_lock) */
 	pthread_mutex_t db_lock;		/* serialises db */
+	pthread_mutex_t keys_lock;		/* serialises level-key use with keyring refreshes
+						 * (order: db_lock, then keys_lock) */
 	bool multi_user;			/* each uid unlocks its own keys */
 	struct vfs_sessions *sessions;		/* callers' keys (session.h) */
 	const char *control_path;		/* multi-user: the control socket, else NULL */

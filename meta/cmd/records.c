@@ -37,9 +37,14 @@ static const char *const known_ops[] = {
 	/* the daemon */
 	"mount", "unmount", "open", "create", "mkdir", "mknod", "symlink", "link", "unlink",
 	"rmdir", "rename", "truncate", "chmod", "chown", "setxattr", "removexattr", "classify",
-	"read",
+	"read", "write", "lock", "expire", "keys-refresh",
+	/* refusals of locked callers (multi-user mode) */
+	"lookup", "getattr", "opendir", "readdir", "readlink", "getxattr", "listxattr", "setattr",
 	/* vaultfs-keytool */
 	"init", "user-add", "role-add", "grant", "revoke", "passwd", "unlock",
+	/* vaultfs-keytool: the key lifecycle */
+	"user-remove", "grant-expire", "rotate", "rotate-levels", "key-new", "role-key-new",
+	"key-destroy", "reencrypt", "recovery-setup", "recover", "passwd-reset",
 };
 /* clang-format on */
 

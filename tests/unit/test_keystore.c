@@ -239,7 +239,7 @@ START_TEST(grant_gives_levels)
 	ck_assert_int_eq(kt_role_add(db, alice, "hr", 0x7, 0), 0);
 	ck_assert_int_eq(kt_grant(db, alice, "bob", "hr", 0), 0);
 	last_detail("grant", detail, sizeof(detail));
-	ck_assert_str_eq(detail, "user=bob role=hr");
+	ck_assert_str_eq(detail, "user=bob role=hr version=1");
 	last_detail("role-add", detail, sizeof(detail));
 	ck_assert_str_eq(detail, "role=hr levels=0,1,2 flags=none");
 

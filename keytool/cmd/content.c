@@ -1,0 +1,156 @@
+/*
+ * keytool/cmd/content.c — re-encryption's blob copy and removal over
+ * vaultfs/chunk.c, and the mount lock (content.h).
+ *
+ * A copy reads the old blob through vfs_blob_read (every chunk
+ * authenticated under the old file key) and writes the new blob through
+ * vfs_blob_write under the new key, then makes it durable (header, data,
+ * the folder entry) before returning: only then may the node be pointed at
+ * it. The plaintext passes through one sodium_malloc'd buffer, wiped after.
+ */
+#include "content.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "chunk.h"
+
+#define COPY_BYTES (64u * 1024u)
+
+_Static_assert(COPY_BYTES % VFS_CHUNK_SIZE == 0, "copy whole chunks");
+
+int kt_content_lock(const char *vault_dir, int *ret_fd)
+{
+	char path[4096];
+	int fd;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/lock", vault_dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+
+		close(fd);
+		return e == EWOULDBLOCK ? -EBUSY : -e;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+/* fsync the "xx" folder holding a blob, so its new entry is durable. */
+static int sync_folder(int objects_fd, const uint8_t id[KT_OBJECT_ID_BYTES])
+{
+	char path[VFS_OBJECT_PATH_MAX];
+	int fd, r = 0;
+
+	vfs_object_path(id, path);
+	path[2] = '\0';
+	fd = openat(objects_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	/* and objects/ itself, in case the "xx" folder was new */
+	if (r == 0 && fsync(objects_fd) < 0)
+		r = -errno;
+	return r;
+}
+
+static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
+		     const uint8_t old_key[KT_KEY_BYTES], const uint8_t new_id[KT_OBJECT_ID_BYTES],
+		     const uint8_t new_key[KT_KEY_BYTES], uint64_t *ret_bytes)
+{
+	struct kt_content_store *store = ctx;
+	struct vfs_blob *in = NULL, *out = NULL;
+	uint64_t size, off = 0;
+	uint8_t *buf = NULL;
+	int r, e;
+
+	r = vfs_blob_open(store->objects_fd, old_id, old_key, &in);
+	if (r < 0)
+		return r;
+	buf = sodium_malloc(COPY_BYTES);
+	if (!buf) {
+		vfs_blob_close(in, NULL);
+		return -ENOMEM;
+	}
+	r = vfs_blob_create(store->objects_fd, new_id, new_key, &out);
+	size = vfs_blob_size(in);
+	while (r == 0 && off < size) {
+		size_t want = size - off < COPY_BYTES ? (size_t)(size - off) : COPY_BYTES;
+		ssize_t n = vfs_blob_read(in, buf, want, off);
+
+		if (n < 0) {
+			r = (int)n;
+			break;
+		}
+		if (n == 0) {
+			r = -EBADMSG; /* shorter than its authenticated size */
+			break;
+		}
+		n = vfs_blob_write(out, buf, (size_t)n, off);
+		if (n < 0)
+			r = (int)n;
+		else
+			off += (uint64_t)n;
+	}
+	sodium_memzero(buf, COPY_BYTES);
+	sodium_free(buf);
+	if (r == 0)
+		r = vfs_blob_sync(out, 1);
+	if (out) {
+		vfs_blob_close(out, &e);
+		if (r == 0)
+			r = e;
+	}
+	vfs_blob_close(in, NULL);
+	if (r == 0)
+		r = sync_folder(store->objects_fd, new_id);
+	if (r < 0) {
+		if (r != -EEXIST)
+			(void)vfs_blob_unlink(store->objects_fd, new_id);
+		return r;
+	}
+	*ret_bytes = size;
+	return 0;
+}
+
+static int blob_remove(void *ctx, const uint8_t id[KT_OBJECT_ID_BYTES])
+{
+	struct kt_content_store *store = ctx;
+
+	return vfs_blob_unlink(store->objects_fd, id);
+}
+
+int kt_content_open(const char *vault_dir, struct kt_content_store *store,
+		    struct kt_content_ops *ret_ops)
+{
+	char path[4096];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/objects", vault_dir) >= sizeof(path))
+		return -ENAMETOOLONG;
+	store->objects_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (store->objects_fd < 0)
+		return -errno;
+	ret_ops->copy = blob_copy;
+	ret_ops->remove = blob_remove;
+	ret_ops->ctx = store;
+	return 0;
+}
+
+void kt_content_close(struct kt_content_store *store)
+{
+	if (store && store->objects_fd >= 0) {
+		close(store->objects_fd);
+		store->objects_fd = -1;
+	}
+}

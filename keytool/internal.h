@@ -1,0 +1,97 @@
+/*
+ * keytool/internal.h — private to the keytool library (keystore.c,
+ * rotation.c, recovery.c): the keyring's layout and the helpers the
+ * administration code shares (transactions with the admin check, access
+ * records, custody, the key epoch).
+ *
+ * Locking: a keyring is not locked here; callers serialise its use with its
+ * refresh (kt_keyring_refresh replaces its contents).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "keystore.h"
+
+#define KT_ALL_LEVELS	  ((1u << META_LEVELS) - 1)
+#define KT_SEAL_FIELD_MAX 0xffffu /* id and version fields of a sealed key are u16 (§4) */
+#define KT_EPOCH_KEY	  "key_epoch"
+
+/* A level or metadata key in a keyring. */
+struct kt_key_entry {
+	uint8_t kind;	  /* KT_SEAL_LEVEL or KT_SEAL_METADATA */
+	uint8_t level;	  /* 0..3; 0 for metadata keys */
+	bool clearance;	  /* reached through a role holding it: may be used */
+	bool custody;	  /* reached through the admin role: may be sealed on */
+	uint32_t version; /* key version */
+	uint8_t key[KT_KEY_BYTES];
+};
+
+struct kt_keyring {
+	struct meta_user user;	   /* the unlocked user (public columns only) */
+	uint32_t flags;		   /* union of the unlocked roles' flags */
+	uint32_t readable;	   /* levels with a key through some role */
+	uint32_t writable;	   /* ... through a role that is not read-only */
+	struct kt_key_entry *keys; /* sodium_allocarray'd, n_keys of cap_keys used */
+	size_t n_keys;
+	size_t cap_keys;
+	struct kt_meta_keys *meta; /* subkeys of the newest metadata key, or NULL */
+	bool admin;		   /* holds the current admin role key */
+	int64_t admin_role_id;	   /* valid when admin */
+	uint32_t admin_role_version;
+	uint8_t admin_pk[KT_KEY_BYTES];
+	uint8_t *admin_sk;   /* sodium_malloc'd; NULL unless admin */
+	uint8_t *user_sk;    /* sodium_malloc'd user secret, kept for refresh; NULL for recovery */
+	int64_t epoch;	     /* key_epoch when unlocked or last refreshed */
+	int64_t next_expiry; /* earliest expiry among the grants unlocked, 0 none */
+	bool recovery;	     /* unlocked by recovery shares: an admin without a user */
+};
+
+/* Append one key-operation record (inside the caller's transaction, if any). */
+int kt_record(struct meta_db *db, const char *user, const char *op, const char *detail,
+	      int outcome);
+/* The same about one file (inode, level; 0 and -1 for none). */
+int kt_record_file(struct meta_db *db, const char *user, const char *op, uint64_t ino, int level,
+		   const char *detail, int outcome);
+/* "2026-11-22T10:00:00Z" for a detail line. */
+void kt_format_utc(int64_t ns, char *buf, size_t size);
+/* "0,1,2" / "none" for a detail line. */
+void kt_format_levels(uint32_t levels, char *buf, size_t size);
+/* 16 hex digits of a key's fingerprint. */
+void kt_fingerprint_hex(const uint8_t key[KT_KEY_BYTES], char hex[2 * KT_FINGERPRINT_BYTES + 1]);
+
+/*
+ * Begin an administration: the transaction, and the check that kr is still an
+ * administrator holding the current admin role key. A keyring unlocked before
+ * the vault's keys changed (key_epoch) is refreshed first. On -EACCES the
+ * denial is recorded and no transaction is left open.
+ */
+int kt_admin_begin(struct meta_db *db, struct kt_keyring *kr, const char *op, const char *detail);
+/* Finish an administration: on success its record and the commit, else roll
+ * everything back. Returns r, or the commit's error. */
+int kt_admin_end(struct meta_db *db, const struct kt_keyring *kr, const char *op,
+		 const char *detail, int r);
+/* Refuse (and record) an administration by someone who is not one: -EACCES. */
+int kt_deny(struct meta_db *db, const struct kt_keyring *kr, const char *op, const char *detail);
+
+/* The current secret key of role, from custody (or the admin's own key). */
+int kt_role_secret(struct meta_db *db, const struct kt_keyring *admin, const struct meta_role *role,
+		   uint8_t ret_sk[KT_KEY_BYTES]);
+/* Add key_epoch + 1 (inside the caller's transaction); *ret_epoch the new value. */
+int kt_epoch_bump(struct meta_db *db, int64_t *ret_epoch);
+/* Whether some enabled user other than user_id holds an unexpired admin grant. */
+int kt_other_admin_exists(struct meta_db *db, int64_t admin_role_id, int64_t user_id,
+			  bool *ret_exists);
+/* The vault's KDF profile for new user secrets (interactive if unset). */
+int kt_vault_kdf_profile(struct meta_db *db, enum kt_kdf_profile *ret_profile);
+
+/*
+ * Load kr's keys with the admin role's secret (version, key pair) alone, as
+ * a recovery keyring: custody of every key sealed to that admin version.
+ * kr->user must be set; kr->admin_sk is taken over (set NULL by the caller).
+ */
+int kt_keyring_load_admin(struct meta_db *db, struct kt_keyring *kr,
+			  const struct meta_role *admin_role, uint32_t version,
+			  const uint8_t pk[KT_KEY_BYTES], uint8_t *sk);
