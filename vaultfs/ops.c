@@ -252,6 +252,8 @@ static void node_unlinked(struct vfs *v, uint64_t ino)
 	unpin(v, in);
 }
 
+static void record_refresh(struct vfs *v, struct vfs_session *s, uint32_t before);
+
 /*
  * Keep unlocked sessions' keys current while mounted: refresh a keyring when
  * the vault's key epoch moved (grants, revocations, rotations by
@@ -273,6 +275,8 @@ void vfs_keys_maintain(struct vfs *v)
 	for (size_t i = 0; i < n; i++) {
 		struct vfs_session *s = list[i];
 		int64_t expiry = kt_keyring_next_expiry(s->keyring);
+		struct vfs_caller c = { .uid = s->uid, .gid = (gid_t)-1, .pid = getpid(),
+					.comm = "vaultfs" };
 		int r = 0;
 
 		if (kt_keyring_epoch(s->keyring) == epoch && (expiry == 0 || expiry > now))
@@ -284,14 +288,12 @@ void vfs_keys_maintain(struct vfs *v)
 		if (r == 0)
 			vfs_session_refreshed(v->sessions, s);
 		pthread_mutex_unlock(&v->keys_lock);
-		if (r == 0 && s->readable != before)
-			vfs_record(v, s, NULL, "keys-refresh", 0, NULL, NULL, -1, 0, NULL,
-				   "readable levels 0x%x -> 0x%x (grants or keys changed)", before,
-				   s->readable);
+		if (r == 0)
+			record_refresh(v, s, before);
 		if (r == -EACCES) {
 			/* Removed, disabled or re-keyed: nothing of theirs unlocks any more. */
 			vfs_session_lock(v->sessions, s->uid);
-			vfs_record(v, s, NULL, "lock", 0, NULL, NULL, -1, 0, NULL, "%s",
+			vfs_record(v, s, &c, "lock", 0, NULL, NULL, -1, 0, NULL, "%s",
 				   "keys revoked while unlocked");
 		}
 	}
@@ -418,12 +420,27 @@ static int handle_check(fuse_req_t req, struct vfs_handle *h, bool writing)
  * grant happened while mounted). Caller holds db_lock and keys_lock. Returns
  * 1 if refreshed, 0 if current, -EACCES if the user lost every key.
  */
+/* Record that s's clearance changed under the mount (db_lock held). */
+static void record_refresh(struct vfs *v, struct vfs_session *s, uint32_t before)
+{
+	/* The daemon acts for the session's user (uid -1 in single-user mode). */
+	struct vfs_caller c = { .uid = s->uid, .gid = (gid_t)-1, .pid = getpid(), .comm = "vaultfs" };
+
+	if (s->readable != before)
+		vfs_record(v, s, &c, "keys-refresh", 0, NULL, NULL, -1, 0, NULL,
+			   "readable levels 0x%x -> 0x%x (grants or keys changed)", before,
+			   s->readable);
+}
+
 static int keys_sync(struct vfs *v, struct vfs_session *s)
 {
+	uint32_t before = s->readable;
 	int r = kt_keyring_sync(v->db, s->keyring);
 
-	if (r > 0)
+	if (r > 0) {
 		vfs_session_refreshed(v->sessions, s);
+		record_refresh(v, s, before);
+	}
 	return r;
 }
 

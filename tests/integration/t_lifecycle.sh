@@ -1,0 +1,81 @@
+# tests/integration/t_lifecycle.sh — keys changing under a running mount
+# (issue 5): a revocation, and a grant expiring, take effect in the daemon
+# without a remount; files written before, during and after the rotation
+# stay readable by everyone who keeps the role, also after a remount.
+# Uses t_multiuser.sh's helpers (as, mu_setup, mu_mount, unlock_as).
+
+MU_C=41003	# mu_c: role staff (levels 0,1,2), like mu_b
+
+# mu_add_c: a third user mu_c with uid MU_C and the staff role.
+mu_add_c() {
+	local ad=(--vault "$V" --as admin --passphrase-file "$PW/admin")
+	(umask 077 && printf 'mu-c-%s\n' "$(token '')" >"$T/pw/c")
+	kt "${ad[@]}" user add mu_c --uid $MU_C --new-passphrase-file "$T/pw/c" >/dev/null ||
+		fail "user add mu_c"
+	chown $MU_C:$MU_C "$T/pw/c"
+	kt "${ad[@]}" grant mu_c staff >/dev/null || fail "grant mu_c staff"
+}
+
+tc_lc_revoke_while_mounted() {
+	mu_setup
+	mu_add_c
+	mu_mount
+	unlock_as $MU_B b
+	unlock_as $MU_C c
+	check as $MU_B mkdir -m 1777 "$M/hr"
+	local i
+	for ((i = 0; i < 20; i++)); do
+		check as $MU_B sh -c "echo before-$i > '$M/hr/b$i' && setfattr -n user.vault.level -v 2 '$M/hr/b$i'"
+	done
+	check_eq "$(as $MU_B cat "$M/hr/b0")" before-0 "mu_b reads before the revocation"
+	# revoke mu_b's role while the vault is mounted: rotation runs under the mount
+	kt --vault "$V" --as admin --passphrase-file "$PW/admin" revoke mu_b staff >"$T/revoke.out" ||
+		fail "revoke while mounted: $(tail -n 1 "$T/revoke.out")"
+	check as $MU_C sh -c "echo after > '$M/hr/c-after' && setfattr -n user.vault.level -v 2 '$M/hr/c-after'"
+	# the daemon picks the change up within its one-second clock
+	retry 25 bash -c "! setpriv --reuid=$MU_B --regid=$MU_B --clear-groups cat '$M/hr/b1' >/dev/null 2>&1" ||
+		fail "mu_b still reads a level-2 file 5 s after the revocation"
+	for ((i = 0; i < 20; i++)); do
+		check_eq "$(as $MU_C cat "$M/hr/b$i")" "before-$i" "mu_c reads b$i (re-wrapped) while mounted"
+	done
+	check_eq "$(as $MU_C cat "$M/hr/c-after")" after "mu_c reads a file created after the rotation"
+	it_umount
+	# after a remount: nothing is wrapped under a destroyed version
+	mu_mount
+	unlock_as $MU_C c
+	for ((i = 0; i < 20; i++)); do
+		check_eq "$(as $MU_C cat "$M/hr/b$i")" "before-$i" "mu_c reads b$i after remount"
+	done
+	check_eq "$(as $MU_C cat "$M/hr/c-after")" after "mu_c reads c-after after remount"
+	check_fails as $MU_B "$KEYTOOL" --passphrase-file "$T/pw/b" unlock "$M"
+	check_eq "$(as $MU_B "$KEYTOOL" status "$M")" locked "mu_b after the revocation and remount"
+	it_umount
+	records "$T/r.json"
+	expect_record "$T/r.json" '.op == "revoke" and .outcome == "ok" and (.detail | test("user=mu_b role=staff"))' \
+		"the revocation"
+	expect_record "$T/r.json" '.op == "keys-refresh" and .uid == '$MU_B \
+		"the running daemon's refresh of mu_b's keys"
+	expect_record "$T/r.json" '.op == "open" and .uid == '$MU_B' and .outcome == "denied" and .path == "/hr/b1"' \
+		"mu_b refused after the revocation"
+}
+it_case lc_revoke_while_mounted
+
+tc_lc_grant_expires_while_mounted() {
+	mu_setup
+	local ad=(--vault "$V" --as admin --passphrase-file "$PW/admin") until
+	until=$(($(date +%s) + 8))
+	kt "${ad[@]}" role add temp --levels 0,1,2 >/dev/null || fail "role add temp"
+	kt "${ad[@]}" grant mu_a temp --expires "@$until" >/dev/null || fail "grant with --expires"
+	mu_mount
+	unlock_as $MU_A a
+	check as $MU_A sh -c "echo x > '$M/t' && setfattr -n user.vault.level -v 2 '$M/t'"
+	check_eq "$(as $MU_A cat "$M/t")" x "read while the grant holds"
+	sleep $((until - $(date +%s) + 2))
+	retry 25 bash -c "! setpriv --reuid=$MU_A --regid=$MU_A --clear-groups cat '$M/t' >/dev/null 2>&1" ||
+		fail "mu_a still reads level 2 after the grant expired"
+	check_eq "$(as $MU_A sh -c "echo y > '$M/l1' && cat '$M/l1'")" y "level 0 (member) still works"
+	it_umount
+	records "$T/r.json"
+	expect_record "$T/r.json" '.op == "keys-refresh" and .uid == '$MU_A "the refresh at expiry"
+}
+it_case lc_grant_expires_while_mounted
