@@ -309,6 +309,26 @@ static void self_comm(char *buf, size_t size)
 	copy_printable(buf, size, line[0] ? line : program_invocation_short_name);
 }
 
+/* The identity this thread's key-operation records carry, when set. */
+static _Thread_local struct {
+	bool set;
+	int64_t uid, pid;
+	char comm[META_COMM_MAX + 1];
+} actor;
+
+void kt_actor_set(int64_t uid, int64_t pid, const char *comm)
+{
+	actor.set = true;
+	actor.uid = uid;
+	actor.pid = pid;
+	copy_printable(actor.comm, sizeof(actor.comm), comm ? comm : "?");
+}
+
+void kt_actor_clear(void)
+{
+	actor.set = false;
+}
+
 /* Append one key-operation record (inside the caller's transaction, if any). */
 int kt_record_file(struct meta_db *db, const char *user, const char *op, uint64_t ino, int level,
 		   const char *detail, int outcome)
@@ -317,9 +337,15 @@ int kt_record_file(struct meta_db *db, const char *user, const char *op, uint64_
 
 	memset(&rec, 0, sizeof(rec));
 	copy_printable(rec.user, sizeof(rec.user), user);
-	rec.uid = (int64_t)getuid();
-	rec.pid = (int64_t)getpid();
-	self_comm(rec.comm, sizeof(rec.comm));
+	if (actor.set) {
+		rec.uid = actor.uid;
+		rec.pid = actor.pid;
+		snprintf(rec.comm, sizeof(rec.comm), "%s", actor.comm);
+	} else {
+		rec.uid = (int64_t)getuid();
+		rec.pid = (int64_t)getpid();
+		self_comm(rec.comm, sizeof(rec.comm));
+	}
 	snprintf(rec.op, sizeof(rec.op), "%s", op);
 	rec.ino = ino;
 	rec.level = level;

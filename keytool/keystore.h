@@ -173,6 +173,15 @@ int kt_user_remove(struct meta_db *db, struct kt_keyring *admin, const char *use
 int kt_passwd(struct meta_db *db, const char *user, const char *old_pass, size_t old_len,
 	      const char *new_pass, size_t new_len);
 
+/*
+ * The identity (uid, pid, process name) recorded for key operations that
+ * this thread performs: by default this process's own. A daemon acting for
+ * another process (the unlock socket of a multi-user mount) sets the peer's
+ * identity around the call, so a refused unlock names who tried. Thread-local.
+ */
+void kt_actor_set(int64_t uid, int64_t pid, const char *comm);
+void kt_actor_clear(void);
+
 /* Name rules for users and roles: [a-z_][a-z0-9_.-]{0,63}. */
 bool kt_name_valid(const char *name);
 /* The configured name of level 0..3 (vault_config level_name.N, else the

@@ -102,7 +102,15 @@ static int do_unlock(struct vfs_control *ctl, uid_t uid, pid_t pid, const char *
 			 "'vaultfs-keytool user add NAME --uid %u')", (unsigned)uid, (unsigned)uid);
 		return -EACCES;
 	}
-	r = kt_unlock(ctl->db, name, pass, len, &keyring); /* records a wrong passphrase */
+	{
+		struct vfs_caller c;
+
+		/* kt_unlock records a wrong passphrase: as the peer, not as us. */
+		vfs_caller_fill(&c, uid, (gid_t)-1, pid);
+		kt_actor_set(uid, pid, c.comm);
+		r = kt_unlock(ctl->db, name, pass, len, &keyring);
+		kt_actor_clear();
+	}
 	if (r == 0 && !kt_keyring_meta(keyring)) {
 		keyring = kt_keyring_free(keyring);
 		r = -ENOKEY;

@@ -114,8 +114,8 @@ tc_mu_wrong_passphrase() {
 	check as $MU_A ls "$M"
 	it_umount
 	records "$T/r.json"
-	expect_record "$T/r.json" '.op == "unlock" and .user == "mu_a" and .outcome == "denied"' \
-		"the refused unlock"
+	expect_record "$T/r.json" '.op == "unlock" and .user == "mu_a" and .outcome == "denied" and .uid == '$MU_A' and .process == "vaultfs-keytool"' \
+		"the refused unlock, naming the real caller"
 }
 it_case mu_wrong_passphrase
 
