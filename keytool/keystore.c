@@ -488,6 +488,23 @@ int kt_keyring_level_key(const struct kt_keyring *kr, uint8_t level, uint32_t ve
 	return 0;
 }
 
+void kt_keyring_forget_level(struct kt_keyring *kr, uint8_t level)
+{
+	for (size_t i = 0; i < kr->n_keys; i++) {
+		struct kt_key_entry *e = &kr->keys[i];
+
+		if (e->kind != KT_SEAL_LEVEL || e->level != level || !e->clearance)
+			continue;
+		e->clearance = false;
+		if (!e->custody)
+			sodium_memzero(e->key, sizeof(e->key));
+	}
+	if (level < META_LEVELS) {
+		kr->readable &= ~(1u << level);
+		kr->writable &= ~(1u << level);
+	}
+}
+
 int kt_keyring_level_current(const struct kt_keyring *kr, uint8_t level, uint32_t *ret_version,
 			     const uint8_t **ret_key)
 {

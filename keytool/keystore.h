@@ -89,6 +89,13 @@ uint32_t kt_keyring_writable(const struct kt_keyring *kr);
  * holds the level (custody does not count). *ret_key stays owned by the keyring. */
 int kt_keyring_level_key(const struct kt_keyring *kr, uint8_t level, uint32_t version,
 			 const uint8_t **ret_key);
+/*
+ * Wipe the keys of level that the keyring holds through its roles (custody
+ * keys of an administrator stay: they give no content) and clear the level
+ * from readable/writable, until the next refresh. Used for idle expiry of one
+ * level while others stay unlocked.
+ */
+void kt_keyring_forget_level(struct kt_keyring *kr, uint8_t level);
 /* The current version of a level key (writing, wrapping new file keys). */
 int kt_keyring_level_current(const struct kt_keyring *kr, uint8_t level, uint32_t *ret_version,
 			     const uint8_t **ret_key);

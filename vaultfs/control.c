@@ -247,10 +247,17 @@ static void report_expiry(void *ctx, uid_t uid, const char *user, int level)
 	struct vfs_session *s = vfs_session_get(ctl->v->sessions, uid);
 	char detail[64];
 
-	if (level < 0)
+	if (level < 0) {
 		snprintf(detail, sizeof(detail), "all levels idle: keys wiped");
-	else
-		snprintf(detail, sizeof(detail), "level %d idle", level);
+	} else {
+		snprintf(detail, sizeof(detail), "level %d idle: its keys wiped", level);
+		if (s && s->keyring) {
+			/* Wipe that level's keys now; the others stay unlocked. */
+			pthread_mutex_lock(&ctl->v->keys_lock);
+			kt_keyring_forget_level(s->keyring, (uint8_t)level);
+			pthread_mutex_unlock(&ctl->v->keys_lock);
+		}
+	}
 	(void)user;
 	record(ctl->v, s, uid, 0, "expire", 0, detail);
 	vfs_session_put(ctl->v->sessions, s);

@@ -1448,7 +1448,7 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 		r = -EACCES;
 		record_open(v, s, &c, "open", ino, path, n.level, r, fi->flags, NULL,
 			    level_ok(s->readable, n.level)			  ? ",level read-only"
-			    : level_ok(kt_keyring_readable(s->keyring), n.level) ? ",level idle-expired"
+			    : level_ok(s->expired, n.level)			  ? ",level idle-expired"
 										  : ",level not held");
 		goto out;
 	}

@@ -197,6 +197,11 @@ void vfs_session_refreshed(struct vfs_sessions *t, struct vfs_session *s)
 {
 	pthread_mutex_lock(&t->mutex);
 	if (s->keyring) {
+		/* A refresh unseals every level of the user's roles again: keep the
+		 * idle-expired ones wiped. */
+		for (int l = 0; l < META_LEVELS; l++)
+			if (s->expired & (1u << l))
+				kt_keyring_forget_level(s->keyring, (uint8_t)l);
 		s->meta_keys = kt_keyring_meta(s->keyring);
 		s->readable = kt_keyring_readable(s->keyring) & ~s->expired;
 		s->writable = kt_keyring_writable(s->keyring) & ~s->expired;

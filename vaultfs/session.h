@@ -76,8 +76,8 @@ int vfs_session_lock(struct vfs_sessions *t, uid_t uid);
 
 /*
  * After s's keyring was refreshed (roles revoked or expired, new key
- * versions): take its clearance and metadata keys again, keeping levels
- * that idle expiry took away.
+ * versions): take its clearance and metadata keys again, wiping again the
+ * levels that idle expiry took away. Caller holds the daemon's keys_lock.
  */
 void vfs_session_refreshed(struct vfs_sessions *t, struct vfs_session *s);
 /* Pin up to max unlocked sessions into out; returns how many. */

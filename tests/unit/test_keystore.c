@@ -317,6 +317,32 @@ START_TEST(read_only_role)
 }
 END_TEST
 
+START_TEST(forget_level_wipes_one_level)
+{
+	struct kt_keyring *bob;
+	const uint8_t *k0, *k1;
+	uint32_t v0, v1;
+
+	add_bob();
+	ck_assert_int_eq(kt_grant(db, alice, "bob", "member", 0), 0);
+	bob = unlock("bob", BOB_PASS);
+	ck_assert_uint_eq(kt_keyring_readable(bob), 0x3);
+	ck_assert_int_eq(kt_keyring_level_current(bob, 1, &v1, &k1), 0);
+	kt_keyring_forget_level(bob, 1);
+	/* level 1 is gone, level 0 and the metadata key stay */
+	ck_assert_uint_eq(kt_keyring_readable(bob), 0x1);
+	ck_assert_uint_eq(kt_keyring_writable(bob), 0x1);
+	ck_assert_int_eq(kt_keyring_level_current(bob, 1, &v1, &k1), -ENOKEY);
+	ck_assert_int_eq(kt_keyring_level_key(bob, 1, v1, &k1), -ENOKEY);
+	ck_assert_int_eq(kt_keyring_level_current(bob, 0, &v0, &k0), 0);
+	ck_assert_ptr_nonnull(kt_keyring_meta(bob));
+	/* a refresh with nothing changed is not needed; a forced one brings it back */
+	ck_assert_int_eq(kt_keyring_refresh(db, bob), 0);
+	ck_assert_uint_eq(kt_keyring_readable(bob), 0x3);
+	kt_keyring_free(bob);
+}
+END_TEST
+
 START_TEST(auditor_has_metadata_only)
 {
 	struct kt_keyring *bob;
@@ -775,6 +801,7 @@ static Suite *keystore_suite(void)
 	tcase_add_test(tc, grant_gives_levels);
 	tcase_add_test(tc, default_roles_levels);
 	tcase_add_test(tc, read_only_role);
+	tcase_add_test(tc, forget_level_wipes_one_level);
 	tcase_add_test(tc, auditor_has_metadata_only);
 	tcase_add_test(tc, no_roles_no_keys);
 	tcase_add_test(tc, user_add_refuses);
