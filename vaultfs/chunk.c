@@ -45,6 +45,9 @@ struct vfs_blob {
 	uint8_t header_key[KT_KEY_BYTES];	/* vfs-hdr_ subkey of the file key */
 	uint64_t size;				/* plaintext size, authoritative in memory */
 	uint64_t header_size;			/* size as last written to the header */
+	uint8_t nonce_prefix[16];		/* random, chosen when the blob is opened */
+	uint64_t nonce_seq;			/* next counter for a chunk nonce (writers
+						 * are serialised by the caller) */
 };
 
 /* Per-thread scratch buffer for reading and sealing runs of chunks. */
@@ -125,19 +128,40 @@ static void chunk_ad(const uint8_t object_id[KT_OBJECT_ID_BYTES], uint64_t index
 	put_le64(ad + KT_OBJECT_ID_BYTES, index);
 }
 
-int vfs_chunk_seal(const uint8_t data_key[KT_KEY_BYTES], const uint8_t object_id[KT_OBJECT_ID_BYTES],
-		   uint64_t index, const uint8_t plain[VFS_CHUNK_SIZE], uint8_t ret_disk[VFS_CHUNK_DISK])
+/* Seal one chunk with the nonce already in ret_disk[0..23]. */
+static int seal_in_place(const uint8_t data_key[KT_KEY_BYTES],
+			 const uint8_t object_id[KT_OBJECT_ID_BYTES], uint64_t index,
+			 const uint8_t plain[VFS_CHUNK_SIZE], uint8_t ret_disk[VFS_CHUNK_DISK])
 {
 	uint8_t ad[KT_OBJECT_ID_BYTES + 8];
 	unsigned long long clen;
 
 	chunk_ad(object_id, index, ad);
-	randombytes_buf(ret_disk, VFS_CHUNK_NONCE);
 	if (crypto_aead_xchacha20poly1305_ietf_encrypt(ret_disk + VFS_CHUNK_NONCE, &clen, plain,
 						       VFS_CHUNK_SIZE, ad, sizeof(ad), NULL,
 						       ret_disk, data_key) != 0)
 		return -EIO;
 	return 0;
+}
+
+int vfs_chunk_seal(const uint8_t data_key[KT_KEY_BYTES], const uint8_t object_id[KT_OBJECT_ID_BYTES],
+		   uint64_t index, const uint8_t plain[VFS_CHUNK_SIZE], uint8_t ret_disk[VFS_CHUNK_DISK])
+{
+	randombytes_buf(ret_disk, VFS_CHUNK_NONCE);
+	return seal_in_place(data_key, object_id, index, plain, ret_disk);
+}
+
+/*
+ * Seal a chunk of b with a nonce that is unique under b's file key without a
+ * system call per chunk: the blob's random 128-bit prefix (new at every open)
+ * and a 64-bit counter. Readers never interpret the nonce.
+ */
+static int blob_seal(struct vfs_blob *b, uint64_t index, const uint8_t plain[VFS_CHUNK_SIZE],
+		     uint8_t ret_disk[VFS_CHUNK_DISK])
+{
+	memcpy(ret_disk, b->nonce_prefix, sizeof(b->nonce_prefix));
+	put_le64(ret_disk + sizeof(b->nonce_prefix), b->nonce_seq++);
+	return seal_in_place(b->data_key, b->object_id, index, plain, ret_disk);
 }
 
 int vfs_chunk_open(const uint8_t data_key[KT_KEY_BYTES], const uint8_t object_id[KT_OBJECT_ID_BYTES],
@@ -214,6 +238,8 @@ static struct vfs_blob *blob_new(const uint8_t object_id[KT_OBJECT_ID_BYTES],
 	kt_file_subkeys(file_key, b->data_key, b->header_key);
 	b->size = 0;
 	b->header_size = 0;
+	randombytes_buf(b->nonce_prefix, sizeof(b->nonce_prefix));
+	b->nonce_seq = 0;
 	return b;
 }
 
@@ -234,15 +260,22 @@ int vfs_blob_create(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
 	int r;
 
 	vfs_object_path(object_id, path);
-	path[2] = '\0';
-	if (mkdirat(objects_fd, path, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	path[2] = '/';
-
 	b = blob_new(object_id, file_key);
 	if (!b)
 		return -ENOMEM;
 	b->fd = openat(objects_fd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (b->fd < 0 && errno == ENOENT) {
+		/* The first blob of its "xx" folder: make the folder, once. */
+		path[2] = '\0';
+		if (mkdirat(objects_fd, path, 0700) < 0 && errno != EEXIST) {
+			r = -errno;
+			blob_free(b);
+			return r;
+		}
+		path[2] = '/';
+		b->fd = openat(objects_fd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			       0600);
+	}
 	if (b->fd < 0) {
 		r = -errno;
 		blob_free(b);
@@ -448,7 +481,7 @@ static int write_range(struct vfs_blob *b, const uint8_t *src, uint64_t off, uin
 				else
 					memset(plain + (from - lo), 0, to - from);
 			}
-			r = vfs_chunk_seal(b->data_key, b->object_id, i, plain, dst);
+			r = blob_seal(b, i, plain, dst);
 			if (r < 0)
 				goto out;
 		}

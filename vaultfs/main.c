@@ -259,7 +259,9 @@ static void record_self(struct vfs *v, const char *op, const char *detail)
 /* Everything after option parsing; status_fd reports start-up to the parent. */
 static int serve(struct options *o, struct fuse_args *args, int status_fd)
 {
-	struct vfs v = { .objects_fd = -1, .attr_timeout = 1.0, .entry_timeout = 1.0 };
+	/* Single-user mode: every change to the tree goes through this daemon,
+	 * so the kernel may cache names and attributes for long. */
+	struct vfs v = { .objects_fd = -1, .attr_timeout = 60.0, .entry_timeout = 60.0 };
 	struct fuse_loop_config *loop = NULL;
 	struct vfs_control *ctl = NULL;
 	struct fuse_session *se = NULL;

@@ -1492,6 +1492,11 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 	h->session = s;
 	vfs_session_pin(v->sessions, s);
 	fi->fh = (uint64_t)(uintptr_t)h;
+	/* Content only changes through this daemon, so the kernel's cached pages
+	 * stay valid across opens. Not in multi-user mode: there every open
+	 * starts uncached, and attributes are revalidated before each read, so
+	 * a lock or an expired level also stops reads of cached pages. */
+	fi->keep_cache = !v->multi_user;
 	in = NULL;
 	h = NULL;
 out:
@@ -1709,35 +1714,42 @@ static void do_opendir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
  * Offsets: 1 after ".", 2 after "..", and id + 2 after the entry with row id
  * id, so a listing resumes exactly where the kernel's buffer filled up.
  */
-static void do_readdir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size_t size, off_t off,
-			struct fuse_file_info *fi)
+/*
+ * readdir and readdirplus. Offsets: 1 after ".", 2 after "..", and id + 2
+ * after the entry with row id id, so a listing resumes exactly where the
+ * kernel's buffer filled up. With plus, each entry carries its attributes
+ * and takes a lookup reference (undone if the reply does not reach the
+ * kernel); "." and ".." never do.
+ */
+static void list_dir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size_t size, off_t off,
+		     bool plus)
 {
 	struct vfs *v = vfs_of(req);
 	char *buf = calloc(1, size);
 	struct meta_dirent *ents = NULL;
-	size_t used = 0, n = 0;
+	uint64_t *looked_up = NULL;
+	size_t used = 0, n = 0, nlooked = 0;
 	bool full = false;
-	struct stat st;
 	int r = 0;
 
-	(void)fi;
-	if (!buf) {
+	if (!buf || (plus && !(looked_up = calloc(size / 24 + 1, sizeof(*looked_up))))) {
+		free(buf);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	memset(&st, 0, sizeof(st));
-	if (off < 1) {
-		st.st_ino = ino;
-		st.st_mode = S_IFDIR;
-		used += fuse_add_direntry(req, buf + used, size - used, ".", &st, 1);
-	}
-	if (off < 2 && used <= size) {
-		size_t len = fuse_add_direntry(req, buf + used, size - used, "..", &st, 2);
+	for (int dot = (int)(off < 0 ? 0 : off); dot < 2 && !full; dot++) {
+		struct fuse_entry_param e = { 0 };
+		const char *name = dot == 0 ? "." : "..";
+		size_t len;
 
-		if (used + len <= size)
-			used += len;
-		else
+		e.attr.st_ino = ino;
+		e.attr.st_mode = S_IFDIR;
+		len = plus ? fuse_add_direntry_plus(req, buf + used, size - used, name, &e, dot + 1)
+			   : fuse_add_direntry(req, buf + used, size - used, name, &e.attr, dot + 1);
+		if (used + len > size)
 			full = true;
+		else
+			used += len;
 	}
 	for (int64_t after = off > 2 ? off - 2 : 0; !full;) {
 		db_lock(v);
@@ -1748,23 +1760,51 @@ static void do_readdir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, si
 		for (size_t i = 0; i < n && !full; i++) {
 			struct meta_dirent *d = &ents[i];
 			size_t nlen = d->name_enc_len >= KT_META_OVERHEAD ? d->name_enc_len - KT_META_OVERHEAD : 0;
+			struct fuse_entry_param e = { 0 };
 			char name[NAME_MAX_BYTES + 1];
 			size_t len;
 
 			if (d->name_enc_len < KT_META_OVERHEAD || nlen > NAME_MAX_BYTES ||
-			    vfs_meta_open_stored(s->meta_keys, KT_META_NAME, ino, d->name_enc, d->name_enc_len,
-					 name) < 0) {
+			    vfs_meta_open_stored(s->meta_keys, KT_META_NAME, ino, d->name_enc,
+						 d->name_enc_len, name) < 0) {
 				r = -EBADMSG;
 				break;
 			}
 			name[nlen] = '\0';
-			st.st_ino = d->ino;
-			st.st_mode = d->mode;
-			len = fuse_add_direntry(req, buf + used, size - used, name, &st, d->id + 2);
-			if (used + len > size)
+			e.attr.st_ino = d->ino;
+			e.attr.st_mode = d->mode;
+			if (plus) {
+				struct meta_node node = { 0 };
+
+				db_lock(v);
+				r = meta_node_get(v->db, d->ino, &node);
+				db_unlock(v);
+				if (r < 0)
+					break;
+				e.ino = node.ino;
+				e.generation = 1;
+				e.attr_timeout = v->attr_timeout;
+				e.entry_timeout = v->entry_timeout;
+				node_to_stat(&node, &e.attr);
+				meta_node_clear(&node);
+				overlay_open_state(v, &e.attr);
+				len = fuse_add_direntry_plus(req, buf + used, size - used, name, &e,
+							     d->id + 2);
+			} else {
+				len = fuse_add_direntry(req, buf + used, size - used, name, &e.attr,
+							d->id + 2);
+			}
+			if (used + len > size) {
 				full = true;
-			else
-				used += len;
+				break;
+			}
+			if (plus) {
+				r = vfs_inode_lookup(v->itable, d->ino);
+				if (r < 0)
+					break; /* not counted: leave it out of the reply */
+				looked_up[nlooked++] = d->ino;
+			}
+			used += len;
 			after = d->id;
 		}
 		for (size_t i = 0; i < n; i++)
@@ -1776,11 +1816,30 @@ static void do_readdir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, si
 	}
 	if (r == -EBADMSG)
 		record_integrity(v, s, req, ino, -1, "directory entry name failed authentication");
-	if (r < 0 && used == 0)
+	if (r < 0 && used == 0) {
 		fuse_reply_err(req, reply_errno(r));
-	else
-		fuse_reply_buf(req, buf, used);
+	} else if (fuse_reply_buf(req, buf, used) != 0) {
+		/* The kernel never saw these entries: give their references back. */
+		for (size_t i = 0; i < nlooked; i++)
+			if (vfs_inode_forget(v->itable, looked_up[i], 1))
+				delete_node(v, looked_up[i]);
+	}
+	free(looked_up);
 	free(buf);
+}
+
+static void do_readdir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size_t size, off_t off,
+			struct fuse_file_info *fi)
+{
+	(void)fi;
+	list_dir(req, s, ino, size, off, false);
+}
+
+static void do_readdirplus(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	list_dir(req, s, ino, size, off, true);
 }
 
 static void vfs_statfs(fuse_req_t req, fuse_ino_t ino)
@@ -2294,6 +2353,12 @@ static void vfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	WITH_SESSION(req, "readdir", ino, true, do_readdir(req, s, ino, size, off, fi));
 }
 
+static void vfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			    struct fuse_file_info *fi)
+{
+	WITH_SESSION(req, "readdir", ino, true, do_readdirplus(req, s, ino, size, off, fi));
+}
+
 static void vfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			 size_t size, int flags)
 {
@@ -2358,6 +2423,7 @@ const struct fuse_lowlevel_ops vfs_ops = {
 	.fsync = vfs_fsync,
 	.opendir = vfs_opendir,
 	.readdir = vfs_readdir,
+	.readdirplus = vfs_readdirplus,
 	.statfs = vfs_statfs,
 	.setxattr = vfs_setxattr,
 	.getxattr = vfs_getxattr,

@@ -394,6 +394,34 @@ START_TEST(test_missing_blob_is_damage)
 }
 END_TEST
 
+/* Nonces never repeat under a file key: within one open (counter), and
+ * across opens (a new random prefix). */
+START_TEST(test_nonces_unique)
+{
+	uint8_t buf[3 * VFS_CHUNK_SIZE], nonces[6][VFS_CHUNK_NONCE];
+	struct vfs_blob *b = NULL;
+	char *p;
+
+	fill_pattern(buf, sizeof(buf), 7);
+	ck_assert_int_eq(vfs_blob_create(objects_fd, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_write(b, buf, sizeof(buf), 0), sizeof(buf));
+	vfs_blob_close(b, NULL);
+	p = blob_path(id_a);
+	for (int i = 0; i < 3; i++)
+		read_file_at(p, VFS_HEADER_BYTES + i * VFS_CHUNK_DISK, nonces[i], VFS_CHUNK_NONCE);
+	/* rewrite the same three chunks after a reopen */
+	ck_assert_int_eq(vfs_blob_open(objects_fd, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_write(b, buf, sizeof(buf), 0), sizeof(buf));
+	vfs_blob_close(b, NULL);
+	for (int i = 0; i < 3; i++)
+		read_file_at(p, VFS_HEADER_BYTES + i * VFS_CHUNK_DISK, nonces[3 + i], VFS_CHUNK_NONCE);
+	for (int i = 0; i < 6; i++)
+		for (int j = i + 1; j < 6; j++)
+			ck_assert(memcmp(nonces[i], nonces[j], VFS_CHUNK_NONCE) != 0);
+	free(p);
+}
+END_TEST
+
 START_TEST(test_chunk_seal_binds_index)
 {
 	uint8_t plain[VFS_CHUNK_SIZE], disk[VFS_CHUNK_DISK], out[VFS_CHUNK_SIZE];
@@ -493,6 +521,7 @@ static Suite *chunk_suite(void)
 	tcase_add_test(tc, test_attack_truncate_blob);
 	tcase_add_test(tc, test_attack_wrong_key);
 	tcase_add_test(tc, test_missing_blob_is_damage);
+	tcase_add_test(tc, test_nonces_unique);
 	tcase_add_test(tc, test_chunk_seal_binds_index);
 	tcase_add_test(tc, test_golden_blob_v1);
 	suite_add_tcase(s, tc);
