@@ -214,20 +214,44 @@ static void record_integrity(struct vfs *v, struct vfs_session *s, fuse_req_t re
 }
 
 /* Delete an unlinked node that nobody references any more (takes db_lock). */
-static void delete_node(struct vfs *v, uint64_t ino)
+/*
+ * Delete unlinked nodes that nobody references any more, and their blobs:
+ * all of them in one transaction (takes db_lock). A node that got a name
+ * again meanwhile (nlink > 0) is kept.
+ */
+static void delete_nodes(struct vfs *v, const uint64_t *inos, size_t n)
 {
-	struct meta_node n = { 0 };
+	uint8_t (*blobs)[META_OBJECT_ID_BYTES] = calloc(n ? n : 1, sizeof(*blobs));
+	size_t nblobs = 0;
 	int r;
 
 	db_lock(v);
-	r = meta_node_get(v->db, ino, &n);
-	if (r == 0 && n.nlink == 0) {
-		r = meta_node_delete(v->db, ino);
-		if (r == 0 && n.has_object)
-			vfs_blob_unlink(v->objects_fd, n.object_id);
+	r = meta_tx_begin(v->db);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		struct meta_node node = { 0 };
+
+		if (meta_node_get(v->db, inos[i], &node) == 0 && node.nlink == 0) {
+			r = meta_node_delete(v->db, inos[i]);
+			if (r == 0 && node.has_object && blobs)
+				memcpy(blobs[nblobs++], node.object_id, META_OBJECT_ID_BYTES);
+		}
+		meta_node_clear(&node);
 	}
-	meta_node_clear(&n);
+	if (r == 0)
+		r = meta_tx_commit(v->db);
+	else
+		meta_tx_rollback(v->db);
 	db_unlock(v);
+	/* Blobs go only once their rows are gone for good (a crash in between
+	 * leaves unreferenced blobs, never rows without blobs). */
+	for (size_t i = 0; r == 0 && i < nblobs; i++)
+		vfs_blob_unlink(v->objects_fd, blobs[i]);
+	free(blobs);
+}
+
+static void delete_node(struct vfs *v, uint64_t ino)
+{
+	delete_nodes(v, &ino, 1);
 }
 
 static void unpin(struct vfs *v, struct vfs_inode *in)
@@ -311,8 +335,7 @@ int vfs_remove_orphans(struct vfs *v)
 	r = meta_node_list_orphans(v->db, &inos, &n);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n; i++)
-		delete_node(v, inos[i]);
+	delete_nodes(v, inos, n);
 	free(inos);
 	return (int)n;
 }
@@ -610,10 +633,21 @@ static void vfs_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 static void vfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
 	struct vfs *v = vfs_of(req);
+	uint64_t *gone = calloc(count ? count : 1, sizeof(*gone));
+	size_t ngone = 0;
 
-	for (size_t i = 0; i < count; i++)
-		if (vfs_inode_forget(v->itable, forgets[i].ino, forgets[i].nlookup))
+	/* The kernel forgets in batches (rm -rf): delete a batch in one transaction. */
+	for (size_t i = 0; i < count; i++) {
+		if (!vfs_inode_forget(v->itable, forgets[i].ino, forgets[i].nlookup))
+			continue;
+		if (gone)
+			gone[ngone++] = forgets[i].ino;
+		else
 			delete_node(v, forgets[i].ino);
+	}
+	if (ngone)
+		delete_nodes(v, gone, ngone);
+	free(gone);
 	fuse_reply_none(req);
 }
 

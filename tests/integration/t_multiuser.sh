@@ -169,7 +169,7 @@ tc_mu_concurrent() {
 	unlock_as $MU_B b
 	check as $MU_A mkdir -m 1777 "$M/shared"
 	check as $MU_A sh -c "umask 0; : > '$M/shared/common'"
-	local iters=60 procs=4 uid k pids=()
+	local iters=100 procs=4 uid k pids=()
 	for uid in $MU_A $MU_B; do
 		for ((k = 0; k < procs; k++)); do
 			as "$uid" bash -c '
