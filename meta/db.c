@@ -232,6 +232,31 @@ int meta_col_int(sqlite3_stmt *st, int col, int64_t min, int64_t max, int64_t *r
 	return 0;
 }
 
+int meta_col_u32(sqlite3_stmt *st, int col, uint32_t *ret)
+{
+	int64_t v;
+	int r = meta_col_int(st, col, 0, UINT32_MAX, &v);
+
+	if (r == 0)
+		*ret = (uint32_t)v;
+	return r;
+}
+
+int meta_col_u63(sqlite3_stmt *st, int col, uint64_t *ret)
+{
+	int64_t v;
+	int r = meta_col_int(st, col, 0, INT64_MAX, &v);
+
+	if (r == 0)
+		*ret = (uint64_t)v;
+	return r;
+}
+
+int meta_col_i64(sqlite3_stmt *st, int col, int64_t *ret)
+{
+	return meta_col_int(st, col, INT64_MIN, INT64_MAX, ret);
+}
+
 int meta_grow(void **arr, size_t *cap, size_t n, size_t elsize)
 {
 	size_t ncap;

@@ -169,6 +169,15 @@ int meta_col_dup(struct sqlite3_stmt *st, int col, uint8_t **ret, size_t *ret_le
 int meta_col_text(struct sqlite3_stmt *st, int col, char *dst, size_t size);
 /* An integer in [min, max]. */
 int meta_col_int(struct sqlite3_stmt *st, int col, int64_t min, int64_t max, int64_t *ret);
+/* The same for the common ranges: [0, UINT32_MAX], [0, INT64_MAX], any int64. */
+int meta_col_u32(struct sqlite3_stmt *st, int col, uint32_t *ret);
+int meta_col_u63(struct sqlite3_stmt *st, int col, uint64_t *ret);
+int meta_col_i64(struct sqlite3_stmt *st, int col, int64_t *ret);
+
+/* The key_seals rows of st (columns kind, id, version, role_id, role_version,
+ * sealed), stepped to the end, into a malloc'd array. */
+struct meta_key_seal;
+int meta_key_seals_read(struct sqlite3_stmt *st, struct meta_key_seal **ret, size_t *ret_n);
 
 /*
  * Make room for one more element in a malloc'd array of *cap elements of

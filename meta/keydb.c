@@ -42,21 +42,6 @@ static bool name_valid(const char *name)
 	return true;
 }
 
-static int col_u32(sqlite3_stmt *st, int col, uint32_t *ret)
-{
-	int64_t v;
-	int r = meta_col_int(st, col, 0, UINT32_MAX, &v);
-
-	if (r == 0)
-		*ret = (uint32_t)v;
-	return r;
-}
-
-static int col_any(sqlite3_stmt *st, int col, int64_t *ret)
-{
-	return meta_col_int(st, col, INT64_MIN, INT64_MAX, ret);
-}
-
 /* ---- users ---- */
 
 #define USER_COLS "id, name, uid, public_key, secret_sealed, created, disabled"
@@ -67,12 +52,12 @@ static int read_user(sqlite3_stmt *st, struct meta_user *u)
 	int r;
 
 	memset(u, 0, sizeof(*u));
-	if ((r = col_any(st, 0, &u->id)) < 0 ||
+	if ((r = meta_col_i64(st, 0, &u->id)) < 0 ||
 	    (r = meta_col_text(st, 1, u->name, sizeof(u->name))) < 0 ||
 	    (r = meta_col_int(st, 2, -1, INT64_MAX, &u->uid)) < 0 ||
 	    (r = meta_col_fixed(st, 3, u->public_key, sizeof(u->public_key))) < 0 ||
 	    (r = meta_col_fixed(st, 4, u->secret_sealed, sizeof(u->secret_sealed))) < 0 ||
-	    (r = col_any(st, 5, &u->created_ns)) < 0 ||
+	    (r = meta_col_i64(st, 5, &u->created_ns)) < 0 ||
 	    (r = meta_col_int(st, 6, 0, 1, &disabled)) < 0)
 		return r;
 	u->disabled = disabled;
@@ -233,11 +218,11 @@ static int read_role(sqlite3_stmt *st, struct meta_role *ro)
 	int r;
 
 	memset(ro, 0, sizeof(*ro));
-	if ((r = col_any(st, 0, &ro->id)) < 0 ||
+	if ((r = meta_col_i64(st, 0, &ro->id)) < 0 ||
 	    (r = meta_col_text(st, 1, ro->name, sizeof(ro->name))) < 0 ||
 	    (r = meta_col_int(st, 2, 0, (1 << META_LEVELS) - 1, &levels)) < 0 ||
-	    (r = col_u32(st, 3, &ro->flags)) < 0 || (r = col_u32(st, 4, &ro->key_version)) < 0 ||
-	    (r = col_any(st, 5, &ro->created_ns)) < 0)
+	    (r = meta_col_u32(st, 3, &ro->flags)) < 0 || (r = meta_col_u32(st, 4, &ro->key_version)) < 0 ||
+	    (r = meta_col_i64(st, 5, &ro->created_ns)) < 0)
 		return r;
 	ro->levels = (uint32_t)levels;
 	return 0;
@@ -418,9 +403,9 @@ int meta_role_key_get(struct meta_db *db, int64_t role_id, uint32_t version,
 		return -ENOENT;
 
 	memset(&k, 0, sizeof(k));
-	if ((r = col_any(st, 0, &role)) < 0 || (r = col_u32(st, 1, &k.version)) < 0 ||
+	if ((r = meta_col_i64(st, 0, &role)) < 0 || (r = meta_col_u32(st, 1, &k.version)) < 0 ||
 	    (r = meta_col_fixed(st, 2, k.public_key, sizeof(k.public_key))) < 0 ||
-	    (r = col_any(st, 4, &k.created_ns)) < 0)
+	    (r = meta_col_i64(st, 4, &k.created_ns)) < 0)
 		return r;
 	k.role_id = role;
 	if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
@@ -445,12 +430,12 @@ static int read_grant(sqlite3_stmt *st, struct meta_grant *g)
 	int r;
 
 	memset(g, 0, sizeof(*g));
-	if ((r = col_any(st, 0, &g->user_id)) < 0 || (r = col_any(st, 1, &g->role_id)) < 0 ||
-	    (r = col_u32(st, 2, &g->role_version)) < 0 ||
+	if ((r = meta_col_i64(st, 0, &g->user_id)) < 0 || (r = meta_col_i64(st, 1, &g->role_id)) < 0 ||
+	    (r = meta_col_u32(st, 2, &g->role_version)) < 0 ||
 	    (r = meta_col_fixed(st, 3, g->sealed, sizeof(g->sealed))) < 0 ||
-	    (r = col_any(st, 4, &g->granted_by)) < 0 ||
-	    (r = col_any(st, 5, &g->granted_at_ns)) < 0 ||
-	    (r = col_any(st, 6, &g->expires_ns)) < 0 ||
+	    (r = meta_col_i64(st, 4, &g->granted_by)) < 0 ||
+	    (r = meta_col_i64(st, 5, &g->granted_at_ns)) < 0 ||
+	    (r = meta_col_i64(st, 6, &g->expires_ns)) < 0 ||
 	    (r = meta_col_text(st, 7, g->user_name, sizeof(g->user_name))) < 0 ||
 	    (r = meta_col_text(st, 8, g->role_name, sizeof(g->role_name))) < 0)
 		return r;
@@ -602,9 +587,9 @@ static int read_key_version(sqlite3_stmt *st, struct meta_key_version *v)
 
 	memset(v, 0, sizeof(*v));
 	if ((r = meta_col_int(st, 0, META_KEY_LEVEL, META_KEY_METADATA, &kind)) < 0 ||
-	    (r = col_u32(st, 1, &v->id)) < 0 || (r = col_u32(st, 2, &v->version)) < 0 ||
+	    (r = meta_col_u32(st, 1, &v->id)) < 0 || (r = meta_col_u32(st, 2, &v->version)) < 0 ||
 	    (r = meta_col_fixed(st, 3, v->fingerprint, sizeof(v->fingerprint))) < 0 ||
-	    (r = col_any(st, 4, &v->created_ns)) < 0)
+	    (r = meta_col_i64(st, 4, &v->created_ns)) < 0)
 		return r;
 	v->kind = (int)kind;
 	return 0;
@@ -713,25 +698,12 @@ int meta_key_seal_add(struct meta_db *db, const struct meta_key_seal *s)
 	return meta_step_done(st);
 }
 
-/* Ordered by kind, id, version. */
-int meta_key_seal_list_role(struct meta_db *db, int64_t role_id, uint32_t role_version,
-			    struct meta_key_seal **ret, size_t *ret_n)
+int meta_key_seals_read(sqlite3_stmt *st, struct meta_key_seal **ret, size_t *ret_n)
 {
-	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
 	struct meta_key_seal *v = NULL;
 	size_t n = 0, cap = 0;
 	int r;
 
-	if (!ret || !ret_n)
-		return -EINVAL;
-	r = meta_stmt(db, META_ST_KEY_SEAL_LIST_ROLE,
-		      "SELECT kind, id, version, role_id, role_version, sealed FROM key_seals"
-		      " WHERE role_id = ?1 AND role_version = ?2 ORDER BY kind, id, version",
-		      &st);
-	if (r < 0)
-		return r;
-	if (sqlite3_bind_int64(st, 1, role_id) | sqlite3_bind_int64(st, 2, role_version))
-		return meta_bind_errno(st);
 	while ((r = meta_step_row(st)) > 0) {
 		struct meta_key_seal *s;
 		int64_t kind;
@@ -742,9 +714,9 @@ int meta_key_seal_list_role(struct meta_db *db, int64_t role_id, uint32_t role_v
 		s = &v[n];
 		memset(s, 0, sizeof(*s));
 		if ((r = meta_col_int(st, 0, META_KEY_LEVEL, META_KEY_METADATA, &kind)) < 0 ||
-		    (r = col_u32(st, 1, &s->id)) < 0 || (r = col_u32(st, 2, &s->version)) < 0 ||
-		    (r = col_any(st, 3, &s->role_id)) < 0 ||
-		    (r = col_u32(st, 4, &s->role_version)) < 0 ||
+		    (r = meta_col_u32(st, 1, &s->id)) < 0 || (r = meta_col_u32(st, 2, &s->version)) < 0 ||
+		    (r = meta_col_i64(st, 3, &s->role_id)) < 0 ||
+		    (r = meta_col_u32(st, 4, &s->role_version)) < 0 ||
 		    (r = meta_col_fixed(st, 5, s->sealed, sizeof(s->sealed))) < 0)
 			break;
 		s->kind = (int)kind;
@@ -757,4 +729,24 @@ int meta_key_seal_list_role(struct meta_db *db, int64_t role_id, uint32_t role_v
 	*ret = v;
 	*ret_n = n;
 	return 0;
+}
+
+/* Ordered by kind, id, version. */
+int meta_key_seal_list_role(struct meta_db *db, int64_t role_id, uint32_t role_version,
+			    struct meta_key_seal **ret, size_t *ret_n)
+{
+	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!ret || !ret_n)
+		return -EINVAL;
+	r = meta_stmt(db, META_ST_KEY_SEAL_LIST_ROLE,
+		      "SELECT kind, id, version, role_id, role_version, sealed FROM key_seals"
+		      " WHERE role_id = ?1 AND role_version = ?2 ORDER BY kind, id, version",
+		      &st);
+	if (r < 0)
+		return r;
+	if (sqlite3_bind_int64(st, 1, role_id) | sqlite3_bind_int64(st, 2, role_version))
+		return meta_bind_errno(st);
+	return meta_key_seals_read(st, ret, ret_n);
 }

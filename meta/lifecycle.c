@@ -24,31 +24,6 @@
 
 _Static_assert(META_FILE_KEY_PREFIX_BYTES <= META_FILE_KEY_BYTES, "prefix of a wrapped key");
 
-static int col_u32(sqlite3_stmt *st, int col, uint32_t *ret)
-{
-	int64_t v;
-	int r = meta_col_int(st, col, 0, UINT32_MAX, &v);
-
-	if (r == 0)
-		*ret = (uint32_t)v;
-	return r;
-}
-
-static int col_u63(sqlite3_stmt *st, int col, uint64_t *ret)
-{
-	int64_t v;
-	int r = meta_col_int(st, col, 0, INT64_MAX, &v);
-
-	if (r == 0)
-		*ret = (uint64_t)v;
-	return r;
-}
-
-static int col_any(sqlite3_stmt *st, int col, int64_t *ret)
-{
-	return meta_col_int(st, col, INT64_MIN, INT64_MAX, ret);
-}
-
 /* Bind a count for LIMIT. */
 static int bind_max(sqlite3_stmt *st, int i, size_t max)
 {
@@ -129,10 +104,10 @@ int meta_role_key_list(struct meta_db *db, int64_t role_id, struct meta_role_key
 			break;
 		k = &v[n];
 		memset(k, 0, sizeof(*k));
-		if ((r = col_any(st, 0, &k->role_id)) < 0 ||
-		    (r = col_u32(st, 1, &k->version)) < 0 ||
+		if ((r = meta_col_i64(st, 0, &k->role_id)) < 0 ||
+		    (r = meta_col_u32(st, 1, &k->version)) < 0 ||
 		    (r = meta_col_fixed(st, 2, k->public_key, sizeof(k->public_key))) < 0 ||
-		    (r = col_any(st, 4, &k->created_ns)) < 0)
+		    (r = meta_col_i64(st, 4, &k->created_ns)) < 0)
 			break;
 		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
 			r = meta_col_fixed(st, 3, k->custody_sealed, sizeof(k->custody_sealed));
@@ -212,13 +187,13 @@ int meta_grant_list_role(struct meta_db *db, int64_t role_id, struct meta_grant 
 			break;
 		g = &v[n];
 		memset(g, 0, sizeof(*g));
-		if ((r = col_any(st, 0, &g->user_id)) < 0 ||
-		    (r = col_any(st, 1, &g->role_id)) < 0 ||
-		    (r = col_u32(st, 2, &g->role_version)) < 0 ||
+		if ((r = meta_col_i64(st, 0, &g->user_id)) < 0 ||
+		    (r = meta_col_i64(st, 1, &g->role_id)) < 0 ||
+		    (r = meta_col_u32(st, 2, &g->role_version)) < 0 ||
 		    (r = meta_col_fixed(st, 3, g->sealed, sizeof(g->sealed))) < 0 ||
-		    (r = col_any(st, 4, &g->granted_by)) < 0 ||
-		    (r = col_any(st, 5, &g->granted_at_ns)) < 0 ||
-		    (r = col_any(st, 6, &g->expires_ns)) < 0 ||
+		    (r = meta_col_i64(st, 4, &g->granted_by)) < 0 ||
+		    (r = meta_col_i64(st, 5, &g->granted_at_ns)) < 0 ||
+		    (r = meta_col_i64(st, 6, &g->expires_ns)) < 0 ||
 		    (r = meta_col_text(st, 7, g->user_name, sizeof(g->user_name))) < 0 ||
 		    (r = meta_col_text(st, 8, g->role_name, sizeof(g->role_name))) < 0)
 			break;
@@ -250,8 +225,6 @@ int meta_grant_remove_below(struct meta_db *db, int64_t role_id, uint32_t below)
 int meta_key_seal_list_all(struct meta_db *db, struct meta_key_seal **ret, size_t *ret_n)
 {
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
-	struct meta_key_seal *v = NULL;
-	size_t n = 0, cap = 0;
 	int r;
 
 	if (!ret || !ret_n)
@@ -262,31 +235,7 @@ int meta_key_seal_list_all(struct meta_db *db, struct meta_key_seal **ret, size_
 		      &st);
 	if (r < 0)
 		return r;
-	while ((r = meta_step_row(st)) > 0) {
-		struct meta_key_seal *s;
-		int64_t kind;
-
-		r = meta_grow((void **)&v, &cap, n, sizeof(*v));
-		if (r < 0)
-			break;
-		s = &v[n];
-		memset(s, 0, sizeof(*s));
-		if ((r = meta_col_int(st, 0, META_KEY_LEVEL, META_KEY_METADATA, &kind)) < 0 ||
-		    (r = col_u32(st, 1, &s->id)) < 0 || (r = col_u32(st, 2, &s->version)) < 0 ||
-		    (r = col_any(st, 3, &s->role_id)) < 0 ||
-		    (r = col_u32(st, 4, &s->role_version)) < 0 ||
-		    (r = meta_col_fixed(st, 5, s->sealed, sizeof(s->sealed))) < 0)
-			break;
-		s->kind = (int)kind;
-		n++;
-	}
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return meta_key_seals_read(st, ret, ret_n);
 }
 
 int meta_key_seal_remove_role_below(struct meta_db *db, int64_t role_id, uint32_t below)
@@ -371,7 +320,7 @@ int meta_file_key_list(struct meta_db *db, const uint8_t *prefix, size_t prefix_
 			break;
 		f = &v[n];
 		memset(f, 0, sizeof(*f));
-		if ((r = col_u63(st, 0, &f->ino)) < 0 ||
+		if ((r = meta_col_u63(st, 0, &f->ino)) < 0 ||
 		    (r = meta_col_int(st, 1, 0, META_LEVELS - 1, &level)) < 0 ||
 		    (r = meta_col_fixed(st, 2, f->object_id, sizeof(f->object_id))) < 0 ||
 		    (r = meta_col_fixed(st, 3, f->file_key, sizeof(f->file_key))) < 0)
@@ -409,7 +358,7 @@ int meta_file_key_count(struct meta_db *db, const uint8_t *prefix, size_t prefix
 		return r;
 	if (r == 0)
 		return -EIO;
-	return col_u63(st, 0, ret_count);
+	return meta_col_u63(st, 0, ret_count);
 }
 
 int meta_file_key_swap(struct meta_db *db, uint64_t ino,
@@ -462,7 +411,7 @@ int meta_file_key_census(struct meta_db *db, struct meta_file_key_group **ret, s
 			break;
 		memset(&v[n], 0, sizeof(v[n]));
 		if ((r = meta_col_fixed(st, 0, v[n].prefix, sizeof(v[n].prefix))) < 0 ||
-		    (r = col_u63(st, 1, &v[n].files)) < 0)
+		    (r = meta_col_u63(st, 1, &v[n].files)) < 0)
 			break;
 		n++;
 	}
@@ -520,14 +469,14 @@ static int read_rotation(sqlite3_stmt *st, struct meta_rotation *ret)
 	int e;
 
 	memset(&r, 0, sizeof(r));
-	if ((e = col_any(st, 0, &r.id)) < 0 || (e = meta_col_text(st, 1, kind, sizeof(kind))) < 0 ||
+	if ((e = meta_col_i64(st, 0, &r.id)) < 0 || (e = meta_col_text(st, 1, kind, sizeof(kind))) < 0 ||
 	    (e = meta_col_text(st, 2, r.reason, sizeof(r.reason))) < 0 ||
 	    (e = meta_col_text(st, 3, r.started_by, sizeof(r.started_by))) < 0 ||
 	    (e = meta_col_int(st, 4, 0, (1 << META_LEVELS) - 1, &levels)) < 0 ||
 	    (e = meta_col_text(st, 5, state, sizeof(state))) < 0 ||
-	    (e = col_any(st, 6, &r.started_ns)) < 0 || (e = col_any(st, 7, &r.finished_ns)) < 0 ||
-	    (e = col_u63(st, 8, &r.cursor)) < 0 || (e = col_u63(st, 9, &r.done_count)) < 0 ||
-	    (e = col_u63(st, 10, &r.total)) < 0 || (e = col_u63(st, 11, &r.failed)) < 0)
+	    (e = meta_col_i64(st, 6, &r.started_ns)) < 0 || (e = meta_col_i64(st, 7, &r.finished_ns)) < 0 ||
+	    (e = meta_col_u63(st, 8, &r.cursor)) < 0 || (e = meta_col_u63(st, 9, &r.done_count)) < 0 ||
+	    (e = meta_col_u63(st, 10, &r.total)) < 0 || (e = meta_col_u63(st, 11, &r.failed)) < 0)
 		return e;
 	if (strcmp(kind, "rewrap") == 0)
 		r.kind = META_ROTATION_REWRAP;
@@ -737,13 +686,13 @@ int meta_recovery_get(struct meta_db *db, struct meta_recovery *ret)
 	if (r == 0)
 		return -ENOENT;
 	memset(&rec, 0, sizeof(rec));
-	if ((r = col_any(st, 0, &rec.id)) < 0 ||
+	if ((r = meta_col_i64(st, 0, &rec.id)) < 0 ||
 	    (r = meta_col_fixed(st, 1, rec.public_key, sizeof(rec.public_key))) < 0 ||
-	    (r = col_u32(st, 2, &rec.threshold)) < 0 || (r = col_u32(st, 3, &rec.shares)) < 0 ||
+	    (r = meta_col_u32(st, 2, &rec.threshold)) < 0 || (r = meta_col_u32(st, 3, &rec.shares)) < 0 ||
 	    (r = meta_col_text(st, 4, rec.officers, sizeof(rec.officers))) < 0 ||
-	    (r = col_u32(st, 5, &rec.admin_role_version)) < 0 ||
+	    (r = meta_col_u32(st, 5, &rec.admin_role_version)) < 0 ||
 	    (r = meta_col_fixed(st, 6, rec.admin_sealed, sizeof(rec.admin_sealed))) < 0 ||
-	    (r = col_any(st, 7, &rec.created_ns)) < 0 ||
+	    (r = meta_col_i64(st, 7, &rec.created_ns)) < 0 ||
 	    (r = meta_col_text(st, 8, rec.created_by, sizeof(rec.created_by))) < 0)
 		return r;
 	if (rec.threshold < 2 || rec.threshold > rec.shares ||

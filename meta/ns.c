@@ -25,27 +25,7 @@
 
 #include "internal.h"
 
-static int col_u32(sqlite3_stmt *st, int col, uint32_t *ret)
-{
-	int64_t v;
-	int r = meta_col_int(st, col, 0, UINT32_MAX, &v);
-
-	if (r == 0)
-		*ret = (uint32_t)v;
-	return r;
-}
-
 /* Inode numbers and sizes are positive int64 in SQLite. */
-static int col_u63(sqlite3_stmt *st, int col, uint64_t *ret)
-{
-	int64_t v;
-	int r = meta_col_int(st, col, 0, INT64_MAX, &v);
-
-	if (r == 0)
-		*ret = (uint64_t)v;
-	return r;
-}
-
 static int col_level(sqlite3_stmt *st, int col, uint8_t *ret)
 {
 	int64_t v;
@@ -54,11 +34,6 @@ static int col_level(sqlite3_stmt *st, int col, uint8_t *ret)
 	if (r == 0)
 		*ret = (uint8_t)v;
 	return r;
-}
-
-static int col_i64(sqlite3_stmt *st, int col, int64_t *ret)
-{
-	return meta_col_int(st, col, INT64_MIN, INT64_MAX, ret);
 }
 
 /* ---- nodes ---- */
@@ -147,11 +122,11 @@ int meta_node_get(struct meta_db *db, uint64_t ino, struct meta_node *ret_node)
 		return -ENOENT;
 
 	memset(&n, 0, sizeof(n));
-	if ((r = col_u63(st, 0, &n.ino)) < 0 || (r = col_u32(st, 1, &n.mode)) < 0 ||
-	    (r = col_u32(st, 2, &n.uid)) < 0 || (r = col_u32(st, 3, &n.gid)) < 0 ||
-	    (r = col_u32(st, 4, &n.nlink)) < 0 || (r = col_u63(st, 5, &n.size)) < 0 ||
-	    (r = col_i64(st, 6, &rdev)) < 0 || (r = col_i64(st, 7, &n.atime_ns)) < 0 ||
-	    (r = col_i64(st, 8, &n.mtime_ns)) < 0 || (r = col_i64(st, 9, &n.ctime_ns)) < 0 ||
+	if ((r = meta_col_u63(st, 0, &n.ino)) < 0 || (r = meta_col_u32(st, 1, &n.mode)) < 0 ||
+	    (r = meta_col_u32(st, 2, &n.uid)) < 0 || (r = meta_col_u32(st, 3, &n.gid)) < 0 ||
+	    (r = meta_col_u32(st, 4, &n.nlink)) < 0 || (r = meta_col_u63(st, 5, &n.size)) < 0 ||
+	    (r = meta_col_i64(st, 6, &rdev)) < 0 || (r = meta_col_i64(st, 7, &n.atime_ns)) < 0 ||
+	    (r = meta_col_i64(st, 8, &n.mtime_ns)) < 0 || (r = meta_col_i64(st, 9, &n.ctime_ns)) < 0 ||
 	    (r = col_level(st, 10, &n.level)) < 0 || (r = col_level(st, 11, &n.level_r)) < 0 ||
 	    (r = col_level(st, 12, &n.level_t)) < 0 || (r = col_level(st, 13, &n.level_s)) < 0)
 		return r;
@@ -235,7 +210,7 @@ int meta_node_list_orphans(struct meta_db *db, uint64_t **ret_inos, size_t *ret_
 		r = meta_grow((void **)&v, &cap, n, sizeof(*v));
 		if (r < 0)
 			break;
-		r = col_u63(st, 0, &v[n]);
+		r = meta_col_u63(st, 0, &v[n]);
 		if (r < 0)
 			break;
 		n++;
@@ -271,9 +246,9 @@ static int read_dirent(sqlite3_stmt *st, struct meta_dirent *ret_d)
 	int r;
 
 	memset(&d, 0, sizeof(d));
-	if ((r = col_i64(st, 0, &d.id)) < 0 || (r = col_u63(st, 1, &d.parent)) < 0 ||
+	if ((r = meta_col_i64(st, 0, &d.id)) < 0 || (r = meta_col_u63(st, 1, &d.parent)) < 0 ||
 	    (r = meta_col_fixed(st, 2, d.name_hash, sizeof(d.name_hash))) < 0 ||
-	    (r = col_u63(st, 4, &d.ino)) < 0 || (r = col_u32(st, 5, &d.mode)) < 0)
+	    (r = meta_col_u63(st, 4, &d.ino)) < 0 || (r = meta_col_u32(st, 5, &d.mode)) < 0)
 		return r;
 	r = meta_col_dup(st, 3, &d.name_enc, &d.name_enc_len);
 	if (r < 0)
@@ -626,7 +601,7 @@ int meta_ns_count(struct meta_db *db, uint64_t *ret_nodes, uint64_t *ret_bytes)
 		return r;
 	if (r == 0)
 		return -EIO;
-	if ((r = col_u63(st, 0, &nodes)) < 0 || (r = col_u63(st, 1, &bytes)) < 0)
+	if ((r = meta_col_u63(st, 0, &nodes)) < 0 || (r = meta_col_u63(st, 1, &bytes)) < 0)
 		return r;
 	*ret_nodes = nodes;
 	*ret_bytes = bytes;
@@ -683,8 +658,8 @@ int meta_inventory(struct meta_db *db, struct meta_inventory_row **ret, size_t *
 			break;
 		row = &v[n];
 		if ((r = col_level(st, 0, &row->level)) < 0 ||
-		    (r = col_u63(st, 1, &row->top_ino)) < 0 ||
-		    (r = col_u63(st, 2, &row->files)) < 0 || (r = col_u63(st, 3, &row->bytes)) < 0)
+		    (r = meta_col_u63(st, 1, &row->top_ino)) < 0 ||
+		    (r = meta_col_u63(st, 2, &row->files)) < 0 || (r = meta_col_u63(st, 3, &row->bytes)) < 0)
 			break;
 		n++;
 	}
