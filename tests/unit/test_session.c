@@ -1,0 +1,226 @@
+/*
+ * tests/unit/test_session.c — the daemon's per-caller sessions: single-user
+ * and per-uid sessions, unlock and lock, pinned sessions outliving a lock,
+ * idle expiry per level (clearance and keys), refresh keeping expired levels
+ * wiped, and the --idle-timeout parser.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "session.h"
+#include "testutil.h"
+
+#define PASS "session-test-passphrase"
+
+static char *dir;
+static struct meta_db *db;
+
+static void setup(void)
+{
+	struct kt_init_options opt = {
+		.admin = "admin", .passphrase = PASS, .passphrase_len = strlen(PASS),
+		.kdf = KT_KDF_TEST, .admin_uid = -1,
+	};
+	struct kt_keyring *admin = NULL;
+
+	ck_assert_int_eq(kt_crypto_init(), 0);
+	dir = tu_tmpdir();
+	ck_assert_int_eq(kt_vault_init(dir, &opt), 0);
+	ck_assert_int_eq(meta_db_open(dir, META_OPEN_RW, &db), 0);
+	ck_assert_int_eq(kt_unlock(db, "admin", PASS, strlen(PASS), &admin), 0);
+	/* the administrator also holds every level, through the owner role */
+	ck_assert_int_eq(kt_grant(db, admin, "admin", "owner", 0), 0);
+	kt_keyring_free(admin);
+}
+
+static void teardown(void)
+{
+	meta_db_close(db);
+	tu_rmrf(dir);
+	free(dir);
+}
+
+static struct kt_keyring *keys(void)
+{
+	struct kt_keyring *kr = NULL;
+
+	ck_assert_int_eq(kt_unlock(db, "admin", PASS, strlen(PASS), &kr), 0);
+	ck_assert_uint_eq(kt_keyring_readable(kr), 0xf);
+	return kr;
+}
+
+struct events {
+	int n;
+	int level[16];
+	uid_t uid[16];
+};
+
+static void note_event(void *ctx, uid_t uid, const char *user, int level)
+{
+	struct events *e = ctx;
+
+	(void)user;
+	if (e->n < 16) {
+		e->uid[e->n] = uid;
+		e->level[e->n++] = level;
+	}
+}
+
+START_TEST(single_user_serves_every_uid)
+{
+	struct vfs_sessions *t = vfs_sessions_new(NULL);
+	struct vfs_session *s;
+
+	ck_assert_int_eq(vfs_session_unlock(t, VFS_ANY_UID, "admin", keys()), 0);
+	s = vfs_session_get(t, 1234);
+	ck_assert_ptr_nonnull(s);
+	ck_assert_ptr_nonnull(s->keyring);
+	ck_assert_ptr_nonnull(s->meta_keys);
+	ck_assert_str_eq(s->user, "admin");
+	ck_assert_uint_eq(s->readable, 0xf);
+	ck_assert(s->may_declassify);
+	vfs_session_put(t, s);
+	vfs_sessions_free(t);
+}
+END_TEST
+
+START_TEST(per_uid_unlock_and_lock)
+{
+	struct vfs_sessions *t = vfs_sessions_new(NULL);
+	struct vfs_session *s;
+
+	s = vfs_session_add(t, 1000, "anna");
+	ck_assert_ptr_null(s->keyring);
+	vfs_session_put(t, s);
+	ck_assert_ptr_null(vfs_session_get(t, 1001)); /* another uid: nothing */
+	ck_assert_int_eq(vfs_session_unlock(t, 1000, "anna", keys()), 0);
+	s = vfs_session_get(t, 1000);
+	ck_assert_ptr_nonnull(s->keyring);
+	vfs_session_put(t, s);
+	ck_assert_ptr_null(vfs_session_get(t, 1001)); /* anna's unlock is not 1001's */
+	ck_assert_int_eq(vfs_session_lock(t, 1000), 0);
+	s = vfs_session_get(t, 1000);
+	ck_assert_ptr_null(s->keyring);
+	ck_assert_str_eq(s->user, "anna");
+	vfs_session_put(t, s);
+	ck_assert_int_eq(vfs_session_lock(t, 1000), -ENOENT);
+	ck_assert_int_eq(vfs_session_lock(t, 4242), -ENOENT);
+	vfs_sessions_free(t);
+}
+END_TEST
+
+/* A request that pinned the session before a lock keeps valid keys until it
+ * ends; the session is marked dead and freed by its last unpin. */
+START_TEST(pinned_session_outlives_lock)
+{
+	struct vfs_sessions *t = vfs_sessions_new(NULL);
+	struct vfs_session *s, *cur;
+	const uint8_t *k;
+	uint32_t ver;
+
+	ck_assert_int_eq(vfs_session_unlock(t, 1000, "anna", keys()), 0);
+	s = vfs_session_get(t, 1000);
+	ck_assert_int_eq(vfs_session_lock(t, 1000), 0);
+	ck_assert(__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE));
+	ck_assert_int_eq(kt_keyring_level_current(s->keyring, 2, &ver, &k), 0);
+	cur = vfs_session_get(t, 1000);
+	ck_assert_ptr_ne(cur, s);
+	ck_assert_ptr_null(cur->keyring);
+	vfs_session_put(t, cur);
+	vfs_session_put(t, s); /* freed here (ASan would see a leak or a use after free) */
+	vfs_sessions_free(t);
+}
+END_TEST
+
+START_TEST(idle_expiry_per_level)
+{
+	struct vfs_idle idle = { { 0, 0, 60, 10 } }; /* level 2 after 60 s, 3 after 10 s */
+	struct vfs_sessions *t = vfs_sessions_new(&idle);
+	struct vfs_session *s;
+	struct events ev = { 0 };
+	const uint8_t *k;
+	uint32_t ver;
+	int64_t now = meta_now_ns();
+
+	ck_assert_int_eq(vfs_session_unlock(t, 1000, "anna", keys()), 0);
+	s = vfs_session_get(t, 1000);
+	vfs_sessions_expire(t, now + 5 * 1000000000ll, note_event, &ev);
+	ck_assert_int_eq(ev.n, 0);
+	vfs_sessions_expire(t, now + 11 * 1000000000ll, note_event, &ev);
+	ck_assert_int_eq(ev.n, 1);
+	ck_assert_int_eq(ev.level[0], 3);
+	ck_assert_uint_eq(ev.uid[0], 1000);
+	ck_assert_uint_eq(s->readable, 0x7);
+	ck_assert_uint_eq(s->expired, 0x8);
+	/* using level 2 keeps it alive */
+	vfs_session_touch(s, 2);
+	vfs_sessions_expire(t, meta_now_ns() + 30 * 1000000000ll, note_event, &ev);
+	ck_assert_int_eq(ev.n, 1);
+	/* the daemon wipes an expired level's keys; a refresh keeps them wiped */
+	kt_keyring_forget_level(s->keyring, 3);
+	ck_assert_int_eq(kt_keyring_level_current(s->keyring, 3, &ver, &k), -ENOKEY);
+	ck_assert_int_eq(kt_keyring_refresh(db, s->keyring), 0);
+	vfs_session_refreshed(t, s);
+	ck_assert_int_eq(kt_keyring_level_current(s->keyring, 3, &ver, &k), -ENOKEY);
+	ck_assert_uint_eq(s->readable, 0x7);
+	ck_assert_int_eq(kt_keyring_level_current(s->keyring, 2, &ver, &k), 0);
+	vfs_session_put(t, s);
+	vfs_sessions_free(t);
+}
+END_TEST
+
+START_TEST(all_levels_expired_wipes_keys)
+{
+	struct vfs_idle idle = { { 10, 10, 10, 10 } };
+	struct vfs_sessions *t = vfs_sessions_new(&idle);
+	struct vfs_session *s;
+	struct events ev = { 0 };
+
+	ck_assert_int_eq(vfs_session_unlock(t, 1000, "anna", keys()), 0);
+	vfs_sessions_expire(t, meta_now_ns() + 11 * 1000000000ll, note_event, &ev);
+	ck_assert_int_eq(ev.n, 5); /* four levels, then the whole session */
+	ck_assert_int_eq(ev.level[4], -1);
+	s = vfs_session_get(t, 1000);
+	ck_assert_ptr_null(s->keyring);
+	vfs_session_put(t, s);
+	vfs_sessions_free(t);
+}
+END_TEST
+
+START_TEST(idle_parse)
+{
+	struct vfs_idle idle = { { 1, 2, 3, 4 } };
+
+	ck_assert_int_eq(vfs_idle_parse("0=8h,2=30m,3=45s", &idle), 0);
+	ck_assert_int_eq(idle.seconds[0], 8 * 3600);
+	ck_assert_int_eq(idle.seconds[1], 2); /* untouched */
+	ck_assert_int_eq(idle.seconds[2], 30 * 60);
+	ck_assert_int_eq(idle.seconds[3], 45);
+	ck_assert_int_eq(vfs_idle_parse("1=2d", &idle), 0);
+	ck_assert_int_eq(idle.seconds[1], 2 * 86400);
+	ck_assert_int_eq(vfs_idle_parse("4=1h", &idle), -EINVAL);
+	ck_assert_int_eq(vfs_idle_parse("1=", &idle), -EINVAL);
+	ck_assert_int_eq(vfs_idle_parse("1=5x", &idle), -EINVAL);
+	ck_assert_int_eq(vfs_idle_parse("x=5", &idle), -EINVAL);
+	ck_assert_int_eq(vfs_idle_parse("1=-5", &idle), -EINVAL);
+	ck_assert_int_eq(idle.seconds[1], 2 * 86400); /* a bad spec changes nothing */
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("session");
+	TCase *tc = tcase_create("sessions");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, single_user_serves_every_uid);
+	tcase_add_test(tc, per_uid_unlock_and_lock);
+	tcase_add_test(tc, pinned_session_outlives_lock);
+	tcase_add_test(tc, idle_expiry_per_level);
+	tcase_add_test(tc, all_levels_expired_wipes_keys);
+	tcase_add_test(tc, idle_parse);
+	suite_add_tcase(s, tc);
+	return tu_run(s);
+}
