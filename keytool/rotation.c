@@ -34,11 +34,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
 #include "internal.h"
 #include "../meta/log.h"
+
+/* Re-encryption and a running mount: how long to wait for a file that is
+ * open there (its blob is share-locked by the daemon), and how often to look. */
+#define REENCRYPT_BUSY_WAIT_MS 60000
+#define REENCRYPT_BUSY_POLL_MS 200
 
 #define ROT_DETAIL_MAX META_DETAIL_MAX
 
@@ -1038,7 +1044,7 @@ static int reencrypt_skip(struct meta_db *db, struct kt_keyring *admin, struct m
  * meanwhile (do it again), -errno. */
 static int reencrypt_one(struct meta_db *db, struct kt_keyring *admin, struct meta_rotation *rot,
 			 const struct meta_file_key *f, const struct kt_content_ops *ops,
-			 struct kt_rotation_result *res)
+			 unsigned busy_wait_ms, struct kt_rotation_result *res)
 {
 	uint8_t new_id[KT_OBJECT_ID_BYTES], wrapped[KT_WRAPPED_KEY_BYTES];
 	const uint8_t *old_level_key;
@@ -1084,7 +1090,13 @@ static int reencrypt_one(struct meta_db *db, struct kt_keyring *admin, struct me
 		goto out;
 
 	/* 2: copy the content under the new key */
-	r = ops->copy(ops->ctx, f->object_id, keys, new_id, keys + KT_KEY_BYTES, &bytes);
+	/* A file open in a running mount is busy: wait for it to be closed. */
+	for (int waited_ms = 0;; waited_ms += REENCRYPT_BUSY_POLL_MS) {
+		r = ops->copy(ops->ctx, f->object_id, keys, new_id, keys + KT_KEY_BYTES, &bytes);
+		if (r != -EBUSY || waited_ms >= (int)busy_wait_ms)
+			break;
+		usleep(REENCRYPT_BUSY_POLL_MS * 1000);
+	}
 	if (r == -EBADMSG || r == -ENOENT) {
 		(void)ops->remove(ops->ctx, new_id);
 		r = reencrypt_skip(db, admin, rot, f,
@@ -1206,7 +1218,8 @@ int kt_reencrypt_run(struct meta_db *db, struct kt_keyring *admin, uint32_t leve
 			break;
 		}
 		if (r == 0)
-			r = reencrypt_one(db, admin, &rot, &files[0], ops, &res);
+			r = reencrypt_one(db, admin, &rot, &files[0], ops,
+					  o.busy_wait_ms ? o.busy_wait_ms : REENCRYPT_BUSY_WAIT_MS, &res);
 		if (r == 0)
 			res.failed++;
 		if (r == 1 || r == 2)

@@ -50,6 +50,8 @@ struct kt_rotation_options {
 				  * for re-encryption every file is a batch (tests, crash drills) */
 	kt_progress_fn progress; /* may be NULL */
 	void *progress_ctx;
+	unsigned busy_wait_ms;	 /* re-encryption: how long to wait for a file open in a
+				  * running mount; 0 = REENCRYPT_BUSY_WAIT_MS (a minute) */
 };
 
 /* What a run did (added to, so one result can gather several runs). */
@@ -114,8 +116,9 @@ struct kt_content_ops {
  * re-encryption (its rotations row) is continued rather than a new one
  * started (`levels` is then the running one's), and a blob left behind by an
  * interruption is removed. Running re-wrap rotations are finished first.
- * The caller makes sure no daemon has the vault mounted (the re-encryption
- * replaces blobs under it).
+ * Works under a running mount: ops->copy answers -EBUSY for a blob the
+ * daemon has open, and the file is tried again until it is closed (a minute
+ * at most, then -EBUSY: run again to resume).
  */
 int kt_reencrypt_run(struct meta_db *db, struct kt_keyring *admin, uint32_t levels,
 		     const struct kt_content_ops *ops, const struct kt_rotation_options *opt,

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -243,6 +244,24 @@ static struct vfs_blob *blob_new(const uint8_t object_id[KT_OBJECT_ID_BYTES],
 	return b;
 }
 
+/* The shared lock every open blob holds (waits while re-encryption holds it
+ * exclusively, which lasts one file's copy). */
+static int lock_shared(int fd)
+{
+	while (flock(fd, LOCK_SH) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+int vfs_blob_lock_exclusive(struct vfs_blob *b)
+{
+	if (flock(b->fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? -EBUSY : -errno;
+	return 0;
+}
+
 static void blob_free(struct vfs_blob *b)
 {
 	if (!b)
@@ -281,7 +300,9 @@ int vfs_blob_create(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
 		blob_free(b);
 		return r;
 	}
-	r = header_write(b, 0);
+	r = lock_shared(b->fd);
+	if (r == 0)
+		r = header_write(b, 0);
 	if (r < 0) {
 		blob_free(b);
 		unlinkat(objects_fd, path, 0);
@@ -311,6 +332,9 @@ int vfs_blob_open(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
 		r = errno == ENOENT ? -EBADMSG : -errno;
 		goto fail;
 	}
+	r = lock_shared(b->fd);
+	if (r < 0)
+		goto fail;
 	n = pread(b->fd, hdr, sizeof(hdr), 0);
 	if (n < 0) {
 		r = -errno;

@@ -40,6 +40,10 @@ void vfs_object_path(const uint8_t object_id[KT_OBJECT_ID_BYTES], char ret_path[
 /*
  * Create a new empty blob (size 0) under objects_fd, O_EXCL; make the "xx"
  * folder if missing. The file key is copied (secure memory).
+ *
+ * Every open blob holds a shared flock(2) on its file, so that re-encryption
+ * (vaultfs-keytool rotate --reencrypt, another process) can tell a blob in
+ * use from one it may replace: see vfs_blob_lock_exclusive.
  */
 int vfs_blob_create(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
 		    const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob);
@@ -49,6 +53,12 @@ int vfs_blob_create(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
  */
 int vfs_blob_open(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
 		  const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob);
+/*
+ * Turn b's shared lock into an exclusive one, without waiting: -EBUSY while
+ * another open of the blob (the daemon's) holds it. Re-encryption holds the
+ * old blob this way from its copy until it has been replaced and removed.
+ */
+int vfs_blob_lock_exclusive(struct vfs_blob *b);
 /* Write the header if the size changed, close, wipe the keys. Takes NULL. */
 struct vfs_blob *vfs_blob_close(struct vfs_blob *b, int *ret_err);
 /* Remove a blob's file (not open). -ENOENT if absent. */

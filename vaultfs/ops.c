@@ -509,23 +509,60 @@ static int file_key_of(struct vfs *v, struct vfs_session *s, const struct meta_n
 }
 
 /* Open n's blob into in (write lock held on in). */
+/*
+ * Open n's blob into in (write lock held on in). Re-encryption (another
+ * process) may replace a file's blob and key between our reading the row and
+ * our lock on the blob: once the blob is open (and so share-locked, which
+ * re-encryption waits for), the row is read again, and a replaced blob is
+ * closed and the new one opened instead.
+ */
 static int inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inode *in,
 			   const struct meta_node *n)
 {
+	struct meta_node cur = { 0 };
 	uint8_t *key;
-	int r;
+	int r = 0;
 
 	if (in->blob)
 		return 0;
 	key = kt_secure_alloc(KT_KEY_BYTES);
 	if (!key)
 		return -ENOMEM;
-	r = file_key_of(v, s, n, key, false);
-	if (r == 0)
-		r = vfs_blob_open(v->objects_fd, n->object_id, key, &in->blob);
+	cur = *n;
+	cur.symlink_enc = NULL; /* borrowed fields only; never freed here */
+	for (int attempt = 0; attempt < 8; attempt++) {
+		struct meta_node now = { 0 };
+
+		r = file_key_of(v, s, &cur, key, false);
+		if (r == 0)
+			r = vfs_blob_open(v->objects_fd, cur.object_id, key, &in->blob);
+		if (r < 0 && r != -EBADMSG)
+			break;
+		/* (a failed read leaves now zeroed: then the open's result stands) */
+		db_lock(v);
+		(void)meta_node_get(v->db, cur.ino, &now);
+		db_unlock(v);
+		if (now.ino == cur.ino && now.has_object &&
+		    (memcmp(now.object_id, cur.object_id, sizeof(now.object_id)) != 0 ||
+		     memcmp(now.file_key, cur.file_key, sizeof(now.file_key)) != 0)) {
+			/* Re-encrypted meanwhile: this blob is the old one. Try the new. */
+			in->blob = vfs_blob_close(in->blob, NULL);
+			memcpy(cur.object_id, now.object_id, sizeof(cur.object_id));
+			memcpy(cur.file_key, now.file_key, sizeof(cur.file_key));
+			meta_node_clear(&now);
+			r = -EAGAIN;
+			continue;
+		}
+		meta_node_clear(&now);
+		break;
+	}
 	kt_secure_free(key);
-	if (r < 0)
+	if (r == -EAGAIN)
+		r = -EBUSY; /* replaced eight times in a row: give up for now */
+	if (r < 0) {
+		in->blob = vfs_blob_close(in->blob, NULL);
 		return r;
+	}
 	if (vfs_blob_size(in->blob) != n->size) {
 		/* The MAC'd header is authoritative (a crash between the header and
 		 * the database update): bring the database in line at flush. */

@@ -25,26 +25,6 @@
 
 _Static_assert(COPY_BYTES % VFS_CHUNK_SIZE == 0, "copy whole chunks");
 
-int kt_content_lock(const char *vault_dir, int *ret_fd)
-{
-	char path[4096];
-	int fd;
-
-	if ((size_t)snprintf(path, sizeof(path), "%s/lock", vault_dir) >= sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -errno;
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int e = errno;
-
-		close(fd);
-		return e == EWOULDBLOCK ? -EBUSY : -e;
-	}
-	*ret_fd = fd;
-	return 0;
-}
-
 /* fsync the "xx" folder holding a blob, so its new entry is durable. */
 static int sync_folder(int objects_fd, const uint8_t id[KT_OBJECT_ID_BYTES])
 {
@@ -65,6 +45,15 @@ static int sync_folder(int objects_fd, const uint8_t id[KT_OBJECT_ID_BYTES])
 	return r;
 }
 
+/* Drop the lock on the blob being replaced, if any. */
+static void release_held(struct kt_content_store *store)
+{
+	if (store->held) {
+		store->held = vfs_blob_close(store->held, NULL);
+		sodium_memzero(store->held_id, sizeof(store->held_id));
+	}
+}
+
 static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
 		     const uint8_t old_key[KT_KEY_BYTES], const uint8_t new_id[KT_OBJECT_ID_BYTES],
 		     const uint8_t new_key[KT_KEY_BYTES], uint64_t *ret_bytes)
@@ -75,9 +64,19 @@ static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
 	uint8_t *buf = NULL;
 	int r, e;
 
+	/* A blob the daemon has open (it holds a shared lock) is not replaced
+	 * now: -EBUSY, and the caller comes back to it. Once locked
+	 * exclusively here, the daemon waits for us before opening it, and then
+	 * finds the row pointing at the new blob. */
+	release_held(store);
 	r = vfs_blob_open(store->objects_fd, old_id, old_key, &in);
 	if (r < 0)
 		return r;
+	r = vfs_blob_lock_exclusive(in);
+	if (r < 0) {
+		vfs_blob_close(in, NULL);
+		return r;
+	}
 	buf = sodium_malloc(COPY_BYTES);
 	if (!buf) {
 		vfs_blob_close(in, NULL);
@@ -112,14 +111,17 @@ static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
 		if (r == 0)
 			r = e;
 	}
-	vfs_blob_close(in, NULL);
 	if (r == 0)
 		r = sync_folder(store->objects_fd, new_id);
 	if (r < 0) {
+		vfs_blob_close(in, NULL);
 		if (r != -EEXIST)
 			(void)vfs_blob_unlink(store->objects_fd, new_id);
 		return r;
 	}
+	/* Keep the old blob locked until the swap is done and it is removed. */
+	store->held = in;
+	memcpy(store->held_id, old_id, KT_OBJECT_ID_BYTES);
 	*ret_bytes = size;
 	return 0;
 }
@@ -127,8 +129,12 @@ static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
 static int blob_remove(void *ctx, const uint8_t id[KT_OBJECT_ID_BYTES])
 {
 	struct kt_content_store *store = ctx;
+	int r = vfs_blob_unlink(store->objects_fd, id);
 
-	return vfs_blob_unlink(store->objects_fd, id);
+	/* Removing the old blob (or, on failure, the new copy) ends this file's
+	 * replacement: let the daemon open its blob again. */
+	release_held(store);
+	return r;
 }
 
 int kt_content_open(const char *vault_dir, struct kt_content_store *store,
@@ -138,6 +144,7 @@ int kt_content_open(const char *vault_dir, struct kt_content_store *store,
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/objects", vault_dir) >= sizeof(path))
 		return -ENAMETOOLONG;
+	store->held = NULL;
 	store->objects_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (store->objects_fd < 0)
 		return -errno;
@@ -149,6 +156,8 @@ int kt_content_open(const char *vault_dir, struct kt_content_store *store,
 
 void kt_content_close(struct kt_content_store *store)
 {
+	if (store)
+		release_held(store);
 	if (store && store->objects_fd >= 0) {
 		close(store->objects_fd);
 		store->objects_fd = -1;

@@ -1,25 +1,27 @@
 /*
  * keytool/cmd/content.h — what re-encryption needs of the vault directory:
- * the content operations of rotation.h over vaultfs/chunk.c, and the
- * daemon's mount lock.
+ * the content operations of rotation.h over vaultfs/chunk.c.
+ *
+ * Works while the vault is mounted: a blob the daemon has open holds a
+ * shared lock, and copy then answers -EBUSY (rotation.c waits and tries
+ * again); a blob being replaced is held exclusively from its copy until it
+ * is removed, and the daemon waits for that before opening it.
  *
  * Errors: 0 or -errno (-EBADMSG a blob that does not authenticate, -ENOENT
- * missing, -EBUSY the vault is mounted).
+ * missing, -EBUSY open in a running mount).
  */
 #pragma once
 
 #include "rotation.h"
 
-/*
- * Take VAULT/lock the way the daemon does (flock LOCK_EX, not waiting):
- * -EBUSY if a daemon has the vault mounted. Keep *ret_fd open while the
- * content is being rewritten (a mount attempt then fails); close it to let go.
- */
-int kt_content_lock(const char *vault_dir, int *ret_fd);
-
 /* The blobs of one vault. */
+struct vfs_blob;
+
 struct kt_content_store {
-	int objects_fd; /* VAULT/objects, O_DIRECTORY */
+	int objects_fd;		/* VAULT/objects, O_DIRECTORY */
+	struct vfs_blob *held;	/* the blob being replaced, locked exclusively
+				 * from its copy until it is removed */
+	uint8_t held_id[KT_OBJECT_ID_BYTES];
 };
 
 /* Open VAULT/objects and fill *ret_ops (whose ctx is store). */

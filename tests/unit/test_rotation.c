@@ -786,8 +786,6 @@ START_TEST(reencrypt_resumable)
 	struct kt_content_ops ops;
 	struct kt_keyring *carol = unlock(db, "carol", CAROL_PASS);
 	uint8_t old_ids[12][KT_OBJECT_ID_BYTES];
-	int lock_fd = -1, lock2 = -1;
-
 	make_blob_files(carol, 12);
 	for (size_t i = 0; i < n_files; i++) {
 		struct meta_node n;
@@ -796,10 +794,30 @@ START_TEST(reencrypt_resumable)
 		memcpy(old_ids[i], n.object_id, KT_OBJECT_ID_BYTES);
 		meta_node_clear(&n);
 	}
-	/* the mount lock: a second taker (a daemon) is refused */
-	ck_assert_int_eq(kt_content_lock(dir, &lock_fd), 0);
-	ck_assert_int_eq(kt_content_lock(dir, &lock2), -EBUSY);
 	ck_assert_int_eq(kt_content_open(dir, &store, &ops), 0);
+	/* a file open in a running mount (the daemon's shared blob lock) is not
+	 * replaced: the run waits for it, then stops with -EBUSY; resumable */
+	{
+		struct kt_rotation_options busy = {.busy_wait_ms = 300};
+		struct kt_rotation_result r0 = {0};
+		struct vfs_blob *held = NULL;
+		uint8_t key[KT_KEY_BYTES];
+		struct meta_node n;
+		int ofd = objects_fd();
+
+		ck_assert_int_eq(meta_node_get(db, files[0].ino, &n), 0);
+		memcpy(key, files[0].key, sizeof(key));
+		ck_assert_int_eq(vfs_blob_open(ofd, n.object_id, key, &held), 0);
+		sodium_memzero(key, sizeof(key));
+		meta_node_clear(&n);
+		ck_assert_int_eq(kt_reencrypt_run(db, alice, 0, &ops, &busy, &r0), -EBUSY);
+		ck_assert_uint_eq(r0.files, 0); /* files[0] is the first one */
+		ck_assert_int_eq(meta_node_get(db, files[0].ino, &n), 0);
+		ck_assert(memcmp(n.object_id, old_ids[0], KT_OBJECT_ID_BYTES) == 0);
+		meta_node_clear(&n);
+		vfs_blob_close(held, NULL);
+		close(ofd);
+	}
 
 	ck_assert_int_eq(kt_reencrypt_run(db, alice, 0, &ops, &o, &res), -EINTR);
 	ck_assert_uint_eq(res.files, 4);
@@ -853,9 +871,6 @@ START_TEST(reencrypt_resumable)
 	}
 	all_content_reads(carol);
 	kt_content_close(&store);
-	close(lock_fd);
-	ck_assert_int_eq(kt_content_lock(dir, &lock2), 0);
-	close(lock2);
 	kt_keyring_free(carol);
 }
 END_TEST
