@@ -126,3 +126,54 @@ tc_lc_reencrypt_while_mounted() {
 	check_eq "$(objects | wc -l)" 12 "blobs after re-encryption"
 }
 it_case lc_reencrypt_while_mounted
+
+# kill -9 in the middle of a rotation, then finish it, then every file reads
+# back for everyone who holds the level.
+tc_lc_rotation_kill9() {
+	new_vault
+	it_mount alice
+	local i n=300
+	mkdir "$M/d"
+	check setfattr -n user.vault.level -v 1 "$M/d"
+	for ((i = 0; i < n; i++)); do
+		echo "file $i" >"$M/d/f$i"
+	done
+	it_umount
+	local ad=(--vault "$V" --as admin --passphrase-file "$PW/admin")
+	need strace
+	# Slow every write of the rotation down (strace delay injection) so that
+	# kill -9 reliably lands in the middle of it, then kill the keytool
+	# process itself (strace's tracee) once some file keys are re-wrapped.
+	strace -f -o /dev/null -e trace=pwrite64 -e inject=pwrite64:delay_exit=5000 \
+		"$KEYTOOL" "${ad[@]}" rotate --level 1 --batch 1 >"$T/rot.out" 2>&1 &
+	local tracer=$! pid="" waited=0 done_n=0
+	while ((waited < 400)); do
+		[[ -z $pid ]] && pid=$(pgrep -P $tracer -f vaultfs-keytool | head -n 1)
+		done_n=$(sqlite3 -batch -cmd ".timeout 2000" "$V/vault.db" \
+			"SELECT coalesce(max(done),0) FROM rotations WHERE state <> 'done'" 2>/dev/null)
+		[[ ${done_n:-0} -ge 20 ]] && break
+		kill -0 $tracer 2>/dev/null || break
+		sleep 0.05
+		waited=$((waited + 1))
+	done
+	[[ -n $pid ]] && kill -9 "$pid" 2>/dev/null
+	wait $tracer 2>/dev/null
+	local running
+	running=$(sqlite3 -batch -cmd ".timeout 2000" "$V/vault.db" \
+		"SELECT count(*) FROM rotations WHERE state <> 'done'")
+	check_eq "$running" 1 "rotations still running after kill -9 (done: ${done_n:-?})"
+	# finish it
+	check "$KEYTOOL" "${ad[@]}" rotate
+	check_eq "$(sqlite3 -batch -cmd ".timeout 2000" "$V/vault.db" "SELECT count(*) FROM rotations WHERE state <> 'done'")" 0 \
+		"rotations left running after resuming"
+	# every file reads back, for the owner and for a member (level 1)
+	it_mount bob
+	for ((i = 0; i < n; i++)); do
+		check_eq "$(cat "$M/d/f$i")" "file $i" "f$i read by bob after the resumed rotation"
+	done
+	it_umount
+	it_mount alice
+	check_eq "$(cat "$M/d/f0")$(cat "$M/d/f$((n - 1))")" "file 0file $((n - 1))" "read by alice"
+	it_umount
+}
+it_case lc_rotation_kill9
