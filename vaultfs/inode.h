@@ -8,7 +8,7 @@
  * and the not-yet-flushed size and mtime of open files.
  *
  * Locking: the table's own mutex guards the hash chains and the counters
- * (nlookup, pins). Each inode's rwlock guards blob, dirty, mtime_ns and the
+ * (nlookup, pins). Each inode's rwlock guards blob, dirty and the pending times, and the
  * blob's content: read side for reads and getattr, write side for open,
  * write, truncate, flush and release. Lock order: inode rwlock before the
  * database mutex; never the table mutex while waiting for either.
@@ -29,8 +29,11 @@ struct vfs_inode {
 	pthread_rwlock_t lock;		/* see Locking above */
 	struct vfs_blob *blob;		/* content, while nopen > 0 (regular files) */
 	bool unlinked;			/* its last name is gone: delete when freed (table mutex) */
-	bool dirty;			/* size or mtime not yet written to the database */
+	bool dirty;			/* size or times not yet written to the database */
 	int64_t mtime_ns;		/* valid when dirty */
+	int64_t ctime_ns;		/* valid when dirty */
+	bool atime_dirty;		/* atime_ns set (futimens) and not yet written */
+	int64_t atime_ns;		/* valid when atime_dirty */
 	struct vfs_inode *next;		/* hash chain (table mutex) */
 };
 

@@ -135,7 +135,12 @@ static void overlay_open_state(struct vfs *v, struct stat *st)
 		st->st_blocks = (blkcnt_t)((size + VFS_CHUNK_SIZE - 1) / VFS_CHUNK_SIZE) * (VFS_CHUNK_SIZE / 512);
 		st->st_mtim.tv_sec = in->mtime_ns / 1000000000;
 		st->st_mtim.tv_nsec = in->mtime_ns % 1000000000;
-		st->st_ctim = st->st_mtim;
+		st->st_ctim.tv_sec = in->ctime_ns / 1000000000;
+		st->st_ctim.tv_nsec = in->ctime_ns % 1000000000;
+		if (in->atime_dirty) {
+			st->st_atim.tv_sec = in->atime_ns / 1000000000;
+			st->st_atim.tv_nsec = in->atime_ns % 1000000000;
+		}
 	}
 	pthread_rwlock_unlock(&in->lock);
 	vfs_inode_unpin(v->itable, in);
@@ -568,6 +573,7 @@ static int inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inod
 		 * the database update): bring the database in line at flush. */
 		in->dirty = true;
 		in->mtime_ns = n->mtime_ns;
+		in->ctime_ns = n->ctime_ns;
 	}
 	return 0;
 }
@@ -594,7 +600,9 @@ static int inode_commit(struct vfs *v, struct vfs_inode *in, bool write_node, in
 		if (r == 0) {
 			n.size = vfs_blob_size(in->blob);
 			n.mtime_ns = in->mtime_ns;
-			n.ctime_ns = in->mtime_ns > n.ctime_ns ? in->mtime_ns : n.ctime_ns;
+			n.ctime_ns = in->ctime_ns > n.ctime_ns ? in->ctime_ns : n.ctime_ns;
+			if (in->atime_dirty)
+				n.atime_ns = in->atime_ns;
 			r = meta_node_update(v->db, &n);
 		}
 	}
@@ -607,7 +615,7 @@ static int inode_commit(struct vfs *v, struct vfs_inode *in, bool write_node, in
 	db_unlock(v);
 	meta_node_clear(&n);
 	if (r == 0 && node)
-		in->dirty = false;
+		in->dirty = in->atime_dirty = false;
 	return r;
 }
 
@@ -769,6 +777,35 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 	if (r < 0)
 		goto out;
 
+	if (in->blob && !(to_set & ~(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
+				     FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW))) {
+		/* Only times, of an open file (futimens, as tar does before closing):
+		 * kept with its other unflushed state and committed with it at
+		 * release or fsync, not in a transaction of their own. Times are not
+		 * recorded in the access record. */
+		if (!in->dirty) {
+			in->mtime_ns = n.mtime_ns;
+			in->dirty = true;
+		}
+		if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+			in->mtime_ns = now;
+		else if (to_set & FUSE_SET_ATTR_MTIME)
+			in->mtime_ns = timespec_ns(&attr->st_mtim);
+		if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
+			in->atime_ns = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? now
+									  : timespec_ns(&attr->st_atim);
+			in->atime_dirty = true;
+		}
+		in->ctime_ns = now;
+		pthread_rwlock_unlock(&in->lock);
+		node_to_stat(&n, &st);
+		meta_node_clear(&n);
+		overlay_open_state(v, &st);
+		unpin(v, in);
+		fuse_reply_attr(req, &st, v->attr_timeout);
+		return;
+	}
+
 	if (to_set & FUSE_SET_ATTR_SIZE) {
 		if (S_ISDIR(n.mode)) {
 			r = -EISDIR;
@@ -793,7 +830,9 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 	} else if (in->blob && in->dirty) {
 		n.size = vfs_blob_size(in->blob);
 		n.mtime_ns = in->mtime_ns;
-		in->dirty = false;
+		if (in->atime_dirty)
+			n.atime_ns = in->atime_ns;
+		in->dirty = in->atime_dirty = false;
 	}
 	if (to_set & FUSE_SET_ATTR_MODE)
 		n.mode = (n.mode & S_IFMT) | (attr->st_mode & 07777);
@@ -1536,7 +1575,7 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 		r = vfs_blob_truncate(in->blob, 0);
 		if (r == 0) {
 			in->dirty = true;
-			in->mtime_ns = meta_now_ns();
+			in->mtime_ns = in->ctime_ns = meta_now_ns();
 		}
 	}
 	if (r == 0)
@@ -1704,7 +1743,7 @@ static void vfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 		n = vfs_blob_write(in->blob, buf, size, at);
 		if (n >= 0) {
 			in->dirty = true;
-			in->mtime_ns = meta_now_ns();
+			in->mtime_ns = in->ctime_ns = meta_now_ns();
 		}
 	}
 	pthread_rwlock_unlock(&in->lock);
