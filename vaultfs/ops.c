@@ -1847,7 +1847,8 @@ static void list_dir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
-	for (int dot = (int)(off < 0 ? 0 : off); dot < 2 && !full; dot++) {
+	/* "." and ".." first (offsets 1 and 2); off is 64-bit: clamp before narrowing */
+	for (int dot = off <= 0 ? 0 : off >= 2 ? 2 : (int)off; dot < 2 && !full; dot++) {
 		struct fuse_entry_param e = { 0 };
 		const char *name = dot == 0 ? "." : "..";
 		size_t len;
