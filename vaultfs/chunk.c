@@ -25,6 +25,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -33,6 +34,7 @@
 #define HEADER_VERSION 1
 #define HEADER_FIELDS 32 /* bytes covered by the MAC */
 #define BATCH_CHUNKS 64	 /* chunks sealed per pwrite when filling */
+#define BIG_GROWTH_BYTES (16u << 20) /* growth checked against free space first */
 
 _Static_assert(VFS_CHUNK_DISK == 4136, "chunk on disk is pinned by the format");
 _Static_assert(VFS_CHUNK_NONCE == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, "nonce size");
@@ -472,6 +474,16 @@ static int write_range(struct vfs_blob *b, const uint8_t *src, uint64_t off, uin
 	uint64_t last = (end - 1) >> VFS_CHUNK_SHIFT;
 	uint8_t plain[VFS_CHUNK_SIZE];
 	int r = 0;
+
+	/* Gaps are stored as encrypted zeros, not as holes: refuse up front a
+	 * growth the disk cannot hold (truncate -s 1T), rather than fill it. */
+	if (end - start > BIG_GROWTH_BYTES) {
+		struct statvfs sv;
+		uint64_t need = (last - first + 1) * (uint64_t)VFS_CHUNK_DISK;
+
+		if (fstatvfs(b->fd, &sv) == 0 && sv.f_frsize && need / sv.f_frsize >= sv.f_bavail)
+			return -ENOSPC;
+	}
 
 	for (uint64_t batch = first; batch <= last; batch += BATCH_CHUNKS) {
 		uint64_t n = last - batch + 1 < BATCH_CHUNKS ? last - batch + 1 : BATCH_CHUNKS;

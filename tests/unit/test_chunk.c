@@ -422,6 +422,22 @@ START_TEST(test_nonces_unique)
 }
 END_TEST
 
+/* A growth the disk cannot hold is refused before anything is written. */
+START_TEST(test_huge_growth_refused)
+{
+	struct vfs_blob *b = NULL;
+	uint8_t x = 1;
+
+	ck_assert_int_eq(vfs_blob_create(objects_fd, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_write(b, &x, 1, 0), 1);
+	ck_assert_int_eq(vfs_blob_truncate(b, 1ull << 50), -ENOSPC);
+	ck_assert_uint_eq(vfs_blob_size(b), 1);
+	ck_assert_int_eq(vfs_blob_write(b, &x, 1, 1ull << 50), -ENOSPC);
+	ck_assert_uint_eq(vfs_blob_size(b), 1);
+	vfs_blob_close(b, NULL);
+}
+END_TEST
+
 START_TEST(test_chunk_seal_binds_index)
 {
 	uint8_t plain[VFS_CHUNK_SIZE], disk[VFS_CHUNK_DISK], out[VFS_CHUNK_SIZE];
@@ -522,6 +538,7 @@ static Suite *chunk_suite(void)
 	tcase_add_test(tc, test_attack_wrong_key);
 	tcase_add_test(tc, test_missing_blob_is_damage);
 	tcase_add_test(tc, test_nonces_unique);
+	tcase_add_test(tc, test_huge_growth_refused);
 	tcase_add_test(tc, test_chunk_seal_binds_index);
 	tcase_add_test(tc, test_golden_blob_v1);
 	suite_add_tcase(s, tc);
