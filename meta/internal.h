@@ -178,6 +178,10 @@ int meta_col_i64(struct sqlite3_stmt *st, int col, int64_t *ret);
  * sealed), stepped to the end, into a malloc'd array. */
 struct meta_key_seal;
 int meta_key_seals_read(struct sqlite3_stmt *st, struct meta_key_seal **ret, size_t *ret_n);
+/* The same for grants (columns user_id, role_id, role_version, sealed,
+ * granted_by, granted_at, expires, user name, role name). */
+struct meta_grant;
+int meta_grants_read(struct sqlite3_stmt *st, struct meta_grant **ret, size_t *ret_n);
 
 /*
  * Make room for one more element in a malloc'd array of *cap elements of

@@ -442,7 +442,7 @@ static int read_grant(sqlite3_stmt *st, struct meta_grant *g)
 	return 0;
 }
 
-static int list_grants(sqlite3_stmt *st, struct meta_grant **ret, size_t *ret_n)
+int meta_grants_read(sqlite3_stmt *st, struct meta_grant **ret, size_t *ret_n)
 {
 	struct meta_grant *v = NULL;
 	size_t n = 0, cap = 0;
@@ -522,7 +522,7 @@ int meta_grant_list_user(struct meta_db *db, int64_t user_id, struct meta_grant 
 		return r;
 	if (sqlite3_bind_int64(st, 1, user_id))
 		return meta_bind_errno(st);
-	return list_grants(st, ret, ret_n);
+	return meta_grants_read(st, ret, ret_n);
 }
 
 int meta_grant_list_all(struct meta_db *db, struct meta_grant **ret, size_t *ret_n)
@@ -536,7 +536,7 @@ int meta_grant_list_all(struct meta_db *db, struct meta_grant **ret, size_t *ret
 		      GRANT_SELECT " ORDER BY u.name, r.name, g.role_version", &st);
 	if (r < 0)
 		return r;
-	return list_grants(st, ret, ret_n);
+	return meta_grants_read(st, ret, ret_n);
 }
 
 /* ---- key versions ---- */

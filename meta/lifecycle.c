@@ -163,8 +163,6 @@ int meta_grant_list_role(struct meta_db *db, int64_t role_id, struct meta_grant 
 			 size_t *ret_n)
 {
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
-	struct meta_grant *v = NULL;
-	size_t n = 0, cap = 0;
 	int r;
 
 	if (!ret || !ret_n)
@@ -179,33 +177,7 @@ int meta_grant_list_role(struct meta_db *db, int64_t role_id, struct meta_grant 
 		return r;
 	if (sqlite3_bind_int64(st, 1, role_id))
 		return meta_bind_errno(st);
-	while ((r = meta_step_row(st)) > 0) {
-		struct meta_grant *g;
-
-		r = meta_grow((void **)&v, &cap, n, sizeof(*v));
-		if (r < 0)
-			break;
-		g = &v[n];
-		memset(g, 0, sizeof(*g));
-		if ((r = meta_col_i64(st, 0, &g->user_id)) < 0 ||
-		    (r = meta_col_i64(st, 1, &g->role_id)) < 0 ||
-		    (r = meta_col_u32(st, 2, &g->role_version)) < 0 ||
-		    (r = meta_col_fixed(st, 3, g->sealed, sizeof(g->sealed))) < 0 ||
-		    (r = meta_col_i64(st, 4, &g->granted_by)) < 0 ||
-		    (r = meta_col_i64(st, 5, &g->granted_at_ns)) < 0 ||
-		    (r = meta_col_i64(st, 6, &g->expires_ns)) < 0 ||
-		    (r = meta_col_text(st, 7, g->user_name, sizeof(g->user_name))) < 0 ||
-		    (r = meta_col_text(st, 8, g->role_name, sizeof(g->role_name))) < 0)
-			break;
-		n++;
-	}
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return meta_grants_read(st, ret, ret_n);
 }
 
 int meta_grant_remove_below(struct meta_db *db, int64_t role_id, uint32_t below)
