@@ -13,6 +13,7 @@
  * are compared with sodium_memcmp.
  */
 #include "crypto.h"
+#include "secmem.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -134,17 +135,12 @@ int kt_crypto_init(void)
 
 void *kt_secure_alloc(size_t len)
 {
-	void *p = sodium_malloc(len);
-
-	if (p)
-		sodium_memzero(p, len);
-	return p;
+	return kt_secmem_alloc(len);
 }
 
 void *kt_secure_free(void *p)
 {
-	sodium_free(p);
-	return NULL;
+	return kt_secmem_free(p);
 }
 
 void kt_keypair(uint8_t ret_pk[KT_KEY_BYTES], uint8_t ret_sk[KT_KEY_BYTES])

@@ -59,7 +59,11 @@ enum kt_meta_purpose {
 /* Call once before anything else (wraps sodium_init); -EIO on failure. */
 int kt_crypto_init(void);
 
-/* Locked, guarded memory for keys (sodium_malloc); free wipes. Both take NULL. */
+/* Zeroed memory for keys: locked, not in core dumps, wiped on free. Up to
+ * KT_SECMEM_SMALL_MAX bytes come from a pool of slabs (secmem.h), larger
+ * requests from sodium_malloc. Free only with kt_secure_free (not sodium_free,
+ * no sodium_mprotect_*): it aborts on any other pointer. Free takes NULL and
+ * returns NULL. */
 void *kt_secure_alloc(size_t len);
 void *kt_secure_free(void *p);
 
