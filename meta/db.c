@@ -555,6 +555,44 @@ void meta_tx_rollback(struct meta_db *db)
 	db->in_tx = false;
 }
 
+/* ---- checkpoints ---- */
+
+static int wal_hook(void *arg, sqlite3 *sql, const char *name, int frames)
+{
+	struct meta_db *db = arg;
+
+	if (frames < db->wal_notified - META_WAL_CHECKPOINT_FRAMES)
+		db->wal_notified = 0; /* the log started over */
+	if (frames >= META_WAL_FRAMES_MAX) {
+		sqlite3_wal_checkpoint_v2(sql, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	} else if (frames >= db->wal_notified + META_WAL_CHECKPOINT_FRAMES) {
+		/* once per META_WAL_CHECKPOINT_FRAMES new frames, not every commit */
+		db->wal_notified = frames;
+		db->wal_notify(db->wal_notify_arg);
+	}
+	return SQLITE_OK;
+}
+
+int meta_db_checkpoint_elsewhere(struct meta_db *db, void (*notify)(void *arg), void *arg)
+{
+	if (db->read_only)
+		return -EINVAL;
+	db->wal_notify = notify;
+	db->wal_notify_arg = arg;
+	if (!notify) /* back to checkpoints inside commits */
+		return sqlite3_wal_autocheckpoint(db->sql, 1000 /* SQLite's default */) == SQLITE_OK ? 0 : -EIO;
+	/* replaces the automatic checkpoint, which is a wal hook too */
+	sqlite3_wal_hook(db->sql, wal_hook, db);
+	return 0;
+}
+
+int meta_db_checkpoint(struct meta_db *db)
+{
+	int rc = sqlite3_wal_checkpoint_v2(db->sql, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+
+	return rc == SQLITE_OK || rc == SQLITE_BUSY ? 0 : -EIO;
+}
+
 /* ---- configuration ---- */
 
 int meta_config_set_blob(struct meta_db *db, const char *key, const void *val, size_t len)

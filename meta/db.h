@@ -20,7 +20,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define META_SCHEMA_VERSION 2
+#define META_SCHEMA_VERSION 3
 #define META_LEVELS 4 /* levels 0..3 are storable; level 4 is refused */
 #define META_LEVEL_REFUSED 4
 #define META_DB_NAME "vault.db"
@@ -57,6 +57,22 @@ struct meta_db *meta_db_close(struct meta_db *db);
 int meta_tx_begin(struct meta_db *db);
 int meta_tx_commit(struct meta_db *db);
 void meta_tx_rollback(struct meta_db *db);
+
+/*
+ * WAL checkpoints off the request path (the daemon). After this call, commits
+ * on db no longer copy the WAL back into the database themselves; instead
+ * notify(arg) is called (inside the commit: keep it short) once the WAL holds
+ * META_WAL_CHECKPOINT_FRAMES frames, and another connection's thread runs
+ * meta_db_checkpoint(). Should that thread fall behind (or readers hold it
+ * back) until the WAL reaches META_WAL_FRAMES_MAX, the committer checkpoints
+ * itself, so the WAL cannot grow without bound. notify NULL goes back to
+ * SQLite's own checkpoints in commits.
+ */
+#define META_WAL_CHECKPOINT_FRAMES 4000 /* 16 MiB of 4 KiB pages */
+#define META_WAL_FRAMES_MAX 65536	 /* 256 MiB */
+int meta_db_checkpoint_elsewhere(struct meta_db *db, void (*notify)(void *arg), void *arg);
+/* Checkpoint what readers allow, waiting for nobody (PASSIVE). 0 or -EIO. */
+int meta_db_checkpoint(struct meta_db *db);
 
 /*
  * Configuration (table vault_config). Values are blobs; the _int variants

@@ -124,6 +124,9 @@ struct meta_db {
 	bool read_only;				  /* opened META_OPEN_RO */
 	bool in_tx;				  /* between meta_tx_begin() and its end */
 	struct sqlite3_stmt *stmt[META_ST_COUNT]; /* prepared on first use, else NULL */
+	void (*wal_notify)(void *arg);		  /* meta_db_checkpoint_elsewhere() */
+	void *wal_notify_arg;
+	int wal_notified;			  /* log length at the last notify */
 };
 
 /*

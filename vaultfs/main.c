@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "cli.h"
+#include "checkpoint.h"
 #include "control.h"
 #include "ops.h"
 #include "record.h"
@@ -263,6 +264,7 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 	 * so the kernel may cache names and attributes for long. */
 	struct vfs v = { .objects_fd = -1, .attr_timeout = 60.0, .entry_timeout = 60.0 };
 	struct fuse_loop_config *loop = NULL;
+	struct vfs_checkpointer *ckpt = NULL;
 	struct vfs_control *ctl = NULL;
 	struct fuse_session *se = NULL;
 	int lock_fd = -1, code, r;
@@ -289,13 +291,18 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		code = unlock_user(&v, o);
 	if (code == 0) {
 		v.itable = vfs_itable_new();
-		if (!v.itable) {
+		v.dcache = vfs_dcache_new(VFS_DCACHE_MAX);
+		if (!v.itable || !v.dcache) {
 			cli_error("out of memory");
 			code = CLI_EXIT_FAILED;
 		}
 	}
 	if (code == 0 && (r = vfs_remove_orphans(&v)) < 0) {
 		cli_error("cannot clean up the vault after a crash: %s", strerror(-r));
+		code = CLI_EXIT_FAILED;
+	}
+	if (code == 0 && (r = vfs_checkpointer_start(v.vault_dir, v.db, &ckpt)) < 0) {
+		cli_error("cannot start the checkpoint thread: %s", strerror(-r));
 		code = CLI_EXIT_FAILED;
 	}
 	if (code == 0) {
@@ -375,9 +382,11 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 	code = r == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 out:
 	ctl = vfs_control_stop(ctl);
+	ckpt = vfs_checkpointer_stop(ckpt);
 	if (se)
 		fuse_session_destroy(se);
 	v.itable = vfs_itable_free(v.itable);
+	v.dcache = vfs_dcache_free(v.dcache);
 	v.sessions = vfs_sessions_free(v.sessions);
 	v.db = meta_db_close(v.db);
 	if (v.objects_fd >= 0)

@@ -6,8 +6,10 @@
  * is needed, authorise against levels (a refusal appends a denial record and
  * changes nothing), apply the change, append its access record, COMMIT,
  * release db_lock, reply. Content reads and writes take only the inode's
- * rwlock and touch the blob; size and mtime reach the database at flush,
- * fsync and release.
+ * rwlock and touch the blob; size and mtime reach the blob header and the
+ * database at fsync and release. There is no flush: writes are synchronous,
+ * so close() has nothing to wait for, and without a flush handler the kernel
+ * stops sending FLUSH (one round trip less per close).
  *
  * POSIX permission bits are checked by the kernel (the mount always uses
  * default_permissions); this file adds classification: a caller must hold a
@@ -570,7 +572,7 @@ static int inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inod
 	}
 	if (vfs_blob_size(in->blob) != n->size) {
 		/* The MAC'd header is authoritative (a crash between the header and
-		 * the database update): bring the database in line at flush. */
+		 * the database update): bring the database in line at release. */
 		in->dirty = true;
 		in->mtime_ns = n->mtime_ns;
 		in->ctime_ns = n->ctime_ns;
@@ -1200,6 +1202,8 @@ static void remove_entry(fuse_req_t req, struct vfs_session *s, fuse_ino_t paren
 fail:
 	meta_tx_rollback(v->db);
 out:
+	if (is_rmdir && n.ino)
+		vfs_dcache_drop(v->dcache, n.ino);
 	db_unlock(v);
 	if (gone)
 		node_unlinked(v, n.ino);
@@ -1383,6 +1387,12 @@ fail:
 	meta_tx_rollback(v->db);
 	victim_gone = false;
 out:
+	/* A renamed directory's cached name is stale, whatever the outcome (a
+	 * record path may have cached the new one in a transaction rolled back). */
+	if (src.ino)
+		vfs_dcache_drop(v->dcache, src.ino);
+	if (dst.ino)
+		vfs_dcache_drop(v->dcache, dst.ino);
 	db_unlock(v);
 	if (r == 0 && victim_gone)
 		node_unlinked(v, dst.ino);
@@ -1755,22 +1765,6 @@ static void vfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 	}
 	atomic_fetch_add(&h->bytes_written, n);
 	fuse_reply_write(req, (size_t)n);
-}
-
-static void vfs_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	struct vfs *v = vfs_of(req);
-	struct vfs_inode *in = handle_of(fi)->inode;
-	int r;
-
-	(void)ino;
-	(void)v;
-	/* The header (the size) now; the database at release, in one transaction
-	 * with the open's byte counts. */
-	pthread_rwlock_wrlock(&in->lock);
-	r = in->blob ? vfs_blob_sync(in->blob, 0) : 0;
-	pthread_rwlock_unlock(&in->lock);
-	fuse_reply_err(req, r < 0 ? reply_errno(r) : 0);
 }
 
 static void vfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -2529,7 +2523,6 @@ const struct fuse_lowlevel_ops vfs_ops = {
 	.open = vfs_open,
 	.read = vfs_read,
 	.write = vfs_write,
-	.flush = vfs_flush,
 	.release = vfs_release,
 	.fsync = vfs_fsync,
 	.opendir = vfs_opendir,

@@ -10,17 +10,74 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../meta/log.h"
 #include "../meta/ns.h"
 
+/*
+ * Process names, remembered for a second: a tar or an rsync makes thousands
+ * of requests, and /proc/PID/comm is three system calls each time. The name is
+ * whatever the process set for itself (prctl), so a stale one after a PID is
+ * reused within that second tells an auditor no less than a fresh one.
+ */
+#define COMM_CACHE_SLOTS 16
+#define COMM_CACHE_NS 1000000000ll
+
+static struct {
+	pthread_mutex_t lock;
+	unsigned next;
+	struct {
+		pid_t pid;
+		int64_t until_ns;
+		char comm[sizeof(((struct vfs_caller *)0)->comm)];
+	} slot[COMM_CACHE_SLOTS];
+} comm_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static int64_t coarse_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static bool comm_cached(pid_t pid, int64_t now, char *comm, size_t size)
+{
+	bool hit = false;
+
+	pthread_mutex_lock(&comm_cache.lock);
+	for (unsigned i = 0; i < COMM_CACHE_SLOTS && !hit; i++) {
+		if (comm_cache.slot[i].pid == pid && comm_cache.slot[i].until_ns > now) {
+			snprintf(comm, size, "%s", comm_cache.slot[i].comm);
+			hit = true;
+		}
+	}
+	pthread_mutex_unlock(&comm_cache.lock);
+	return hit;
+}
+
+static void comm_remember(pid_t pid, int64_t now, const char *comm)
+{
+	pthread_mutex_lock(&comm_cache.lock);
+	unsigned i = comm_cache.next++ % COMM_CACHE_SLOTS;
+
+	comm_cache.slot[i].pid = pid;
+	comm_cache.slot[i].until_ns = now + COMM_CACHE_NS;
+	snprintf(comm_cache.slot[i].comm, sizeof(comm_cache.slot[i].comm), "%s", comm);
+	pthread_mutex_unlock(&comm_cache.lock);
+}
+
 void vfs_caller_fill(struct vfs_caller *c, uid_t uid, gid_t gid, pid_t pid)
 {
+	int64_t now = coarse_now_ns();
 	char path[64];
 	ssize_t n = -1;
 	int fd;
@@ -28,6 +85,8 @@ void vfs_caller_fill(struct vfs_caller *c, uid_t uid, gid_t gid, pid_t pid)
 	c->uid = uid;
 	c->gid = gid;
 	c->pid = pid;
+	if (pid > 0 && comm_cached(pid, now, c->comm, sizeof(c->comm)))
+		return;
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
@@ -40,6 +99,8 @@ void vfs_caller_fill(struct vfs_caller *c, uid_t uid, gid_t gid, pid_t pid)
 	}
 	c->comm[n] = '\0';
 	c->comm[strcspn(c->comm, "\n")] = '\0';
+	if (pid > 0)
+		comm_remember(pid, now, c->comm);
 }
 
 int vfs_meta_open_stored(const struct kt_meta_keys *mk, enum kt_meta_purpose purpose,
@@ -78,57 +139,95 @@ static int dirent_name(const struct kt_meta_keys *mk, const struct meta_dirent *
 	return 0;
 }
 
-int vfs_path_of(struct vfs *v, const struct kt_meta_keys *mk, uint64_t ino, char **ret_path)
+/*
+ * The parent and decrypted name of ino, through the directory cache when ino
+ * is known to be a directory (is_dir), caching what the database says.
+ * *ret_name is malloc'd.
+ */
+static int name_of(struct vfs *v, const struct kt_meta_keys *mk, uint64_t ino, bool is_dir,
+		   uint64_t *ret_parent, char **ret_name)
 {
-	char *path = strdup(""), *name = NULL, *joined;
+	struct meta_dirent d = { 0 };
+	const char *cached;
+	int r;
+
+	if (is_dir && vfs_dcache_get(v->dcache, ino, ret_parent, &cached) == 0) {
+		*ret_name = strdup(cached);
+		return *ret_name ? 0 : -ENOMEM;
+	}
+	r = meta_dirent_any_for_ino(v->db, ino, &d);
+	if (r == 0)
+		r = dirent_name(mk, &d, ret_name);
+	if (r == 0) {
+		*ret_parent = d.parent;
+		if (is_dir)
+			(void)vfs_dcache_put(v->dcache, ino, d.parent, *ret_name); /* a cache: may fail */
+	}
+	meta_dirent_clear(&d);
+	return r;
+}
+
+/* The path of ino; is_dir when ino is known to be a directory. */
+static int path_of(struct vfs *v, const struct kt_meta_keys *mk, uint64_t ino, bool is_dir,
+		   char **ret_path)
+{
+	char *names[64], **parts = names, *path = NULL, *p;
+	size_t n = 0, cap = sizeof(names) / sizeof(names[0]), len = 0;
 	uint64_t cur = ino;
-	int r = 0, depth = 0;
+	int r = 0;
 
-	if (!path)
-		return -ENOMEM;
+	/* Walk up to the root collecting names (every ancestor is a directory). */
 	while (cur != META_ROOT_INO) {
-		struct meta_dirent d = { 0 };
-
-		if (++depth > VFS_PATH_DEPTH_MAX) {
+		if (n >= VFS_PATH_DEPTH_MAX) {
 			r = -ELOOP;
 			break;
 		}
-		r = meta_dirent_any_for_ino(v->db, cur, &d);
-		if (r == -ENOENT) {
-			free(path);
-			path = strdup("(unlinked)");
-			r = path ? 0 : -ENOMEM;
-			break;
+		if (n == cap) {
+			char **more = malloc(2 * cap * sizeof(*more));
+
+			if (!more) {
+				r = -ENOMEM;
+				break;
+			}
+			memcpy(more, parts, n * sizeof(*more));
+			if (parts != names)
+				free(parts);
+			parts = more;
+			cap *= 2;
 		}
+		r = name_of(v, mk, cur, is_dir || cur != ino, &cur, &parts[n]);
 		if (r < 0)
 			break;
-		r = dirent_name(mk, &d, &name);
-		cur = d.parent;
-		meta_dirent_clear(&d);
-		if (r < 0)
-			break;
-		if (asprintf(&joined, "/%s%s", name, path) < 0) {
-			r = -ENOMEM;
-			break;
-		}
-		free(name);
-		name = NULL;
-		free(path);
-		path = joined;
+		len += 1 + strlen(parts[n++]);
 	}
-	free(name);
+	if (r == -ENOENT) {
+		/* ino, or a directory above it, has no name any more */
+		path = strdup("(unlinked)");
+		r = path ? 0 : -ENOMEM;
+	} else if (r == 0) {
+		path = p = malloc(len + 2);
+		if (!path)
+			r = -ENOMEM;
+		for (size_t i = n; path && i-- > 0;)
+			p += sprintf(p, "/%s", parts[i]);
+		if (path && n == 0)
+			strcpy(path, "/");
+	}
+	for (size_t i = 0; i < n; i++)
+		free(parts[i]);
+	if (parts != names)
+		free(parts);
 	if (r < 0) {
 		free(path);
 		return r;
 	}
-	if (!*path) {
-		free(path);
-		path = strdup("/");
-		if (!path)
-			return -ENOMEM;
-	}
 	*ret_path = path;
 	return 0;
+}
+
+int vfs_path_of(struct vfs *v, const struct kt_meta_keys *mk, uint64_t ino, char **ret_path)
+{
+	return path_of(v, mk, ino, false, ret_path);
 }
 
 int vfs_path_join(struct vfs *v, const struct kt_meta_keys *mk, uint64_t parent, const char *name,
@@ -137,7 +236,7 @@ int vfs_path_join(struct vfs *v, const struct kt_meta_keys *mk, uint64_t parent,
 	char *dir, *path;
 	int r;
 
-	r = vfs_path_of(v, mk, parent, &dir);
+	r = path_of(v, mk, parent, true, &dir);
 	if (r < 0)
 		return r;
 	r = asprintf(&path, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", name);

@@ -14,8 +14,11 @@
 
 #include "keystore.h"
 #include "../meta/db.h"
+#include "dcache.h"
 #include "inode.h"
 #include "session.h"
+
+#define VFS_DCACHE_MAX 65536 /* directories whose names the daemon remembers */
 
 struct vfs {
 	char *vault_dir;			/* the vault directory (absolute) */
@@ -28,6 +31,7 @@ struct vfs {
 	struct vfs_sessions *sessions;		/* callers' keys (session.h) */
 	const char *control_path;		/* multi-user: the control socket, else NULL */
 	struct vfs_itable *itable;		/* inodes the kernel knows */
+	struct vfs_dcache *dcache;		/* names of directories, for record paths (db_lock) */
 	double attr_timeout;			/* seconds the kernel may cache attributes */
 	double entry_timeout;			/* seconds the kernel may cache names */
 };

@@ -471,6 +471,44 @@ START_TEST(test_wal_mode)
 }
 END_TEST
 
+static int64_t raw_int(const char *sql)
+{
+	sqlite3 *h = raw_open();
+	sqlite3_stmt *st = NULL;
+	int64_t v;
+
+	ck_assert_int_eq(sqlite3_prepare_v2(h, sql, -1, &st, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(h);
+	return v;
+}
+
+/* A version 2 vault (access_log indexed on user and op) is migrated to 3. */
+START_TEST(test_migrate_v2_v3)
+{
+	const char *count = "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND"
+			    " name IN ('access_log_user', 'access_log_op')";
+
+	ck_assert_int_eq(meta_db_open(vault, META_OPEN_CREATE, &db), 0);
+	db = meta_db_close(db);
+	ck_assert_int_eq(raw_int(count), 0);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), META_SCHEMA_VERSION);
+	raw_exec("CREATE INDEX access_log_user ON access_log(user);"
+		 "CREATE INDEX access_log_op ON access_log(op);"
+		 "PRAGMA user_version = 2");
+	ck_assert_int_eq(raw_int(count), 2);
+	/* read-only tools refuse the old version; a read-write open migrates */
+	ck_assert_int_eq(meta_db_open(vault, META_OPEN_RO, &db), -EPROTO);
+	ck_assert_int_eq(meta_db_open(vault, META_OPEN_RW, &db), 0);
+	db = meta_db_close(db);
+	ck_assert_int_eq(raw_int(count), 0);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 3);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE name = 'access_log_time'"), 1);
+}
+END_TEST
+
 START_TEST(test_now_ns)
 {
 	int64_t a = meta_now_ns(), b = meta_now_ns();
@@ -1016,6 +1054,7 @@ int main(void)
 	tcase_add_test(open, test_open_missing);
 	tcase_add_test(open, test_create_in_existing_dir);
 	tcase_add_test(open, test_version_mismatch);
+	tcase_add_test(open, test_migrate_v2_v3);
 	tcase_add_test(open, test_not_a_database);
 	tcase_add_test(open, test_symlinked_db_refused);
 	tcase_add_test(open, test_now_ns);
