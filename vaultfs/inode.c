@@ -174,6 +174,18 @@ bool vfs_inode_unpin(struct vfs_itable *t, struct vfs_inode *in)
 	return freed;
 }
 
+bool vfs_inode_unused(struct vfs_itable *t, uint64_t ino)
+{
+	struct vfs_inode *in;
+	bool unused;
+
+	pthread_mutex_lock(&t->mutex);
+	in = lookup_locked(t, ino);
+	unused = !in || in->pins == 0;
+	pthread_mutex_unlock(&t->mutex);
+	return unused;
+}
+
 void vfs_inode_set_unlinked(struct vfs_itable *t, struct vfs_inode *in)
 {
 	pthread_mutex_lock(&t->mutex);

@@ -50,6 +50,12 @@ struct vfs_inode *vfs_inode_find(struct vfs_itable *t, uint64_t ino);
 /* Drop a pin. Returns true if that freed an entry marked unlinked (no
  * lookups, no pins left): the caller then deletes the node and its blob. */
 bool vfs_inode_unpin(struct vfs_itable *t, struct vfs_inode *in);
+/*
+ * True if nothing pins ino (no open handle, no operation in flight; the
+ * kernel may still hold lookups). The daemon asks this under db_lock, which
+ * every new user of the node takes before reading it.
+ */
+bool vfs_inode_unused(struct vfs_itable *t, uint64_t ino);
 /* Mark a pinned entry unlinked (its link count reached 0). */
 void vfs_inode_set_unlinked(struct vfs_itable *t, struct vfs_inode *in);
 /* The kernel learned of ino once more (entry replies). -ENOMEM on failure. */

@@ -547,7 +547,8 @@ static int inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inod
 			break;
 		/* (a failed read leaves now zeroed: then the open's result stands) */
 		db_lock(v);
-		(void)meta_node_get(v->db, cur.ino, &now);
+		if (meta_node_get(v->db, cur.ino, &now) == -ENOENT && r == 0)
+			r = -ENOENT; /* unlinked and deleted meanwhile: too late to open */
 		db_unlock(v);
 		if (now.ino == cur.ino && now.has_object &&
 		    (memcmp(now.object_id, cur.object_id, sizeof(now.object_id)) != 0 ||
@@ -1141,7 +1142,7 @@ static void remove_entry(fuse_req_t req, struct vfs_session *s, fuse_ino_t paren
 	struct vfs_caller c;
 	char *path = NULL;
 	int64_t now = meta_now_ns();
-	bool gone = false;
+	bool gone = false, deleted = false;
 	int r;
 
 	caller_of(req, &c);
@@ -1189,7 +1190,10 @@ static void remove_entry(fuse_req_t req, struct vfs_session *s, fuse_ino_t paren
 	dir.mtime_ns = dir.ctime_ns = now;
 	if (is_rmdir)
 		dir.nlink--;
-	r = meta_node_update(v->db, &n);
+	/* The last name, and nothing has it open: the node goes now, in this
+	 * transaction, rather than in one of its own when the kernel forgets it. */
+	deleted = n.nlink == 0 && vfs_inode_unused(v->itable, n.ino);
+	r = deleted ? meta_node_delete(v->db, n.ino) : meta_node_update(v->db, &n);
 	if (r == 0)
 		r = meta_node_update(v->db, &dir);
 	if (r == 0)
@@ -1197,7 +1201,9 @@ static void remove_entry(fuse_req_t req, struct vfs_session *s, fuse_ino_t paren
 	if (r < 0)
 		goto fail;
 	r = meta_tx_commit(v->db);
-	gone = r == 0 && n.nlink == 0;
+	gone = r == 0 && n.nlink == 0 && !deleted;
+	if (r == 0 && deleted && n.has_object)
+		vfs_blob_unlink(v->objects_fd, n.object_id); /* its row is gone for good */
 	goto out;
 fail:
 	meta_tx_rollback(v->db);

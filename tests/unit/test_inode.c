@@ -68,6 +68,26 @@ START_TEST(unlinked_deleted_at_last_reference)
 }
 END_TEST
 
+/* Unused: no pins, whatever the kernel's lookups; unknown inodes too. */
+START_TEST(unused_means_unpinned)
+{
+	struct vfs_itable *t = vfs_itable_new();
+	struct vfs_inode *in;
+
+	ck_assert(vfs_inode_unused(t, 11));
+	ck_assert_int_eq(vfs_inode_lookup(t, 11), 0);
+	ck_assert(vfs_inode_unused(t, 11));
+	in = vfs_inode_pin(t, 11);
+	ck_assert(!vfs_inode_unused(t, 11));
+	ck_assert(!vfs_inode_unpin(t, in));
+	ck_assert(vfs_inode_unused(t, 11));
+	/* deleted at unlink, never marked unlinked: forget asks for no deletion */
+	ck_assert(!vfs_inode_forget(t, 11, 1));
+	ck_assert_uint_eq(vfs_itable_count(t), 0);
+	vfs_itable_free(t);
+}
+END_TEST
+
 START_TEST(many_inodes_grow_the_table)
 {
 	struct vfs_itable *t = vfs_itable_new();
@@ -99,6 +119,7 @@ int main(void)
 	tcase_add_test(tc, lookup_and_forget);
 	tcase_add_test(tc, pins_keep_entries);
 	tcase_add_test(tc, unlinked_deleted_at_last_reference);
+	tcase_add_test(tc, unused_means_unpinned);
 	tcase_add_test(tc, many_inodes_grow_the_table);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
