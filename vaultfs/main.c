@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "checkpoint.h"
 #include "control.h"
+#include "fuseio.h"
 #include "ops.h"
 #include "record.h"
 #include "control-proto.h"
@@ -351,6 +352,14 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 	if (code == 0 && fuse_session_mount(se, o->mountpoint) != 0) {
 		cli_error("cannot mount on %s (does it exist, and is nothing mounted there?)",
 			  o->mountpoint);
+		fuse_remove_signal_handlers(se);
+		code = CLI_EXIT_FAILED;
+	}
+	if (code == 0)
+		v.se = se;
+	if (code == 0 && (r = vfs_fuseio_install(se)) != 0) {
+		cli_error("cannot set up the FUSE transport: %s", strerror(r < 0 ? -r : r));
+		fuse_session_unmount(se);
 		fuse_remove_signal_handlers(se);
 		code = CLI_EXIT_FAILED;
 	}

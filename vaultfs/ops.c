@@ -34,6 +34,7 @@
 
 #include "chunk.h"
 #include "control-proto.h"
+#include "fuseio.h"
 #include "record.h"
 #include "../meta/log.h"
 #include "../meta/ns.h"
@@ -755,6 +756,65 @@ static int truncate_content(struct vfs *v, struct vfs_session *s, fuse_req_t req
 	return r;
 }
 
+/*
+ * The set-ID bits that a write, a truncate or a chown drops when the kernel
+ * says so (fuseio.h): set-user-ID, and set-group-ID when group-executable
+ * (without group-execute it means mandatory locking and stays), as the VFS
+ * drops them on a disk filesystem.
+ */
+static mode_t setid_to_drop(mode_t mode)
+{
+	mode_t drop = mode & S_ISUID;
+
+	if ((mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		drop |= S_ISGID;
+	return drop;
+}
+
+/*
+ * Drop the set-ID bits of an open file (in write-locked) after a write or a
+ * truncating open by a caller without CAP_FSETID: a change of mode, recorded
+ * as a chmod saying why.
+ */
+static int drop_setid(struct vfs *v, struct vfs_session *s, fuse_req_t req, struct vfs_inode *in,
+		      const char *why)
+{
+	struct meta_node n = { 0 };
+	struct vfs_caller c;
+	char *path = NULL;
+	int r;
+
+	caller_of(req, &c);
+	db_lock(v);
+	r = meta_tx_begin(v->db);
+	if (r == 0)
+		r = meta_node_get(v->db, in->ino, &n);
+	if (r == 0) {
+		n.mode &= ~setid_to_drop(n.mode);
+		n.ctime_ns = meta_now_ns();
+		r = meta_node_update(v->db, &n);
+	}
+	if (r == 0)
+		r = vfs_path_of(v, s->meta_keys, in->ino, &path);
+	if (r == 0)
+		r = vfs_record(v, s, &c, "chmod", in->ino, path, NULL, n.level, 0, NULL,
+			       "mode=%04o,set-id dropped by a %s", n.mode & 07777, why);
+	if (r == 0)
+		r = meta_tx_commit(v->db);
+	else
+		meta_tx_rollback(v->db);
+	db_unlock(v);
+	if (r == 0) {
+		in->mode = n.mode;
+		/* No reply carries the new mode: the kernel's copy is stale. */
+		if (v->se)
+			fuse_lowlevel_notify_inval_inode(v->se, in->ino, -1, 0);
+	}
+	free(path);
+	meta_node_clear(&n);
+	return r;
+}
+
 static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, struct stat *attr, int to_set,
 			struct fuse_file_info *fi)
 {
@@ -839,6 +899,8 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 	}
 	if (to_set & FUSE_SET_ATTR_MODE)
 		n.mode = (n.mode & S_IFMT) | (attr->st_mode & 07777);
+	else if (vfs_fuseio_kill_suidgid() && !S_ISDIR(n.mode))
+		n.mode &= ~setid_to_drop(n.mode); /* a chown, or a truncate without CAP_FSETID */
 	if (to_set & FUSE_SET_ATTR_UID)
 		n.uid = attr->st_uid;
 	if (to_set & FUSE_SET_ATTR_GID)
@@ -891,6 +953,8 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 	else
 		meta_tx_rollback(v->db);
 	db_unlock(v);
+	if (r == 0)
+		in->mode = n.mode;
 out:
 	pthread_rwlock_unlock(&in->lock);
 	unpin(v, in);
@@ -1587,6 +1651,8 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 	}
 	pthread_rwlock_wrlock(&in->lock);
 	r = inode_open_blob(v, s, in, &n);
+	if (r == 0)
+		in->mode = n.mode;
 	if (r == 0 && (fi->flags & O_TRUNC) && vfs_blob_size(in->blob) > 0) {
 		r = vfs_blob_truncate(in->blob, 0);
 		if (r == 0) {
@@ -1594,6 +1660,8 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 			in->mtime_ns = in->ctime_ns = meta_now_ns();
 		}
 	}
+	if (r == 0 && (fi->flags & O_TRUNC) && vfs_fuseio_kill_suidgid() && setid_to_drop(in->mode))
+		r = drop_setid(v, s, req, in, "truncating open");
 	if (r == 0)
 		in->nopen++;
 	else if (in->nopen == 0 && in->blob)
@@ -1680,6 +1748,7 @@ static void do_create(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, 
 	}
 	pthread_rwlock_wrlock(&in->lock);
 	in->blob = blob;
+	in->mode = n.mode;
 	in->nopen++;
 	pthread_rwlock_unlock(&in->lock);
 	/* The "create" record stands for this open: its bytes are counted there. */
@@ -1761,6 +1830,8 @@ static void vfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 			in->dirty = true;
 			in->mtime_ns = in->ctime_ns = meta_now_ns();
 		}
+		if (n >= 0 && vfs_fuseio_kill_suidgid() && setid_to_drop(in->mode))
+			(void)drop_setid(v, s, req, in, "write"); /* the data is written either way */
 	}
 	pthread_rwlock_unlock(&in->lock);
 	if (n == -EBADMSG)

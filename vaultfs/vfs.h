@@ -18,6 +18,8 @@
 #include "inode.h"
 #include "session.h"
 
+struct fuse_session;
+
 #define VFS_DCACHE_MAX 65536 /* directories whose names the daemon remembers */
 
 struct vfs {
@@ -32,6 +34,7 @@ struct vfs {
 	const char *control_path;		/* multi-user: the control socket, else NULL */
 	struct vfs_itable *itable;		/* inodes the kernel knows */
 	struct vfs_dcache *dcache;		/* names of directories, for record paths (db_lock) */
+	struct fuse_session *se;		/* for notifications to the kernel; NULL in tests */
 	double attr_timeout;			/* seconds the kernel may cache attributes */
 	double entry_timeout;			/* seconds the kernel may cache names */
 };

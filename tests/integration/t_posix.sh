@@ -664,6 +664,52 @@ tc_posix_owner() {
 }
 it_case posix_owner
 
+# Set-ID bits go as they go on a disk filesystem (the daemon drops them itself:
+# FUSE_HANDLE_KILLPRIV_V2, vaultfs/fuseio.h): a write, truncate or truncating
+# open by someone without CAP_FSETID drops set-user-ID, and set-group-ID when
+# group-executable; root's writes keep them; any chown drops them. The expected
+# lines are what ext4 printed for the same commands.
+tc_posix_setid() {
+	need_root
+	need setpriv
+	new_vault
+	it_mount alice -o allow_other
+	mkdir "$M/s"
+	chmod 755 "$M/s"
+	local f u=(setpriv --reuid=12345 --regid=12345 --clear-groups)
+	for f in a b c d e; do
+		touch "$M/s/$f" && chown 12345:12345 "$M/s/$f" && chmod 6755 "$M/s/$f" || fail "setup $f"
+	done
+	chmod 6745 "$M/s/c"
+	echo x >>"$M/s/a"
+	check_eq "$(stat -c %a "$M/s/a")" 6755 "mode after root's write"
+	"${u[@]}" sh -c 'echo x >>"$1"' sh "$M/s/b" || fail "user write"
+	check_eq "$(stat -c %a "$M/s/b")" 755 "mode after the owner's write"
+	"${u[@]}" sh -c 'echo x >>"$1"' sh "$M/s/c" || fail "user write"
+	check_eq "$(stat -c %a "$M/s/c")" 2745 "mode after a write (set-group-ID without group-execute stays)"
+	chown 12345:12345 "$M/s/d"
+	check_eq "$(stat -c %a "$M/s/d")" 755 "mode after root's chown"
+	"${u[@]}" truncate -s 0 "$M/s/e" || fail "user truncate"
+	check_eq "$(stat -c %a "$M/s/e")" 755 "mode after the owner's truncate"
+	chmod 6755 "$M/s/e"
+	"${u[@]}" sh -c ': >"$1"' sh "$M/s/e" || fail "user O_TRUNC"
+	check_eq "$(stat -c %a "$M/s/e")" 755 "mode after the owner's truncating open"
+	chmod 6755 "$M/s/e"
+	truncate -s 5 "$M/s/e"
+	check_eq "$(stat -c %a "$M/s/e")" 6755 "mode after root's truncate"
+	# a drop by a write or a truncating open is a recorded change of mode
+	records "$T/r.json"
+	expect_record "$T/r.json" '.op == "chmod" and .path == "/s/b" and .uid == 12345 and (.detail | contains("set-id dropped by a write"))' \
+		"the drop of b's set-ID bits by the owner's write"
+	expect_record "$T/r.json" '.op == "chmod" and .path == "/s/e" and (.detail | contains("set-id dropped by a truncating open"))' \
+		"the drop of e's set-ID bits by a truncating open"
+	it_remount
+	check_eq "$(stat -c %a "$M/s/a" "$M/s/b" "$M/s/c" "$M/s/d" "$M/s/e" | tr '\n' ' ')" \
+		"6755 755 2745 755 6755 " "modes after remount"
+	it_umount
+}
+it_case posix_setid
+
 tc_posix_setgid_dir() {
 	need_root
 	new_vault
