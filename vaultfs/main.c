@@ -27,6 +27,7 @@
 #include "cli.h"
 #include "checkpoint.h"
 #include "control.h"
+#include "deferred.h"
 #include "fuseio.h"
 #include "ops.h"
 #include "record.h"
@@ -302,6 +303,10 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		cli_error("cannot clean up the vault after a crash: %s", strerror(-r));
 		code = CLI_EXIT_FAILED;
 	}
+	if (code == 0 && (r = vfs_deferred_start(&v, &v.deferred)) < 0) {
+		cli_error("cannot start the record writer thread: %s", strerror(-r));
+		code = CLI_EXIT_FAILED;
+	}
 	if (code == 0 && (r = vfs_checkpointer_start(v.vault_dir, v.db, &ckpt)) < 0) {
 		cli_error("cannot start the checkpoint thread: %s", strerror(-r));
 		code = CLI_EXIT_FAILED;
@@ -385,12 +390,14 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 	fuse_loop_cfg_set_idle_threads(loop, 4);
 	r = fuse_session_loop_mt(se, loop);
 	fuse_loop_cfg_destroy(loop);
+	v.deferred = vfs_deferred_stop(v.deferred); /* every handle is released by now */
 	record_self(&v, "unmount", r == 0 ? "" : "loop ended with an error");
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	code = r == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 out:
 	ctl = vfs_control_stop(ctl);
+	v.deferred = vfs_deferred_stop(v.deferred);
 	ckpt = vfs_checkpointer_stop(ckpt);
 	if (se)
 		fuse_session_destroy(se);

@@ -34,6 +34,7 @@
 
 #include "chunk.h"
 #include "control-proto.h"
+#include "deferred.h"
 #include "fuseio.h"
 #include "record.h"
 #include "../meta/log.h"
@@ -1569,11 +1570,15 @@ static int release_open(struct vfs *v, struct vfs_inode *in, int64_t record_id, 
 			int64_t bytes_written)
 {
 	int r = 0, r2 = 0;
-	bool last;
+	bool last, node, queued = false;
 
 	pthread_rwlock_wrlock(&in->lock);
 	last = in->nopen > 0 && --in->nopen == 0;
-	r = inode_commit(v, in, last, record_id, bytes_read, bytes_written);
+	node = last && in->blob && in->dirty;
+	/* Byte counts alone need no transaction of their own (deferred.h). */
+	if (v->deferred && record_id > 0 && !node)
+		queued = vfs_deferred_bytes(v->deferred, record_id, bytes_read, bytes_written) == 0;
+	r = inode_commit(v, in, last, queued ? 0 : record_id, bytes_read, bytes_written);
 	if (last && in->blob) {
 		in->blob = vfs_blob_close(in->blob, &r2);
 		in->dirty = false;

@@ -302,8 +302,6 @@ record_va(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c, cons
 	snprintf(rec.op, sizeof(rec.op), "%s", op);
 	if (detail_fmt)
 		vsnprintf(rec.detail, sizeof(rec.detail), detail_fmt, ap);
-	if (outcome == 0 && (strcmp(op, "open") == 0 || strcmp(op, "create") == 0))
-		rec.bytes_read = rec.bytes_written = 0;
 	if (path && mk)
 		r = seal_path(mk, path, &rec.path_enc, &rec.path_enc_len);
 	if (r == 0 && path2 && mk)

@@ -19,6 +19,7 @@
 #include "session.h"
 
 struct fuse_session;
+struct vfs_deferred;
 
 #define VFS_DCACHE_MAX 65536 /* directories whose names the daemon remembers */
 
@@ -35,6 +36,7 @@ struct vfs {
 	struct vfs_itable *itable;		/* inodes the kernel knows */
 	struct vfs_dcache *dcache;		/* names of directories, for record paths (db_lock) */
 	struct fuse_session *se;		/* for notifications to the kernel; NULL in tests */
+	struct vfs_deferred *deferred;		/* byte counts written in batches; NULL: at once */
 	double attr_timeout;			/* seconds the kernel may cache attributes */
 	double entry_timeout;			/* seconds the kernel may cache names */
 };
