@@ -633,11 +633,18 @@ static int inode_flush(struct vfs *v, struct vfs_inode *in)
 
 static void vfs_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)userdata;
+	struct vfs *v = userdata;
+
 	if (conn->capable & FUSE_CAP_ATOMIC_O_TRUNC)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* Locks stay in the kernel: one daemon serves one machine. */
 	conn->want &= ~(unsigned)(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+	/* Content changes only through this daemon, so the kernel need not
+	 * fetch the attributes before reads to see whether someone else changed
+	 * the file (after every write: a GETATTR per read in a mixed workload).
+	 * In multi-user mode nothing is cached anyway. */
+	if (!v->multi_user)
+		conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
 }
 
 static void do_lookup(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name)
