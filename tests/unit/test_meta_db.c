@@ -495,10 +495,24 @@ START_TEST(test_migrate_v2_v3)
 	db = meta_db_close(db);
 	ck_assert_int_eq(raw_int(count), 0);
 	ck_assert_int_eq(raw_int("PRAGMA user_version"), META_SCHEMA_VERSION);
-	raw_exec("CREATE INDEX access_log_user ON access_log(user);"
+	/* a version 2 access_log: AUTOINCREMENT, four indexes, two records */
+	raw_exec("DROP TABLE access_log;"
+		 "CREATE TABLE access_log (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+		 " time_ns INTEGER NOT NULL, user TEXT NOT NULL DEFAULT '',"
+		 " uid INTEGER NOT NULL DEFAULT -1, pid INTEGER NOT NULL DEFAULT 0,"
+		 " comm TEXT NOT NULL DEFAULT '', op TEXT NOT NULL, ino INTEGER NOT NULL DEFAULT 0,"
+		 " path_enc BLOB, path2_enc BLOB, level INTEGER NOT NULL DEFAULT -1,"
+		 " outcome INTEGER NOT NULL DEFAULT 0, bytes_read INTEGER NOT NULL DEFAULT -1,"
+		 " bytes_written INTEGER NOT NULL DEFAULT -1, detail TEXT NOT NULL DEFAULT '');"
+		 "CREATE INDEX access_log_time ON access_log(time_ns);"
+		 "CREATE INDEX access_log_user ON access_log(user);"
 		 "CREATE INDEX access_log_op ON access_log(op);"
+		 "CREATE INDEX access_log_failed ON access_log(outcome) WHERE outcome <> 0;"
+		 "INSERT INTO access_log (id, time_ns, user, op, path_enc, bytes_read) VALUES"
+		 " (7, 100, 'anna', 'open', x'0102', 5), (9, 200, 'bertil', 'unlink', NULL, -1);"
 		 "PRAGMA user_version = 2");
 	ck_assert_int_eq(raw_int(count), 2);
+	ck_assert_int_eq(raw_int("SELECT seq FROM sqlite_sequence WHERE name = 'access_log'"), 9);
 	/* read-only tools refuse the old version; a read-write open migrates */
 	ck_assert_int_eq(meta_db_open(vault, META_OPEN_RO, &db), -EPROTO);
 	ck_assert_int_eq(meta_db_open(vault, META_OPEN_RW, &db), 0);
@@ -506,6 +520,26 @@ START_TEST(test_migrate_v2_v3)
 	ck_assert_int_eq(raw_int(count), 0);
 	ck_assert_int_eq(raw_int("PRAGMA user_version"), 3);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE name = 'access_log_time'"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'"
+				 " AND tbl_name = 'access_log'"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_sequence WHERE name = 'access_log'"), 0);
+	/* the records and their ids came along; new ones come after them */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM access_log WHERE id = 7 AND time_ns = 100"
+				 " AND user = 'anna' AND path_enc = x'0102' AND bytes_read = 5"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM access_log WHERE id = 9 AND op = 'unlink'"), 1);
+	raw_exec("INSERT INTO access_log (time_ns, op) VALUES (300, 'open')");
+	ck_assert_int_eq(raw_int("SELECT max(id) FROM access_log"), 10);
+	/* and they are still append-only */
+	{
+		sqlite3 *h = raw_open();
+
+		ck_assert_int_ne(sqlite3_exec(h, "DELETE FROM access_log WHERE id = 7", NULL, NULL, NULL),
+				 SQLITE_OK);
+		ck_assert_int_ne(sqlite3_exec(h, "UPDATE access_log SET user = 'x' WHERE id = 7", NULL,
+					      NULL, NULL),
+				 SQLITE_OK);
+		sqlite3_close(h);
+	}
 }
 END_TEST
 
