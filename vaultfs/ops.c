@@ -645,6 +645,12 @@ static void vfs_init(void *userdata, struct fuse_conn_info *conn)
 	 * In multi-user mode nothing is cached anyway. */
 	if (!v->multi_user)
 		conn->want &= ~(unsigned)FUSE_CAP_AUTO_INVAL_DATA;
+	/* Always READDIRPLUS, not only for a directory's first batch: a program
+	 * walking a tree (find, md5sum, ls -l, tar c) then needs no LOOKUP per
+	 * name, the names and attributes are cached from the listing. In
+	 * multi-user mode the kernel caches neither, so it stays adaptive. */
+	if (!v->multi_user && (conn->capable & FUSE_CAP_READDIRPLUS))
+		conn->want &= ~(unsigned)FUSE_CAP_READDIRPLUS_AUTO;
 }
 
 static void do_lookup(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name)
