@@ -273,6 +273,35 @@ static void blob_free(struct vfs_blob *b)
 	kt_secure_free(b);
 }
 
+/* The first blob of its "xx" folder: make the folder (path is "xx/..."). */
+static int make_shard(int objects_fd, char *path)
+{
+	int r = 0;
+
+	path[2] = '\0';
+	if (mkdirat(objects_fd, path, 0700) < 0 && errno != EEXIST)
+		r = -errno;
+	path[2] = '/';
+	return r;
+}
+
+/* A new blob's file is in place: take the shared lock, write the header. */
+static int finish_create(struct vfs_blob *b, int objects_fd, const char *path,
+			 struct vfs_blob **ret_blob)
+{
+	int r = lock_shared(b->fd);
+
+	if (r == 0)
+		r = header_write(b, 0);
+	if (r < 0) {
+		blob_free(b);
+		unlinkat(objects_fd, path, 0);
+		return r;
+	}
+	*ret_blob = b;
+	return 0;
+}
+
 int vfs_blob_create(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
 		    const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob)
 {
@@ -286,14 +315,11 @@ int vfs_blob_create(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
 		return -ENOMEM;
 	b->fd = openat(objects_fd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (b->fd < 0 && errno == ENOENT) {
-		/* The first blob of its "xx" folder: make the folder, once. */
-		path[2] = '\0';
-		if (mkdirat(objects_fd, path, 0700) < 0 && errno != EEXIST) {
-			r = -errno;
+		r = make_shard(objects_fd, path);
+		if (r < 0) {
 			blob_free(b);
 			return r;
 		}
-		path[2] = '/';
 		b->fd = openat(objects_fd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 			       0600);
 	}
@@ -302,16 +328,41 @@ int vfs_blob_create(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
 		blob_free(b);
 		return r;
 	}
-	r = lock_shared(b->fd);
-	if (r == 0)
-		r = header_write(b, 0);
+	return finish_create(b, objects_fd, path, ret_blob);
+}
+
+int vfs_blob_create_from(int objects_fd, int pool_fd, int fd,
+			 const uint8_t object_id[KT_OBJECT_ID_BYTES],
+			 const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob)
+{
+	char path[VFS_OBJECT_PATH_MAX], name[2 * KT_OBJECT_ID_BYTES + 1];
+	struct vfs_blob *b;
+	int r;
+
+	vfs_object_path(object_id, path);
+	sodium_bin2hex(name, sizeof(name), object_id, KT_OBJECT_ID_BYTES);
+	b = blob_new(object_id, file_key);
+	if (!b) {
+		close(fd);
+		unlinkat(pool_fd, name, 0);
+		return -ENOMEM;
+	}
+	b->fd = fd;
+	r = renameat2(pool_fd, name, objects_fd, path, RENAME_NOREPLACE);
+	if (r < 0 && errno == ENOENT) {
+		r = make_shard(objects_fd, path);
+		if (r == 0)
+			r = renameat2(pool_fd, name, objects_fd, path, RENAME_NOREPLACE);
+		else
+			errno = -r;
+	}
 	if (r < 0) {
+		r = -errno;
 		blob_free(b);
-		unlinkat(objects_fd, path, 0);
+		unlinkat(pool_fd, name, 0);
 		return r;
 	}
-	*ret_blob = b;
-	return 0;
+	return finish_create(b, objects_fd, path, ret_blob);
 }
 
 int vfs_blob_open(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],

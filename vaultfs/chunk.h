@@ -48,6 +48,16 @@ void vfs_object_path(const uint8_t object_id[KT_OBJECT_ID_BYTES], char ret_path[
 int vfs_blob_create(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
 		    const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob);
 /*
+ * vfs_blob_create on an empty file made ahead of time (blobpool.h): fd, open
+ * O_RDWR, is named by the hex of object_id in directory pool_fd, and is moved
+ * into place (a rename, instead of ext4's search for a free inode). fd
+ * belongs to the blob from now on; on failure it is closed and the file
+ * removed.
+ */
+int vfs_blob_create_from(int objects_fd, int pool_fd, int fd,
+			 const uint8_t object_id[KT_OBJECT_ID_BYTES],
+			 const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob);
+/*
  * Open an existing blob and authenticate its header: -EBADMSG if the MAC, the
  * object id, the format or the blob's length does not match.
  */

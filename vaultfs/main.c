@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "cli.h"
+#include "blobpool.h"
 #include "checkpoint.h"
 #include "control.h"
 #include "deferred.h"
@@ -303,6 +304,10 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		cli_error("cannot clean up the vault after a crash: %s", strerror(-r));
 		code = CLI_EXIT_FAILED;
 	}
+	if (code == 0 && (r = vfs_blobpool_start(v.vault_dir, &v.blobpool)) < 0) {
+		cli_error("cannot prepare %s/pool: %s", v.vault_dir, strerror(-r));
+		code = CLI_EXIT_FAILED;
+	}
 	if (code == 0 && (r = vfs_deferred_start(&v, &v.deferred)) < 0) {
 		cli_error("cannot start the record writer thread: %s", strerror(-r));
 		code = CLI_EXIT_FAILED;
@@ -398,6 +403,7 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 out:
 	ctl = vfs_control_stop(ctl);
 	v.deferred = vfs_deferred_stop(v.deferred);
+	v.blobpool = vfs_blobpool_stop(v.blobpool);
 	ckpt = vfs_checkpointer_stop(ckpt);
 	if (se)
 		fuse_session_destroy(se);

@@ -32,6 +32,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "blobpool.h"
 #include "chunk.h"
 #include "control-proto.h"
 #include "deferred.h"
@@ -1053,10 +1054,17 @@ static int make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 			r = -ENOMEM;
 			goto out;
 		}
+		int fd;
+
 		kt_random(file_key, KT_KEY_BYTES);
-		kt_random(n.object_id, KT_OBJECT_ID_BYTES);
 		n.has_object = true;
-		r = vfs_blob_create(v->objects_fd, n.object_id, file_key, &blob);
+		if (v->blobpool && vfs_blobpool_take(v->blobpool, n.object_id, &fd) == 0) {
+			r = vfs_blob_create_from(v->objects_fd, vfs_blobpool_fd(v->blobpool), fd,
+						 n.object_id, file_key, &blob);
+		} else {
+			kt_random(n.object_id, KT_OBJECT_ID_BYTES);
+			r = vfs_blob_create(v->objects_fd, n.object_id, file_key, &blob);
+		}
 		if (r < 0)
 			goto out;
 	}

@@ -20,6 +20,7 @@
 
 struct fuse_session;
 struct vfs_deferred;
+struct vfs_blobpool;
 
 #define VFS_DCACHE_MAX 65536 /* directories whose names the daemon remembers */
 
@@ -37,6 +38,7 @@ struct vfs {
 	struct vfs_dcache *dcache;		/* names of directories, for record paths (db_lock) */
 	struct fuse_session *se;		/* for notifications to the kernel; NULL in tests */
 	struct vfs_deferred *deferred;		/* byte counts written in batches; NULL: at once */
+	struct vfs_blobpool *blobpool;		/* empty blob files made ahead; NULL: none */
 	double attr_timeout;			/* seconds the kernel may cache attributes */
 	double entry_timeout;			/* seconds the kernel may cache names */
 };
