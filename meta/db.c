@@ -498,14 +498,14 @@ struct meta_db *meta_db_close(struct meta_db *db)
 
 /* Read-only connections begin a deferred (snapshot) transaction: they cannot take the write lock.
  */
-int meta_tx_begin(struct meta_db *db)
+static int tx_begin(struct meta_db *db, bool reading)
 {
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
 	int r;
 
 	if (db->in_tx)
 		return -EINVAL;
-	if (db->read_only)
+	if (reading)
 		r = meta_stmt(db, META_ST_BEGIN_RO, "BEGIN DEFERRED", &st);
 	else
 		r = meta_stmt(db, META_ST_BEGIN, "BEGIN IMMEDIATE", &st);
@@ -516,6 +516,16 @@ int meta_tx_begin(struct meta_db *db)
 		return r;
 	db->in_tx = true;
 	return 0;
+}
+
+int meta_tx_begin(struct meta_db *db)
+{
+	return tx_begin(db, db->read_only);
+}
+
+int meta_tx_begin_read(struct meta_db *db)
+{
+	return tx_begin(db, true);
 }
 
 /*

@@ -55,6 +55,12 @@ struct meta_db *meta_db_close(struct meta_db *db);
  * programming error (-EINVAL).
  */
 int meta_tx_begin(struct meta_db *db);
+/*
+ * A read transaction (BEGIN DEFERRED), also on a read-write connection: one
+ * snapshot, and one round of WAL locking, for several reads in a row. Ended
+ * by commit() (or rollback()).
+ */
+int meta_tx_begin_read(struct meta_db *db);
 int meta_tx_commit(struct meta_db *db);
 void meta_tx_rollback(struct meta_db *db);
 

@@ -668,9 +668,13 @@ static void do_lookup(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, 
 	}
 	name_hash(s, parent, name, hash);
 	db_lock(v);
-	r = meta_dirent_lookup(v->db, parent, hash, &d);
-	if (r == 0)
-		r = meta_node_get(v->db, d.ino, &n);
+	r = meta_tx_begin_read(v->db);
+	if (r == 0) {
+		r = meta_dirent_lookup(v->db, parent, hash, &d);
+		if (r == 0)
+			r = meta_node_get(v->db, d.ino, &n);
+		meta_tx_rollback(v->db); /* read only: nothing to keep */
+	}
 	db_unlock(v);
 	meta_dirent_clear(&d);
 	if (r == -ENOENT) {
@@ -1652,11 +1656,15 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 
 	caller_of(req, &c);
 	db_lock(v);
-	r = meta_node_get(v->db, ino, &n);
-	if (r == 0 && !S_ISREG(n.mode))
-		r = S_ISDIR(n.mode) ? -EISDIR : -EINVAL;
-	if (r == 0)
-		r = vfs_path_of(v, s->meta_keys, ino, &path);
+	r = meta_tx_begin_read(v->db);
+	if (r == 0) {
+		r = meta_node_get(v->db, ino, &n);
+		if (r == 0 && !S_ISREG(n.mode))
+			r = S_ISDIR(n.mode) ? -EISDIR : -EINVAL;
+		if (r == 0)
+			r = vfs_path_of(v, s->meta_keys, ino, &path);
+		meta_tx_rollback(v->db); /* read only: nothing to keep */
+	}
 	db_unlock(v);
 	if (r < 0)
 		goto out;
@@ -1960,11 +1968,32 @@ static void list_dir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size
 			used += len;
 	}
 	for (int64_t after = off > 2 ? off - 2 : 0; !full;) {
+		struct meta_node *nodes = NULL;
+
+		/* A batch of names, and for READDIRPLUS their nodes, in one read
+		 * transaction: one snapshot, one round of locking. */
 		db_lock(v);
-		r = meta_dirent_list(v->db, ino, after, READDIR_BATCH, &ents, &n);
+		r = meta_tx_begin_read(v->db);
+		if (r == 0)
+			r = meta_dirent_list(v->db, ino, after, READDIR_BATCH, &ents, &n);
+		if (r == 0 && plus && n > 0) {
+			nodes = calloc(n, sizeof(*nodes));
+			if (!nodes)
+				r = -ENOMEM;
+			for (size_t i = 0; r == 0 && i < n; i++)
+				r = meta_node_get(v->db, ents[i].ino, &nodes[i]);
+		}
+		if (r == 0)
+			r = meta_tx_commit(v->db);
+		else
+			meta_tx_rollback(v->db);
 		db_unlock(v);
-		if (r < 0 || n == 0)
+		if (r < 0 || n == 0) {
+			for (size_t i = 0; nodes && i < n; i++)
+				meta_node_clear(&nodes[i]);
+			free(nodes);
 			break;
+		}
 		for (size_t i = 0; i < n && !full; i++) {
 			struct meta_dirent *d = &ents[i];
 			size_t nlen = d->name_enc_len >= KT_META_OVERHEAD ? d->name_enc_len - KT_META_OVERHEAD : 0;
@@ -1982,19 +2011,11 @@ static void list_dir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size
 			e.attr.st_ino = d->ino;
 			e.attr.st_mode = d->mode;
 			if (plus) {
-				struct meta_node node = { 0 };
-
-				db_lock(v);
-				r = meta_node_get(v->db, d->ino, &node);
-				db_unlock(v);
-				if (r < 0)
-					break;
-				e.ino = node.ino;
+				e.ino = nodes[i].ino;
 				e.generation = 1;
 				e.attr_timeout = v->attr_timeout;
 				e.entry_timeout = v->entry_timeout;
-				node_to_stat(&node, &e.attr);
-				meta_node_clear(&node);
+				node_to_stat(&nodes[i], &e.attr);
 				overlay_open_state(v, &e.attr);
 				len = fuse_add_direntry_plus(req, buf + used, size - used, name, &e,
 							     d->id + 2);
@@ -2015,9 +2036,13 @@ static void list_dir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size
 			used += len;
 			after = d->id;
 		}
-		for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
 			meta_dirent_clear(&ents[i]);
+			if (nodes)
+				meta_node_clear(&nodes[i]);
+		}
 		free(ents);
+		free(nodes);
 		ents = NULL;
 		if (r < 0 || n < READDIR_BATCH)
 			break;
@@ -2579,7 +2604,11 @@ static void vfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_
 	struct vfs_session *s;
 
 	if (strncmp(name, "security.", 9) == 0) {
-		fuse_reply_err(req, ENODATA); /* never stored: answered without the database */
+		/* Not a namespace vaultfs keeps (see xattr_supported), answered
+		 * without the database. "Not supported" rather than "no such
+		 * attribute": ls -l asks for security.selinux of every file
+		 * until told the filesystem has no labels. */
+		fuse_reply_err(req, EOPNOTSUPP);
 		return;
 	}
 	if (ino == META_ROOT_INO && strcmp(name, VFS_CTL_XATTR) == 0) {
