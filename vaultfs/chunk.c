@@ -285,6 +285,20 @@ static int make_shard(int objects_fd, char *path)
 	return r;
 }
 
+/*
+ * Rename a made-ahead file to its blob's name, never over an existing file;
+ * a filesystem without RENAME_NOREPLACE gets a plain rename (the names are
+ * 128 random bits: a clash is not a practical concern). -1 and errno.
+ */
+static int move_into_place(int from_fd, const char *from, int to_fd, const char *to)
+{
+	int r = renameat2(from_fd, from, to_fd, to, RENAME_NOREPLACE);
+
+	if (r < 0 && (errno == EINVAL || errno == ENOSYS))
+		r = renameat(from_fd, from, to_fd, to);
+	return r;
+}
+
 /* A new blob's file is in place: take the shared lock, write the header. */
 static int finish_create(struct vfs_blob *b, int objects_fd, const char *path,
 			 struct vfs_blob **ret_blob)
@@ -348,11 +362,11 @@ int vfs_blob_create_from(int objects_fd, int pool_fd, int fd,
 		return -ENOMEM;
 	}
 	b->fd = fd;
-	r = renameat2(pool_fd, name, objects_fd, path, RENAME_NOREPLACE);
+	r = move_into_place(pool_fd, name, objects_fd, path);
 	if (r < 0 && errno == ENOENT) {
 		r = make_shard(objects_fd, path);
 		if (r == 0)
-			r = renameat2(pool_fd, name, objects_fd, path, RENAME_NOREPLACE);
+			r = move_into_place(pool_fd, name, objects_fd, path);
 		else
 			errno = -r;
 	}

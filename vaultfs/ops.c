@@ -640,6 +640,9 @@ static void vfs_init(void *userdata, struct fuse_conn_info *conn)
 		conn->want |= FUSE_CAP_ATOMIC_O_TRUNC;
 	/* Locks stay in the kernel: one daemon serves one machine. */
 	conn->want &= ~(unsigned)(FUSE_CAP_POSIX_LOCKS | FUSE_CAP_FLOCK_LOCKS);
+	/* Requests must come through our transport's read (fuseio.h: it notes
+	 * which ones ask to drop set-ID bits); a splice would bypass it. */
+	conn->want &= ~(unsigned)FUSE_CAP_SPLICE_READ;
 	/* Content changes only through this daemon, so the kernel need not
 	 * fetch the attributes before reads to see whether someone else changed
 	 * the file (after every write: a GETATTR per read in a mixed workload).
