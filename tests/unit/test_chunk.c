@@ -4,6 +4,8 @@
  * moved and swapped chunks, swapped blobs, truncation, wrong key).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -422,6 +424,108 @@ START_TEST(test_nonces_unique)
 }
 END_TEST
 
+static int cmp_nonce(const void *a, const void *b)
+{
+	return memcmp(a, b, VFS_CHUNK_NONCE);
+}
+
+/*
+ * Long writes (up to 1 MiB, the largest FUSE write): content at every shape
+ * of offset, and every chunk's nonce distinct across a whole file rewritten
+ * through two opens.
+ */
+START_TEST(test_long_writes)
+{
+	enum { MAX = 1 << 20, N = 2 * (MAX / VFS_CHUNK_SIZE) };
+	static const uint32_t offs[] = { 0, 5000, 4096 * 3, 777777 };
+	static const uint32_t lens[] = { MAX, 300000, 65536, 200001 };
+	uint8_t *model = calloc(1, MAX + 4096), *buf = malloc(MAX), *got = malloc(MAX + 4096);
+	uint8_t (*nonces)[VFS_CHUNK_NONCE] = malloc(N * sizeof(*nonces));
+	struct vfs_blob *b = NULL;
+	uint64_t size = 0;
+	char *p;
+
+	ck_assert_int_eq(vfs_blob_create(objects_fd, id_a, key_a, &b), 0);
+	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
+		uint32_t off = offs[i], len = lens[i];
+
+		if (off + len > MAX)
+			len = MAX - off;
+		randombytes_buf(buf, len);
+		ck_assert_int_eq(vfs_blob_write(b, buf, len, off), (ssize_t)len);
+		memcpy(model + off, buf, len);
+		if (off + len > size)
+			size = off + len;
+		ck_assert_int_eq(vfs_blob_read(b, got, MAX, 0), (ssize_t)size);
+		ck_assert_mem_eq(got, model, size);
+	}
+	vfs_blob_close(b, NULL);
+	ck_assert_int_eq(read_all(id_a, key_a, got, MAX + 4096), (ssize_t)size);
+	ck_assert_mem_eq(got, model, size);
+	/* the whole file twice, once per open: 512 chunks, 512 nonces */
+	p = blob_path(id_a);
+	for (int round = 0; round < 2; round++) {
+		ck_assert_int_eq(vfs_blob_open(objects_fd, id_a, key_a, &b), 0);
+		ck_assert_int_eq(vfs_blob_write(b, model, MAX, 0), MAX);
+		vfs_blob_close(b, NULL);
+		for (int i = 0; i < N / 2; i++)
+			read_file_at(p, VFS_HEADER_BYTES + (off_t)i * VFS_CHUNK_DISK,
+				     nonces[round * (N / 2) + i], VFS_CHUNK_NONCE);
+	}
+	qsort(nonces, N, sizeof(*nonces), cmp_nonce);
+	for (int i = 1; i < N; i++)
+		ck_assert(memcmp(nonces[i - 1], nonces[i], VFS_CHUNK_NONCE) != 0);
+	free(p);
+	free(nonces);
+	free(model);
+	free(buf);
+	free(got);
+}
+END_TEST
+
+struct writer {
+	uint8_t id[KT_OBJECT_ID_BYTES];
+	unsigned seed;
+	bool ok;
+};
+
+static void *long_writer(void *arg)
+{
+	enum { LEN = 512 * 1024 };
+	struct writer *w = arg;
+	uint8_t *buf = malloc(LEN), *got = malloc(LEN);
+	struct vfs_blob *b = NULL;
+
+	w->ok = buf && got && vfs_blob_create(objects_fd, w->id, key_a, &b) == 0;
+	fill_pattern(buf, LEN, w->seed);
+	for (int i = 0; w->ok && i < 20; i++)
+		w->ok = vfs_blob_write(b, buf, LEN, (uint64_t)i * LEN) == LEN;
+	for (int i = 0; w->ok && i < 20; i++)
+		w->ok = vfs_blob_read(b, got, LEN, (uint64_t)i * LEN) == LEN && memcmp(got, buf, LEN) == 0;
+	vfs_blob_close(b, NULL);
+	free(buf);
+	free(got);
+	return NULL;
+}
+
+/* Four threads writing long runs to four blobs at once: each reads back. */
+START_TEST(test_long_writes_concurrent)
+{
+	struct writer w[4];
+	pthread_t t[4];
+
+	for (int i = 0; i < 4; i++) {
+		randombytes_buf(w[i].id, sizeof(w[i].id));
+		w[i].seed = (unsigned)i + 1;
+		ck_assert_int_eq(pthread_create(&t[i], NULL, long_writer, &w[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_msg(w[i].ok, "writer %d", i);
+	}
+}
+END_TEST
+
 /* A growth the disk cannot hold is refused before anything is written. */
 START_TEST(test_huge_growth_refused)
 {
@@ -538,6 +642,8 @@ static Suite *chunk_suite(void)
 	tcase_add_test(tc, test_attack_wrong_key);
 	tcase_add_test(tc, test_missing_blob_is_damage);
 	tcase_add_test(tc, test_nonces_unique);
+	tcase_add_test(tc, test_long_writes);
+	tcase_add_test(tc, test_long_writes_concurrent);
 	tcase_add_test(tc, test_huge_growth_refused);
 	tcase_add_test(tc, test_chunk_seal_binds_index);
 	tcase_add_test(tc, test_golden_blob_v1);
