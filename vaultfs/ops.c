@@ -1020,7 +1020,7 @@ static int make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 	struct vfs_caller c;
 	char *path = NULL;
 	int64_t now = meta_now_ns();
-	int r;
+	int pool_fd, r;
 
 	if (strlen(nn->name) > NAME_MAX_BYTES)
 		return -ENAMETOOLONG;
@@ -1061,12 +1061,10 @@ static int make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 			r = -ENOMEM;
 			goto out;
 		}
-		int fd;
-
 		kt_random(file_key, KT_KEY_BYTES);
 		n.has_object = true;
-		if (v->blobpool && vfs_blobpool_take(v->blobpool, n.object_id, &fd) == 0) {
-			r = vfs_blob_create_from(v->objects_fd, vfs_blobpool_fd(v->blobpool), fd,
+		if (v->blobpool && vfs_blobpool_take(v->blobpool, n.object_id, &pool_fd) == 0) {
+			r = vfs_blob_create_from(v->objects_fd, vfs_blobpool_fd(v->blobpool), pool_fd,
 						 n.object_id, file_key, &blob);
 		} else {
 			kt_random(n.object_id, KT_OBJECT_ID_BYTES);
@@ -1928,10 +1926,18 @@ static void do_opendir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 	fuse_reply_open(req, fi);
 }
 
-/*
- * Offsets: 1 after ".", 2 after "..", and id + 2 after the entry with row id
- * id, so a listing resumes exactly where the kernel's buffer filled up.
- */
+/* Free a batch of directory entries and their nodes (nodes may be NULL). */
+static void free_batch(struct meta_dirent *ents, struct meta_node *nodes, size_t n)
+{
+	for (size_t i = 0; ents && i < n; i++) {
+		meta_dirent_clear(&ents[i]);
+		if (nodes)
+			meta_node_clear(&nodes[i]);
+	}
+	free(ents);
+	free(nodes);
+}
+
 /*
  * readdir and readdirplus. Offsets: 1 after ".", 2 after "..", and id + 2
  * after the entry with row id id, so a listing resumes exactly where the
@@ -1986,15 +1992,11 @@ static void list_dir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size
 			for (size_t i = 0; r == 0 && i < n; i++)
 				r = meta_node_get(v->db, ents[i].ino, &nodes[i]);
 		}
-		if (r == 0)
-			r = meta_tx_commit(v->db);
-		else
-			meta_tx_rollback(v->db);
+		meta_tx_rollback(v->db); /* read only: nothing to keep */
 		db_unlock(v);
 		if (r < 0 || n == 0) {
-			for (size_t i = 0; nodes && i < n; i++)
-				meta_node_clear(&nodes[i]);
-			free(nodes);
+			free_batch(ents, nodes, n);
+			ents = NULL;
 			break;
 		}
 		for (size_t i = 0; i < n && !full; i++) {
@@ -2039,13 +2041,7 @@ static void list_dir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size
 			used += len;
 			after = d->id;
 		}
-		for (size_t i = 0; i < n; i++) {
-			meta_dirent_clear(&ents[i]);
-			if (nodes)
-				meta_node_clear(&nodes[i]);
-		}
-		free(ents);
-		free(nodes);
+		free_batch(ents, nodes, n);
 		ents = NULL;
 		if (r < 0 || n < READDIR_BATCH)
 			break;
