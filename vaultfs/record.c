@@ -171,8 +171,8 @@ static int name_of(struct vfs *v, const struct kt_meta_keys *mk, uint64_t ino, b
 static int path_of(struct vfs *v, const struct kt_meta_keys *mk, uint64_t ino, bool is_dir,
 		   char **ret_path)
 {
-	char *names[64], **parts = names, *path = NULL, *p;
-	size_t n = 0, cap = sizeof(names) / sizeof(names[0]), len = 0;
+	char **parts = NULL, *path = NULL, *p;
+	size_t n = 0, cap = 0, len = 0;
 	uint64_t cur = ino;
 	int r = 0;
 
@@ -183,17 +183,14 @@ static int path_of(struct vfs *v, const struct kt_meta_keys *mk, uint64_t ino, b
 			break;
 		}
 		if (n == cap) {
-			char **more = malloc(2 * cap * sizeof(*more));
+			char **more = realloc(parts, (cap ? 2 * cap : 16) * sizeof(*more));
 
 			if (!more) {
 				r = -ENOMEM;
 				break;
 			}
-			memcpy(more, parts, n * sizeof(*more));
-			if (parts != names)
-				free(parts);
 			parts = more;
-			cap *= 2;
+			cap = cap ? 2 * cap : 16;
 		}
 		r = name_of(v, mk, cur, is_dir || cur != ino, &cur, &parts[n]);
 		if (r < 0)
@@ -215,8 +212,7 @@ static int path_of(struct vfs *v, const struct kt_meta_keys *mk, uint64_t ino, b
 	}
 	for (size_t i = 0; i < n; i++)
 		free(parts[i]);
-	if (parts != names)
-		free(parts);
+	free(parts);
 	if (r < 0) {
 		free(path);
 		return r;
