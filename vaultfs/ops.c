@@ -837,6 +837,32 @@ static int drop_setid(struct vfs *v, struct vfs_session *s, fuse_req_t req, stru
 	return r;
 }
 
+/*
+ * Whether a setattr of an open file can wait in memory with the file's other
+ * unflushed state, committed with it at release or fsync instead of in a
+ * transaction of its own: times (futimens, as tar does before closing), and a
+ * chown that changes neither owner nor group and drops no set-ID bit (tar, and
+ * cp -p, as the file's owner). Neither is recorded: times never are, and a
+ * chown record says that ownership changed, which here it did not.
+ */
+static bool kept_in_memory(const struct meta_node *n, const struct stat *attr, int to_set)
+{
+	const int times = FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_ATIME_NOW |
+			  FUSE_SET_ATTR_MTIME_NOW | FUSE_SET_ATTR_CTIME;
+	/* (the kernel's "kill set-ID" bit, which a chown carries, is bit 11) */
+	const int owner = FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID | FUSE_SET_ATTR_KILL_SUID |
+			  FUSE_SET_ATTR_KILL_SGID;
+
+	if (to_set & ~(times | owner))
+		return false;
+	if ((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != n->uid)
+		return false;
+	if ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != n->gid)
+		return false;
+	/* a chown drops set-ID bits even when the owner stays (see below) */
+	return !vfs_fuseio_kill_suidgid() || S_ISDIR(n->mode) || setid_to_drop(n->mode) == 0;
+}
+
 static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, struct stat *attr, int to_set,
 			struct fuse_file_info *fi)
 {
@@ -862,12 +888,7 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 	if (r < 0)
 		goto out;
 
-	if (in->blob && !(to_set & ~(FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME |
-				     FUSE_SET_ATTR_ATIME_NOW | FUSE_SET_ATTR_MTIME_NOW))) {
-		/* Only times, of an open file (futimens, as tar does before closing):
-		 * kept with its other unflushed state and committed with it at
-		 * release or fsync, not in a transaction of their own. Times are not
-		 * recorded in the access record. */
+	if (in->blob && kept_in_memory(&n, attr, to_set)) {
 		if (!in->dirty) {
 			in->mtime_ns = n.mtime_ns;
 			in->dirty = true;
@@ -881,7 +902,7 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 									  : timespec_ns(&attr->st_atim);
 			in->atime_dirty = true;
 		}
-		in->ctime_ns = now;
+		in->ctime_ns = (to_set & FUSE_SET_ATTR_CTIME) ? timespec_ns(&attr->st_ctim) : now;
 		pthread_rwlock_unlock(&in->lock);
 		node_to_stat(&n, &st);
 		meta_node_clear(&n);

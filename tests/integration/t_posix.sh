@@ -694,6 +694,12 @@ tc_posix_setid() {
 	check_eq "$(stat -c %a "$M/s/c")" 2745 "mode after a write (set-group-ID without group-execute stays)"
 	chown 12345:12345 "$M/s/d"
 	check_eq "$(stat -c %a "$M/s/d")" 755 "mode after root's chown"
+	# the same through an open descriptor: a chown that keeps the owner waits
+	# in memory with the open file's times, but not when it drops set-ID bits
+	touch "$M/s/f" && chown 12345:12345 "$M/s/f" && chmod 6755 "$M/s/f" || fail "setup f"
+	perl -e 'open(my $fh, ">>", $ARGV[0]) or die "open: $!\n"; chown(12345, 12345, $fh) or die "fchown: $!\n"' \
+		"$M/s/f" || fail "fchown to the same owner"
+	check_eq "$(stat -c %a "$M/s/f")" 755 "mode after root's fchown to the same owner"
 	"${u[@]}" truncate -s 0 "$M/s/e" || fail "user truncate"
 	check_eq "$(stat -c %a "$M/s/e")" 755 "mode after the owner's truncate"
 	chmod 6755 "$M/s/e"
@@ -709,8 +715,8 @@ tc_posix_setid() {
 	expect_record "$T/r.json" '.op == "chmod" and .path == "/s/e" and (.detail | contains("set-id dropped by a truncating open"))' \
 		"the drop of e's set-ID bits by a truncating open"
 	it_remount
-	check_eq "$(stat -c %a "$M/s/a" "$M/s/b" "$M/s/c" "$M/s/d" "$M/s/e" | tr '\n' ' ')" \
-		"6755 755 2745 755 6755 " "modes after remount"
+	check_eq "$(stat -c %a "$M/s/a" "$M/s/b" "$M/s/c" "$M/s/d" "$M/s/e" "$M/s/f" | tr '\n' ' ')" \
+		"6755 755 2745 755 6755 755 " "modes after remount"
 	it_umount
 }
 it_case posix_setid

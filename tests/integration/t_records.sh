@@ -8,6 +8,33 @@
 DAEMON_OPS='(.op | IN("mount", "unmount", "open", "create", "mkdir", "mknod", "symlink", "link", "unlink", "rmdir", "rename", "truncate", "chmod", "chown", "setxattr", "removexattr", "classify", "read"))'
 ISO_RE='^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z$'
 
+# tar -x as root restores the owner with fchown on the open file; when the
+# owner is already the one in the archive nothing changes and no chown is
+# recorded, while a real change of owner through the descriptor is.
+tc_rec_chown_unchanged() {
+	need_root
+	new_vault
+	mkdir "$T/src"
+	echo same >"$T/src/same"
+	echo other >"$T/src/other"
+	tar -cf "$T/same.tar" --owner=0 --group=0 -C "$T/src" same || fail "tar -c"
+	tar -cf "$T/other.tar" --owner=12 --group=34 -C "$T/src" other || fail "tar -c"
+	it_mount alice
+	check tar -xf "$T/same.tar" -C "$M"
+	check tar -xf "$T/other.tar" -C "$M"
+	check_eq "$(stat -c %u:%g "$M/same" "$M/other" | tr '\n' ' ')" "0:0 12:34 " "owners after tar -x"
+	it_remount
+	check_eq "$(stat -c %u:%g "$M/same" "$M/other" | tr '\n' ' ')" "0:0 12:34 " "owners after remount"
+	check_eq "$(cat "$M/same" "$M/other" | tr '\n' ' ')" "same other " "contents after remount"
+	it_umount
+	records "$T/r.json"
+	expect_record "$T/r.json" '.op == "create" and .path == "/same" and .process == "tar"' "the create of /same"
+	expect_no_record "$T/r.json" '.op == "chown" and .path == "/same"' "a chown of /same, whose owner did not change"
+	expect_record "$T/r.json" '.op == "chown" and .path == "/other" and .detail == "uid=12 gid=34" and .process == "tar"' \
+		"tar's fchown of /other to 12:34"
+}
+it_case rec_chown_unchanged
+
 tc_rec_file_ops() {
 	need setfattr
 	new_vault
