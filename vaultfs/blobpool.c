@@ -1,10 +1,12 @@
 /*
  * vaultfs/blobpool.c — empty blob files, made ahead of time (see blobpool.h).
  *
- * A stack of ready files under one mutex; the thread refills it to
- * POOL_FILES whenever a take leaves it half empty.
+ * A stack of ready files and a ring of blobs to remove, under one mutex. The
+ * thread refills the stack to POOL_FILES whenever a take leaves it half empty
+ * and works through the ring, refilling first while the stack is below half.
  */
 #include "blobpool.h"
+#include "chunk.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,6 +23,7 @@
 
 #define POOL_DIR "pool"
 #define POOL_FILES 64 /* ready files: descriptors held open */
+#define GONE_MAX 1024 /* blobs queued for removal */
 
 struct ready {
 	uint8_t id[KT_OBJECT_ID_BYTES];
@@ -30,11 +33,14 @@ struct ready {
 struct vfs_blobpool {
 	int dir_fd;			/* VAULT/pool */
 	int vault_fd;			/* VAULT, to remove pool/ at the end */
+	int objects_fd;			/* VAULT/objects (O_PATH) */
 	pthread_t thread;
 	pthread_mutex_t lock;
-	pthread_cond_t low;		/* the stack is half empty, or stop */
+	pthread_cond_t low;		/* work: the stack is half empty, a removal, stop */
 	struct ready stack[POOL_FILES];	/* (lock) */
 	size_t n;			/* (lock) */
+	uint8_t gone[GONE_MAX][KT_OBJECT_ID_BYTES]; /* (lock) ring of blobs to remove */
+	size_t gone_head, ngone;	/* (lock) */
 	bool stop;			/* (lock) */
 };
 
@@ -72,14 +78,33 @@ static int make_one(struct vfs_blobpool *p, struct ready *ret)
 	return ret->fd < 0 ? -errno : 0;
 }
 
+/* Remove the oldest queued blob (lock held; released meanwhile). */
+static void remove_one(struct vfs_blobpool *p)
+{
+	uint8_t id[KT_OBJECT_ID_BYTES];
+
+	memcpy(id, p->gone[p->gone_head], sizeof(id));
+	p->gone_head = (p->gone_head + 1) % GONE_MAX;
+	p->ngone--;
+	pthread_mutex_unlock(&p->lock);
+	(void)vfs_blob_unlink(p->objects_fd, id); /* gone already: nothing to do */
+	pthread_mutex_lock(&p->lock);
+}
+
 static void *pool_thread(void *arg)
 {
 	struct vfs_blobpool *p = arg;
 
 	pthread_mutex_lock(&p->lock);
-	while (!p->stop) {
+	while (!p->stop || p->ngone > 0) {
 		struct ready r;
 
+		if (p->ngone > 0 && (p->stop || p->n > POOL_FILES / 2)) {
+			remove_one(p);
+			continue;
+		}
+		if (p->stop)
+			continue;
 		if (p->n == POOL_FILES) {
 			pthread_cond_wait(&p->low, &p->lock);
 			continue;
@@ -89,8 +114,10 @@ static void *pool_thread(void *arg)
 			/* A full disk, no descriptors left: creates make their own
 			 * files meanwhile. Wait to be asked again. */
 			pthread_mutex_lock(&p->lock);
-			if (!p->stop)
+			if (!p->stop && p->ngone == 0)
 				pthread_cond_wait(&p->low, &p->lock);
+			else if (p->ngone > 0)
+				remove_one(p);
 			continue;
 		}
 		pthread_mutex_lock(&p->lock);
@@ -119,6 +146,20 @@ int vfs_blobpool_take(struct vfs_blobpool *p, uint8_t ret_id[KT_OBJECT_ID_BYTES]
 	return 0;
 }
 
+int vfs_blobpool_discard(struct vfs_blobpool *p, const uint8_t object_id[KT_OBJECT_ID_BYTES])
+{
+	pthread_mutex_lock(&p->lock);
+	if (p->ngone == GONE_MAX || p->stop) {
+		pthread_mutex_unlock(&p->lock);
+		return -EAGAIN;
+	}
+	memcpy(p->gone[(p->gone_head + p->ngone) % GONE_MAX], object_id, KT_OBJECT_ID_BYTES);
+	p->ngone++;
+	pthread_cond_signal(&p->low);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}
+
 int vfs_blobpool_fd(const struct vfs_blobpool *p)
 {
 	return p->dir_fd;
@@ -131,9 +172,14 @@ int vfs_blobpool_start(const char *vault_dir, struct vfs_blobpool **ret)
 
 	if (!p)
 		return -ENOMEM;
-	p->dir_fd = -1;
+	p->dir_fd = p->objects_fd = -1;
 	p->vault_fd = open(vault_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (p->vault_fd < 0 || (mkdirat(p->vault_fd, POOL_DIR, 0700) < 0 && errno != EEXIST)) {
+		r = -errno;
+		goto fail;
+	}
+	p->objects_fd = openat(p->vault_fd, "objects", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (p->objects_fd < 0) {
 		r = -errno;
 		goto fail;
 	}
@@ -154,6 +200,8 @@ int vfs_blobpool_start(const char *vault_dir, struct vfs_blobpool **ret)
 	*ret = p;
 	return 0;
 fail:
+	if (p->objects_fd >= 0)
+		close(p->objects_fd);
 	if (p->dir_fd >= 0)
 		close(p->dir_fd);
 	if (p->vault_fd >= 0)
@@ -175,6 +223,7 @@ struct vfs_blobpool *vfs_blobpool_stop(struct vfs_blobpool *p)
 		close(p->stack[i].fd);
 	empty_dir(p->dir_fd);
 	close(p->dir_fd);
+	close(p->objects_fd);
 	unlinkat(p->vault_fd, POOL_DIR, AT_REMOVEDIR);
 	close(p->vault_fd);
 	pthread_cond_destroy(&p->low);

@@ -10,6 +10,12 @@
  * core, between requests. The files are empty (no key, no header); pool/ is
  * emptied at start, which also removes what a crash left there, and at stop.
  *
+ * The same thread removes the blobs of deleted files (vfs_blobpool_discard),
+ * so that ext4's unlink is paid there too and not inside the request. Their
+ * rows, wrapped file keys included, are gone before a blob is queued; a crash
+ * with blobs still queued leaves them unreferenced in objects/, as a crash
+ * between the commit and an inline unlink would.
+ *
  * Thread-safe.
  */
 #pragma once
@@ -28,7 +34,13 @@ int vfs_blobpool_start(const char *vault_dir, struct vfs_blobpool **ret);
  * caller then creates the blob itself.
  */
 int vfs_blobpool_take(struct vfs_blobpool *p, uint8_t ret_id[KT_OBJECT_ID_BYTES], int *ret_fd);
+/*
+ * Queue the blob object_id (under VAULT/objects) for removal by the thread.
+ * -EAGAIN when the queue is full: the caller then removes it itself.
+ */
+int vfs_blobpool_discard(struct vfs_blobpool *p, const uint8_t object_id[KT_OBJECT_ID_BYTES]);
 /* The pool directory (O_PATH). */
 int vfs_blobpool_fd(const struct vfs_blobpool *p);
-/* Stop the thread, remove the files left and pool/ (takes NULL); returns NULL. */
+/* Remove the blobs still queued, stop the thread, remove the files left and
+ * pool/ (takes NULL); returns NULL. */
 struct vfs_blobpool *vfs_blobpool_stop(struct vfs_blobpool *p);

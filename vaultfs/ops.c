@@ -223,7 +223,14 @@ static void record_integrity(struct vfs *v, struct vfs_session *s, fuse_req_t re
 	db_unlock(v);
 }
 
-/* Delete an unlinked node that nobody references any more (takes db_lock). */
+/* Remove the blob of a deleted node, whose row is gone for good: by the blob
+ * pool's thread when it can take it, else here. */
+static void blob_discard(struct vfs *v, const uint8_t object_id[META_OBJECT_ID_BYTES])
+{
+	if (!v->blobpool || vfs_blobpool_discard(v->blobpool, object_id) < 0)
+		(void)vfs_blob_unlink(v->objects_fd, object_id);
+}
+
 /*
  * Delete unlinked nodes that nobody references any more, and their blobs:
  * all of them in one transaction (takes db_lock). A node that got a name
@@ -255,7 +262,7 @@ static void delete_nodes(struct vfs *v, const uint64_t *inos, size_t n)
 	/* Blobs go only once their rows are gone for good (a crash in between
 	 * leaves unreferenced blobs, never rows without blobs). */
 	for (size_t i = 0; r == 0 && i < nblobs; i++)
-		vfs_blob_unlink(v->objects_fd, blobs[i]);
+		blob_discard(v, blobs[i]);
 	free(blobs);
 }
 
@@ -1315,7 +1322,7 @@ static void remove_entry(fuse_req_t req, struct vfs_session *s, fuse_ino_t paren
 	r = meta_tx_commit(v->db);
 	gone = r == 0 && n.nlink == 0 && !deleted;
 	if (r == 0 && deleted && n.has_object)
-		vfs_blob_unlink(v->objects_fd, n.object_id); /* its row is gone for good */
+		blob_discard(v, n.object_id);
 	goto out;
 fail:
 	meta_tx_rollback(v->db);

@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_blobpool.c — empty blob files made ahead of time: the pool
  * fills itself, a taken file becomes a real blob in objects/ by rename, the
- * pool starts empty of a crash's leftovers and leaves nothing at stop.
+ * pool starts empty of a crash's leftovers and leaves nothing at stop; the
+ * blobs of deleted files are removed behind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -111,6 +112,50 @@ START_TEST(refills_and_ids_differ)
 }
 END_TEST
 
+/*
+ * Discarded blobs are removed by the thread, every one of them by the time
+ * stop returns (or by the caller when the queue is full, as the daemon does);
+ * a blob that is already gone is no error, and other blobs stay.
+ */
+START_TEST(discarded_blobs_are_removed)
+{
+	enum { N = 3000 };
+	struct vfs_blobpool *p = NULL;
+	static uint8_t ids[N][KT_OBJECT_ID_BYTES];
+	uint8_t key[KT_KEY_BYTES], keep[KT_OBJECT_ID_BYTES], missing[KT_OBJECT_ID_BYTES];
+	char rel[VFS_OBJECT_PATH_MAX];
+	struct vfs_blob *b;
+	int inline_removals = 0;
+
+	randombytes_buf(key, sizeof(key));
+	for (int i = 0; i <= N; i++) {
+		uint8_t *id = i < N ? ids[i] : keep;
+
+		randombytes_buf(id, KT_OBJECT_ID_BYTES);
+		ck_assert_int_eq(vfs_blob_create(objects_fd, id, key, &b), 0);
+		vfs_blob_close(b, NULL);
+	}
+	randombytes_buf(missing, sizeof(missing));
+	ck_assert_int_eq(vfs_blobpool_start(vault, &p), 0);
+	ck_assert_int_eq(vfs_blobpool_discard(p, missing), 0);
+	for (int i = 0; i < N; i++) {
+		if (vfs_blobpool_discard(p, ids[i]) < 0) {
+			ck_assert_int_eq(vfs_blob_unlink(objects_fd, ids[i]), 0);
+			inline_removals++;
+		}
+	}
+	vfs_blobpool_stop(p);
+	for (int i = 0; i < N; i++) {
+		vfs_object_path(ids[i], rel);
+		ck_assert_msg(faccessat(objects_fd, rel, F_OK, 0) < 0 && errno == ENOENT,
+			      "blob %d of %d still there (%d removed inline)", i, N, inline_removals);
+	}
+	vfs_object_path(keep, rel);
+	ck_assert_int_eq(faccessat(objects_fd, rel, F_OK, 0), 0);
+	ck_assert(!exists("pool"));
+}
+END_TEST
+
 /* What a crash left in pool/ is removed at start; objects/ is not touched. */
 START_TEST(leftovers_removed_at_start)
 {
@@ -144,6 +189,7 @@ int main(void)
 	tcase_add_test(tc, taken_file_becomes_a_blob);
 	tcase_add_test(tc, refills_and_ids_differ);
 	tcase_add_test(tc, leftovers_removed_at_start);
+	tcase_add_test(tc, discarded_blobs_are_removed);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
