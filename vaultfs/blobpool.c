@@ -95,6 +95,8 @@ static void *pool_thread(void *arg)
 {
 	struct vfs_blobpool *p = arg;
 
+	pthread_setname_np(pthread_self(), "vfs-blobpool"); /* for top -H, perf */
+
 	pthread_mutex_lock(&p->lock);
 	while (!p->stop || p->ngone > 0) {
 		struct ready r;

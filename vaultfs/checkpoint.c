@@ -54,6 +54,8 @@ static void *checkpoint_thread(void *arg)
 	struct vfs_checkpointer *c = arg;
 	struct timespec now, until;
 
+	pthread_setname_np(pthread_self(), "vfs-checkpoint"); /* for top -H, perf */
+
 	pthread_mutex_lock(&c->lock);
 	while (!c->stop) {
 		/* Until the log is long, or a quiet second has passed. */

@@ -267,6 +267,8 @@ static void *control_thread(void *arg)
 {
 	struct vfs_control *ctl = arg;
 
+	pthread_setname_np(pthread_self(), "vfs-control"); /* for top -H, perf */
+
 	for (;;) {
 		struct pollfd pfd[2] = {
 			{ .fd = ctl->listen_fd, .events = POLLIN },

@@ -109,6 +109,8 @@ static void *deferred_thread(void *arg)
 {
 	struct vfs_deferred *d = arg;
 
+	pthread_setname_np(pthread_self(), "vfs-deferred"); /* for top -H, perf */
+
 	pthread_mutex_lock(&d->lock);
 	while (!d->stop) {
 		struct timespec until;
