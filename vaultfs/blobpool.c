@@ -6,7 +6,6 @@
  * and works through the ring, refilling first while the stack is below half.
  */
 #include "blobpool.h"
-#include "chunk.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,6 +19,9 @@
 #include <unistd.h>
 
 #include <sodium.h>
+
+#include "chunk.h"
+#include "../meta/db.h" /* META_OBJECTS_DIR */
 
 #define POOL_DIR "pool"
 #define POOL_FILES 64 /* ready files: descriptors held open */
@@ -180,7 +182,7 @@ int vfs_blobpool_start(const char *vault_dir, struct vfs_blobpool **ret)
 		r = -errno;
 		goto fail;
 	}
-	p->objects_fd = openat(p->vault_fd, "objects", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	p->objects_fd = openat(p->vault_fd, META_OBJECTS_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (p->objects_fd < 0) {
 		r = -errno;
 		goto fail;
