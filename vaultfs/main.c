@@ -21,6 +21,7 @@
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -129,16 +130,18 @@ static void print_help(void)
 	fuse_lowlevel_help();
 }
 
-/* Report the outcome of start-up to the waiting parent (if any). */
-static void report(int fd, int code)
+/* Report the outcome of start-up to the waiting parent (if any), once: *fd
+ * is closed and set to -1. */
+static void report(int *fd, int code)
 {
 	unsigned char c = (unsigned char)code;
 
-	if (fd >= 0) {
-		if (write(fd, &c, 1) != 1) {
+	if (*fd >= 0) {
+		if (write(*fd, &c, 1) != 1) {
 			/* The parent is gone; nothing else to tell. */
 		}
-		close(fd);
+		close(*fd);
+		*fd = -1;
 	}
 }
 
@@ -373,10 +376,8 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		fuse_remove_signal_handlers(se);
 		code = CLI_EXIT_FAILED;
 	}
-	if (code != 0) {
-		report(status_fd, code);
-		goto out;
-	}
+	if (code != 0)
+		goto out; /* reported at the end, once the vault's lock is released */
 
 	{
 		char *abs = realpath(o->mountpoint, NULL);
@@ -385,7 +386,7 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		free(abs);
 	}
 	record_self(&v, "mount", detail);
-	report(status_fd, 0);
+	report(&status_fd, 0);
 	if (!o->foreground)
 		detach();
 
@@ -415,6 +416,9 @@ out:
 		close(v.objects_fd);
 	if (lock_fd >= 0)
 		close(lock_fd);
+	/* A start-up that failed is reported only now: the parent exits on the
+	 * report, and a mount tried right after it must find the vault free. */
+	report(&status_fd, code);
 	free(v.vault_dir);
 	pthread_mutex_destroy(&v.db_lock);
 	pthread_mutex_destroy(&v.keys_lock);
@@ -498,6 +502,11 @@ int main(int argc, char *argv[])
 			cli_error("the daemon exited before the mount was ready");
 			code = CLI_EXIT_FAILED;
 		}
+		/* A start that failed returns only once the daemon is gone, so that
+		 * the next attempt finds the vault unlocked. */
+		if (code != CLI_EXIT_OK)
+			while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+				;
 	}
 out:
 	fuse_opt_free_args(&args);

@@ -136,11 +136,15 @@ tc_cli_bad_mountpoint() {
 	mount_attempt alice "$PW/alice" "$T/does/not/exist"
 	((RC != 0)) || fail "vaultfs exited 0 for a mountpoint that does not exist"
 	check_one_line "$T/err" "vaultfs on a missing mountpoint"
+	# a failed start has let go of the vault by the time vaultfs returns, so
+	# that the mount tried next is not refused as a second daemon
+	flock -n "$V/lock" true || fail "the vault's lock was still held after vaultfs returned"
 
 	: >"$T/plainfile"
 	mount_attempt alice "$PW/alice" "$T/plainfile"
 	((RC != 0)) || fail "vaultfs exited 0 for a mountpoint that is a regular file"
 	check_one_line "$T/err" "vaultfs on a regular file"
+	flock -n "$V/lock" true || fail "the vault's lock was still held after vaultfs returned"
 
 	# the vault is busy: a second daemon on the same vault is refused
 	it_mount alice
