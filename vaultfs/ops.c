@@ -1716,6 +1716,9 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 	r = inode_open_blob(v, s, in, &n);
 	if (r == 0)
 		in->mode = n.mode;
+	/* set-ID bits before the content, as for a write */
+	if (r == 0 && (fi->flags & O_TRUNC) && vfs_fuseio_kill_suidgid() && setid_to_drop(in->mode))
+		r = drop_setid(v, s, req, in, "truncating open");
 	if (r == 0 && (fi->flags & O_TRUNC) && vfs_blob_size(in->blob) > 0) {
 		r = vfs_blob_truncate(in->blob, 0);
 		if (r == 0) {
@@ -1723,8 +1726,6 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 			in->mtime_ns = in->ctime_ns = meta_now_ns();
 		}
 	}
-	if (r == 0 && (fi->flags & O_TRUNC) && vfs_fuseio_kill_suidgid() && setid_to_drop(in->mode))
-		r = drop_setid(v, s, req, in, "truncating open");
 	if (r == 0)
 		in->nopen++;
 	else if (in->nopen == 0 && in->blob)
@@ -1888,13 +1889,17 @@ static void vfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 	} else {
 		uint64_t at = (h->flags & O_APPEND) ? vfs_blob_size(in->blob) : (uint64_t)off;
 
-		n = vfs_blob_write(in->blob, buf, size, at);
+		/* Set-ID bits go before the data, as the kernel drops them on a
+		 * disk filesystem: a write that cannot drop them does not happen. */
+		n = 0;
+		if (vfs_fuseio_kill_suidgid() && setid_to_drop(in->mode))
+			n = drop_setid(v, s, req, in, "write");
+		if (n == 0)
+			n = vfs_blob_write(in->blob, buf, size, at);
 		if (n >= 0) {
 			in->dirty = true;
 			in->mtime_ns = in->ctime_ns = meta_now_ns();
 		}
-		if (n >= 0 && vfs_fuseio_kill_suidgid() && setid_to_drop(in->mode))
-			(void)drop_setid(v, s, req, in, "write"); /* the data is written either way */
 	}
 	pthread_rwlock_unlock(&in->lock);
 	if (n == -EBADMSG)
