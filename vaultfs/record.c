@@ -16,91 +16,79 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "../meta/log.h"
 #include "../meta/ns.h"
 
 /*
- * Process names, remembered for a second: a tar or an rsync makes thousands
- * of requests, and /proc/PID/comm is three system calls each time. The name is
- * whatever the process set for itself (prctl), so a stale one after a PID is
- * reused within that second tells an auditor no less than a fresh one.
+ * Process names: /proc/PID/comm is three system calls (open, read, close),
+ * and a tar or an rsync makes thousands of requests. The last few PIDs'
+ * comm files are kept open and read again with one pread each time: a read
+ * gives the name the process has now (after an exec or a prctl), and fails
+ * once the process is gone, even if its PID is reused; then the file is
+ * opened anew.
  */
-#define COMM_CACHE_SLOTS 16
-#define COMM_CACHE_NS 1000000000ll
+#define COMM_FDS 16
 
 static struct {
 	pthread_mutex_t lock;
 	unsigned next;
 	struct {
-		pid_t pid;
-		int64_t until_ns;
-		char comm[sizeof(((struct vfs_caller *)0)->comm)];
-	} slot[COMM_CACHE_SLOTS];
-} comm_cache = { .lock = PTHREAD_MUTEX_INITIALIZER };
+		pid_t pid;	/* 0: free */
+		int fd;		/* /proc/PID/comm, while pid is set */
+	} slot[COMM_FDS];
+} comm_fds = { .lock = PTHREAD_MUTEX_INITIALIZER };
 
-static int64_t coarse_now_ns(void)
+/* Read the name from fd into comm; the length, or <= 0. */
+static ssize_t comm_read(int fd, char *comm, size_t size)
 {
-	struct timespec ts;
+	ssize_t n = pread(fd, comm, size - 1, 0);
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-static bool comm_cached(pid_t pid, int64_t now, char *comm, size_t size)
-{
-	bool hit = false;
-
-	pthread_mutex_lock(&comm_cache.lock);
-	for (unsigned i = 0; i < COMM_CACHE_SLOTS && !hit; i++) {
-		if (comm_cache.slot[i].pid == pid && comm_cache.slot[i].until_ns > now) {
-			snprintf(comm, size, "%s", comm_cache.slot[i].comm);
-			hit = true;
-		}
+	if (n > 0) {
+		comm[n] = '\0';
+		comm[strcspn(comm, "\n")] = '\0';
 	}
-	pthread_mutex_unlock(&comm_cache.lock);
-	return hit;
-}
-
-static void comm_remember(pid_t pid, int64_t now, const char *comm)
-{
-	pthread_mutex_lock(&comm_cache.lock);
-	unsigned i = comm_cache.next++ % COMM_CACHE_SLOTS;
-
-	comm_cache.slot[i].pid = pid;
-	comm_cache.slot[i].until_ns = now + COMM_CACHE_NS;
-	snprintf(comm_cache.slot[i].comm, sizeof(comm_cache.slot[i].comm), "%s", comm);
-	pthread_mutex_unlock(&comm_cache.lock);
+	return n;
 }
 
 void vfs_caller_fill(struct vfs_caller *c, uid_t uid, gid_t gid, pid_t pid)
 {
-	int64_t now = coarse_now_ns();
 	char path[64];
-	ssize_t n = -1;
+	unsigned i;
 	int fd;
 
 	c->uid = uid;
 	c->gid = gid;
 	c->pid = pid;
-	if (pid > 0 && comm_cached(pid, now, c->comm, sizeof(c->comm)))
+	strcpy(c->comm, "?");
+	if (pid <= 0)
 		return;
+	pthread_mutex_lock(&comm_fds.lock);
+	for (i = 0; i < COMM_FDS && comm_fds.slot[i].pid != pid; i++)
+		;
+	if (i < COMM_FDS) {
+		if (comm_read(comm_fds.slot[i].fd, c->comm, sizeof(c->comm)) > 0)
+			goto out;
+		/* that process is gone: its PID may be someone else's now */
+	} else {
+		i = comm_fds.next++ % COMM_FDS;
+	}
+	if (comm_fds.slot[i].pid)
+		close(comm_fds.slot[i].fd);
+	comm_fds.slot[i].pid = 0;
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd >= 0) {
-		n = read(fd, c->comm, sizeof(c->comm) - 1);
-		close(fd);
-	}
-	if (n <= 0) {
+	if (fd >= 0 && comm_read(fd, c->comm, sizeof(c->comm)) > 0) {
+		comm_fds.slot[i].pid = pid;
+		comm_fds.slot[i].fd = fd;
+	} else {
+		if (fd >= 0)
+			close(fd);
 		strcpy(c->comm, "?");
-		return;
 	}
-	c->comm[n] = '\0';
-	c->comm[strcspn(c->comm, "\n")] = '\0';
-	if (pid > 0)
-		comm_remember(pid, now, c->comm);
+out:
+	pthread_mutex_unlock(&comm_fds.lock);
 }
 
 int vfs_meta_open_stored(const struct kt_meta_keys *mk, enum kt_meta_purpose purpose,

@@ -140,8 +140,14 @@ tc_rec_process_name() {
 	check "$T/reader-xyz" "$M/f"
 	check cp "$M/f" "$T/out"
 	check head -c 3 "$M/f"
+	# one PID, two programs: the shell creates a file, then becomes cat by
+	# exec and reads it, within the same second
+	sh -c 'echo x >"$1"; exec "$2" "$1"' sh "$M/g" "$T/reader-xyz" >/dev/null || fail "sh; exec reader"
 	it_umount
 	records "$T/rec.json"
+	expect_record "$T/rec.json" '.op == "create" and .path == "/g" and .process == "sh"' "sh creating /g"
+	expect_record "$T/rec.json" '.op == "open" and .path == "/g" and .process == "reader-xyz"' \
+		"the reader the shell became by exec, reading /g (not the shell's name)"
 	expect_record "$T/rec.json" '.op == "open" and .path == "/f" and .process == "reader-xyz"' "a renamed cat"
 	expect_record "$T/rec.json" '.op == "open" and .path == "/f" and .process == "cp" and .detail == "flags=r"' "cp reading"
 	expect_record "$T/rec.json" '.op == "open" and .path == "/f" and .process == "head"' "head reading"
