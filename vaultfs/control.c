@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "control-proto.h"
+#include "dcache.h"
 #include "ops.h"
 #include "record.h"
 #include "../meta/keydb.h"
@@ -140,6 +141,14 @@ static int do_unlock(struct vfs_control *ctl, uid_t uid, pid_t pid, const char *
 	return 0;
 }
 
+/* A session was locked: the directory names decrypted for records go too. */
+static void forget_names(struct vfs *v)
+{
+	pthread_mutex_lock(&v->db_lock);
+	vfs_dcache_clear(v->dcache);
+	pthread_mutex_unlock(&v->db_lock);
+}
+
 static int do_lock(struct vfs_control *ctl, uid_t uid, pid_t pid, char *text, size_t text_len)
 {
 	struct vfs *v = ctl->v;
@@ -147,8 +156,10 @@ static int do_lock(struct vfs_control *ctl, uid_t uid, pid_t pid, char *text, si
 	int r;
 
 	r = vfs_session_lock(v->sessions, uid);
-	if (r == 0)
+	if (r == 0) {
 		record(v, s, uid, pid, "lock", 0, NULL);
+		forget_names(v);
+	}
 	snprintf(text, text_len, "%s", r == 0 ? "locked" : "nothing to lock: not unlocked");
 	vfs_session_put(v->sessions, s);
 	return r;

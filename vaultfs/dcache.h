@@ -9,7 +9,8 @@
  * Files are never cached here: hard links give them several names.
  *
  * The names are plaintext in the daemon's memory, as they are in the kernel's
- * dentry cache; the cache is wiped when it is cleared or freed.
+ * dentry cache; the cache is wiped when it is cleared (whenever a session is
+ * locked: by its user, or because its keys were revoked) or freed.
  *
  * Locking: none inside; the daemon uses it under db_lock.
  */

@@ -35,6 +35,7 @@
 #include "blobpool.h"
 #include "chunk.h"
 #include "control-proto.h"
+#include "dcache.h"
 #include "deferred.h"
 #include "fuseio.h"
 #include "record.h"
@@ -336,6 +337,7 @@ void vfs_keys_maintain(struct vfs *v)
 			vfs_session_lock(v->sessions, s->uid);
 			vfs_record(v, s, &c, "lock", 0, NULL, NULL, -1, 0, NULL, "%s",
 				   "keys revoked while unlocked");
+			vfs_dcache_clear(v->dcache); /* the names decrypted for records */
 		}
 	}
 	db_unlock(v);
