@@ -571,8 +571,8 @@ static int wal_hook(void *arg, sqlite3 *sql, const char *name, int frames)
 {
 	struct meta_db *db = arg;
 
-	if (frames < db->wal_notified - META_WAL_CHECKPOINT_FRAMES)
-		db->wal_notified = 0; /* the log started over */
+	if (frames < db->wal_notified)
+		db->wal_notified = 0; /* the log started over (it only grows otherwise) */
 	if (frames >= META_WAL_FRAMES_MAX) {
 		sqlite3_wal_checkpoint_v2(sql, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
 	} else if (frames >= db->wal_notified + META_WAL_CHECKPOINT_FRAMES) {

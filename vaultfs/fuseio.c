@@ -29,11 +29,6 @@ bool vfs_fuseio_kill_suidgid(void)
 	return kill_suidgid;
 }
 
-bool vfs_fuseio_killpriv(void)
-{
-	return atomic_load(&killpriv_v2);
-}
-
 /* Note what a request asks of us, before libfuse hands it to a handler. */
 static void inspect_request(const void *buf, size_t len)
 {

@@ -32,5 +32,3 @@ int vfs_fuseio_install(struct fuse_session *se);
  * CAP_FSETID, or a chown). Only ever true once KILLPRIV_V2 is negotiated. */
 bool vfs_fuseio_kill_suidgid(void);
 
-/* KILLPRIV_V2 was negotiated: the filesystem drops privileges itself. */
-bool vfs_fuseio_killpriv(void);
