@@ -945,9 +945,12 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 	} else if (in->blob && in->dirty) {
 		n.size = vfs_blob_size(in->blob);
 		n.mtime_ns = in->mtime_ns;
-		if (in->atime_dirty)
-			n.atime_ns = in->atime_ns;
-		in->dirty = in->atime_dirty = false;
+		in->dirty = false;
+	}
+	if (in->blob && in->atime_dirty) {
+		/* an atime set by futimens and not yet written: with either of the above */
+		n.atime_ns = in->atime_ns;
+		in->atime_dirty = false;
 	}
 	if (to_set & FUSE_SET_ATTR_MODE)
 		n.mode = (n.mode & S_IFMT) | (attr->st_mode & 07777);
@@ -1323,8 +1326,6 @@ static void remove_entry(fuse_req_t req, struct vfs_session *s, fuse_ino_t paren
 		goto fail;
 	r = meta_tx_commit(v->db);
 	gone = r == 0 && n.nlink == 0 && !deleted;
-	if (r == 0 && deleted && n.has_object)
-		blob_discard(v, n.object_id);
 	goto out;
 fail:
 	meta_tx_rollback(v->db);
@@ -1332,6 +1333,8 @@ out:
 	if (is_rmdir && n.ino)
 		vfs_dcache_drop(v->dcache, n.ino);
 	db_unlock(v);
+	if (r == 0 && deleted && n.has_object)
+		blob_discard(v, n.object_id); /* its row is gone for good */
 	if (gone)
 		node_unlinked(v, n.ino);
 	meta_dirent_clear(&d);
