@@ -172,6 +172,7 @@ int vfs_blobpool_fd(const struct vfs_blobpool *p)
 int vfs_blobpool_start(const char *vault_dir, struct vfs_blobpool **ret)
 {
 	struct vfs_blobpool *p = calloc(1, sizeof(*p));
+	struct stat pool_st, objects_st;
 	int r;
 
 	if (!p)
@@ -190,6 +191,16 @@ int vfs_blobpool_start(const char *vault_dir, struct vfs_blobpool **ret)
 	p->dir_fd = openat(p->vault_fd, POOL_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (p->dir_fd < 0) {
 		r = -errno;
+		goto fail;
+	}
+	if (fstat(p->dir_fd, &pool_st) < 0 || fstat(p->objects_fd, &objects_st) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (pool_st.st_dev != objects_st.st_dev) {
+		/* objects/ is another filesystem: no rename can move a file there */
+		unlinkat(p->vault_fd, POOL_DIR, AT_REMOVEDIR);
+		r = -EXDEV;
 		goto fail;
 	}
 	empty_dir(p->dir_fd);

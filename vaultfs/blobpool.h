@@ -26,7 +26,9 @@
 
 struct vfs_blobpool;
 
-/* Make (or empty) VAULT_DIR/pool and start the thread. -errno on failure. */
+/* Make (or empty) VAULT_DIR/pool and start the thread. -errno on failure;
+ * -EXDEV when objects/ is on another filesystem than the vault directory
+ * (then there is no pool: creates make their files in place). */
 int vfs_blobpool_start(const char *vault_dir, struct vfs_blobpool **ret);
 /*
  * Take a file: its object id (random) and its descriptor (O_RDWR), named by

@@ -307,7 +307,7 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		cli_error("cannot clean up the vault after a crash: %s", strerror(-r));
 		code = CLI_EXIT_FAILED;
 	}
-	if (code == 0 && (r = vfs_blobpool_start(v.vault_dir, &v.blobpool)) < 0) {
+	if (code == 0 && (r = vfs_blobpool_start(v.vault_dir, &v.blobpool)) < 0 && r != -EXDEV) {
 		cli_error("cannot prepare %s/pool: %s", v.vault_dir, strerror(-r));
 		code = CLI_EXIT_FAILED;
 	}
