@@ -17,6 +17,7 @@ tc_rec_chown_unchanged() {
 	mkdir "$T/src"
 	echo same >"$T/src/same"
 	echo other >"$T/src/other"
+	touch -d @1600000000 "$T/src/same" "$T/src/other"
 	tar -cf "$T/same.tar" --owner=0 --group=0 -C "$T/src" same || fail "tar -c"
 	tar -cf "$T/other.tar" --owner=12 --group=34 -C "$T/src" other || fail "tar -c"
 	it_mount alice
@@ -26,6 +27,8 @@ tc_rec_chown_unchanged() {
 	it_remount
 	check_eq "$(stat -c %u:%g "$M/same" "$M/other" | tr '\n' ' ')" "0:0 12:34 " "owners after remount"
 	check_eq "$(cat "$M/same" "$M/other" | tr '\n' ' ')" "same other " "contents after remount"
+	# the times tar set on the open files were kept with them and written at close
+	check_eq "$(stat -c %Y "$M/same" "$M/other" | tr '\n' ' ')" "1600000000 1600000000 " "mtimes after remount"
 	it_umount
 	records "$T/r.json"
 	expect_record "$T/r.json" '.op == "create" and .path == "/same" and .process == "tar"' "the create of /same"
@@ -168,6 +171,17 @@ tc_rec_live_query() {
 	records "$T/rec.json" --path "/$tok"
 	expect_record "$T/rec.json" ".op == \"create\" and .path == \"/$tok/f\"" "create, queried while mounted"
 	expect_no_record "$T/rec.json" "(.path | startswith(\"/$tok\") | not)" "--path filter"
+	# the byte counts of a close are written by the daemon's batch writer
+	# within milliseconds, not only at unmount
+	cat "$M/$tok/f" >/dev/null || fail "cat"
+	local i
+	for ((i = 0; i < 40; i++)); do
+		records "$T/rec.json" --op open --path "/$tok/f"
+		jq -e 'any(.[]; .process == "cat" and .bytes_read == 5)' "$T/rec.json" >/dev/null && break
+		sleep 0.05
+	done
+	expect_record "$T/rec.json" '.op == "open" and .process == "cat" and .bytes_read == 5 and .bytes_written == 0' \
+		"cat's byte counts, filled in while mounted"
 	# queries while the daemon is busy writing records
 	(for i in $(seq 1 150); do echo "$i" >"$M/$tok/n$i" || exit 1; done) &
 	local w=$! q

@@ -145,6 +145,7 @@ START_TEST(discarded_blobs_are_removed)
 		}
 	}
 	vfs_blobpool_stop(p);
+	ck_assert_msg(inline_removals < N, "the queue took none of %d blobs", N);
 	for (int i = 0; i < N; i++) {
 		vfs_object_path(ids[i], rel);
 		ck_assert_msg(faccessat(objects_fd, rel, F_OK, 0) < 0 && errno == ENOENT,
