@@ -28,7 +28,7 @@ struct vfs_inode {
 	unsigned nopen;			/* open file handles (rwlock, write side) */
 	pthread_rwlock_t lock;		/* see Locking above */
 	struct vfs_blob *blob;		/* content, while nopen > 0 (regular files) */
-	uint32_t mode;			/* the node's mode, while nopen > 0 */
+	uint32_t mode;			/* the node's mode: 0 until an open sets it, then kept current by every change of mode */
 	bool unlinked;			/* its last name is gone: delete when freed (table mutex) */
 	bool dirty;			/* size or times not yet written to the database */
 	int64_t mtime_ns;		/* valid when dirty */

@@ -1719,7 +1719,9 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 	}
 	pthread_rwlock_wrlock(&in->lock);
 	r = inode_open_blob(v, s, in, &n);
-	if (r == 0)
+	/* n was read before in->lock: a chmod since then has set in->mode
+	 * already (under the lock), and n's mode would undo it */
+	if (r == 0 && in->mode == 0)
 		in->mode = n.mode;
 	/* set-ID bits before the content, as for a write */
 	if (r == 0 && (fi->flags & O_TRUNC) && vfs_fuseio_kill_suidgid() && setid_to_drop(in->mode))
