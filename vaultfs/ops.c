@@ -32,6 +32,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <linux/fuse.h> /* struct fuse_direntplus */
+
 #include "blobpool.h"
 #include "chunk.h"
 #include "control-proto.h"
@@ -1993,9 +1995,14 @@ static void list_dir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size
 	struct meta_dirent *ents = NULL;
 	uint64_t *looked_up = NULL;
 	size_t used = 0, n = 0, nlooked = 0;
+	/* no more names than the reply can hold: a READDIRPLUS entry takes at
+	 * least the fixed part of struct fuse_direntplus, so a page holds ~25 */
+	size_t batch = plus ? size / sizeof(struct fuse_direntplus) + 1 : READDIR_BATCH;
 	bool full = false;
 	int r = 0;
 
+	if (batch > READDIR_BATCH)
+		batch = READDIR_BATCH;
 	if (!buf || (plus && !(looked_up = calloc(size / 24 + 1, sizeof(*looked_up))))) {
 		free(buf);
 		fuse_reply_err(req, ENOMEM);
@@ -2024,7 +2031,7 @@ static void list_dir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size
 		db_lock(v);
 		r = meta_tx_begin_read(v->db);
 		if (r == 0)
-			r = meta_dirent_list(v->db, ino, after, READDIR_BATCH, &ents, &n);
+			r = meta_dirent_list(v->db, ino, after, batch, &ents, &n);
 		if (r == 0 && plus && n > 0) {
 			nodes = calloc(n, sizeof(*nodes));
 			if (!nodes)
@@ -2083,7 +2090,7 @@ static void list_dir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size
 		}
 		free_batch(ents, nodes, n);
 		ents = NULL;
-		if (r < 0 || n < READDIR_BATCH)
+		if (r < 0 || n < batch)
 			break;
 	}
 	if (r == -EBADMSG)
