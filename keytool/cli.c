@@ -93,14 +93,23 @@ static char *passphrase_alloc(void)
 	return p;
 }
 
+/* Bytes of an over-long line read from a terminal and thrown away, at most:
+ * a terminal's line is bounded by its line discipline (4096), this is a
+ * second bound that does not trust it. */
+#define TTY_DRAIN_MAX 8192
+
 /*
  * Read one line from fd into buf (CLI_PASSPHRASE_MAX + 1 bytes), without the
- * newline (and a carriage return before it). 0, -E2BIG if too long, -EINTR if
- * stopped by *stop, -errno on a read error. EOF ends the line.
+ * newline (and a carriage return before it). 0, -E2BIG if too long, -EBADMSG
+ * if it holds a NUL byte, -EINTR if stopped by *stop, -errno on a read
+ * error. EOF ends the line. Never reads more than CLI_PASSPHRASE_MAX + 1
+ * bytes, except that an over-long line from a terminal (drain) is read to
+ * its end, at most TTY_DRAIN_MAX bytes, so it is not taken as a command.
  */
-static int read_line(int fd, char *buf, volatile sig_atomic_t *stop)
+static int read_line(int fd, char *buf, volatile sig_atomic_t *stop, bool drain)
 {
 	size_t n = 0;
+	bool nul = false;
 
 	for (;;) {
 		char c;
@@ -114,13 +123,16 @@ static int read_line(int fd, char *buf, volatile sig_atomic_t *stop)
 		if (k == 0 || c == '\n')
 			break;
 		if (n == CLI_PASSPHRASE_MAX) {
-			/* drain the rest of the line so it is not read as a command */
-			while (read(fd, &c, 1) == 1 && c != '\n')
-				;
+			for (size_t d = 0; drain && d < TTY_DRAIN_MAX; d++)
+				if (read(fd, &c, 1) != 1 || c == '\n')
+					break;
 			return -E2BIG;
 		}
+		nul |= c == '\0';
 		buf[n++] = c;
 	}
+	if (nul)
+		return -EBADMSG; /* cut short by strlen() later: not the passphrase typed */
 	if (n > 0 && buf[n - 1] == '\r')
 		n--;
 	buf[n] = '\0';
@@ -133,28 +145,78 @@ static bool is_fd_path(const char *path)
 	       strcmp(path, "/dev/stdin") == 0;
 }
 
+/*
+ * Open a passphrase file without blocking on it, and keep it only if it is
+ * something that ends: a regular file, a pipe or socket, or a terminal. A
+ * device such as /dev/zero or /dev/urandom would be read for ever. A FIFO
+ * named by path is opened again, blocking, so it waits for its writer as a
+ * FIFO should. Returns the fd (blocking) or -errno with the reason printed.
+ */
+static int passphrase_open(const char *file, struct stat *ret_st)
+{
+	int fd, e, flags;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0) {
+		e = errno;
+		cli_error("cannot open passphrase file %s: %s", file, strerror(e));
+		return -e;
+	}
+	if (fstat(fd, ret_st) < 0) {
+		e = errno;
+		cli_error("cannot stat passphrase file %s: %s", file, strerror(e));
+		goto fail;
+	}
+	if (S_ISDIR(ret_st->st_mode)) {
+		e = EISDIR;
+		cli_error("passphrase file %s is a directory", file);
+		goto fail;
+	}
+	if (!S_ISREG(ret_st->st_mode) && !S_ISFIFO(ret_st->st_mode) && !S_ISSOCK(ret_st->st_mode) &&
+	    !(S_ISCHR(ret_st->st_mode) && isatty(fd))) {
+		e = EINVAL;
+		cli_error("passphrase file %s is not a regular file, a pipe or a terminal", file);
+		goto fail;
+	}
+	if (S_ISFIFO(ret_st->st_mode) && !is_fd_path(file)) {
+		struct stat again;
+		int fifo = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+		e = errno;
+		if (fifo < 0 || fstat(fifo, &again) < 0 || again.st_dev != ret_st->st_dev ||
+		    again.st_ino != ret_st->st_ino) {
+			if (fifo >= 0)
+				close(fifo);
+			cli_error("cannot open passphrase file %s: %s", file,
+				  fifo < 0 ? strerror(e) : "replaced while being opened");
+			e = fifo < 0 ? e : EAGAIN;
+			goto fail;
+		}
+		close(fd);
+		return fifo;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0) {
+		e = errno;
+		cli_error("cannot read passphrase file %s: %s", file, strerror(e));
+		goto fail;
+	}
+	return fd;
+fail:
+	close(fd);
+	return -e;
+}
+
 static char *passphrase_from_file(const char *file)
 {
 	struct stat st;
 	char *p = NULL;
 	int fd, r, e;
 
-	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	fd = passphrase_open(file, &st);
 	if (fd < 0) {
-		e = errno;
-		cli_error("cannot open passphrase file %s: %s", file, strerror(e));
-		errno = e;
+		errno = -fd;
 		return NULL;
-	}
-	if (fstat(fd, &st) < 0) {
-		e = errno;
-		cli_error("cannot stat passphrase file %s: %s", file, strerror(e));
-		goto fail;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		e = EISDIR;
-		cli_error("passphrase file %s is a directory", file);
-		goto fail;
 	}
 	/* a descriptor handed over on purpose (/dev/fd/N, /dev/stdin) is the
 	 * caller's choice; a file by name must be private (readable or writable
@@ -171,10 +233,16 @@ static char *passphrase_from_file(const char *file)
 		e = ENOMEM;
 		goto fail;
 	}
-	r = read_line(fd, p, NULL);
+	r = read_line(fd, p, NULL, false);
 	if (r == -E2BIG) {
 		e = E2BIG;
-		cli_error("the passphrase in %s is longer than %d bytes", file, CLI_PASSPHRASE_MAX);
+		cli_error("the passphrase in %s is longer than %d bytes (or has no end of line)",
+			  file, CLI_PASSPHRASE_MAX);
+		goto fail;
+	}
+	if (r == -EBADMSG) {
+		e = EINVAL;
+		cli_error("the passphrase in %s contains a NUL byte", file);
 		goto fail;
 	}
 	if (r < 0) {
@@ -233,7 +301,7 @@ static int tty_read(int fd, const char *prompt, char *buf)
 	if (write(fd, prompt, strlen(prompt)) < 0) {
 		/* nothing to do: the read still works */
 	}
-	r = read_line(fd, buf, &tty_signal);
+	r = read_line(fd, buf, &tty_signal, true);
 	tcsetattr(fd, TCSAFLUSH, &old);
 	if (write(fd, "\n", 1) < 0) {
 		/* as above */
@@ -282,6 +350,8 @@ static char *passphrase_from_tty(const char *prompt, bool confirm)
 	}
 	if (r == -E2BIG)
 		cli_error("the passphrase is longer than %d bytes", CLI_PASSPHRASE_MAX);
+	else if (r == -EBADMSG)
+		cli_error("the passphrase contains a NUL byte");
 	else if (r == -ENODATA)
 		cli_error("empty passphrase");
 	else if (r == -EILSEQ)
@@ -291,7 +361,7 @@ static char *passphrase_from_tty(const char *prompt, bool confirm)
 	else if (r < 0)
 		cli_error("cannot read the passphrase from the terminal: %s", strerror(-r));
 	if (r < 0)
-		e = r == -ENODATA || r == -EILSEQ || r == -E2BIG ? EINVAL : -r;
+		e = r == -ENODATA || r == -EILSEQ || r == -E2BIG || r == -EBADMSG ? EINVAL : -r;
 out:
 	close(fd);
 	if (e) {

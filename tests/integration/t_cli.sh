@@ -269,3 +269,73 @@ tc_cli_passphrase_file_mode() {
 	return 0
 }
 it_case cli_passphrase_file_mode
+
+# A passphrase "file" that never ends a line (issue 10, item 5): /dev/zero by
+# name, an endless pipe on stdin, a FIFO fed forever. Each command refuses or
+# stops at the length limit with one line, within seconds, and changes nothing.
+tc_cli_passphrase_endless() {
+	new_vault
+	mkdir -p "$M"
+	local what rc
+	for what in dev-zero stdin-pipe; do
+		local pf=/dev/zero
+		[[ $what == stdin-pipe ]] && pf=/dev/stdin
+		# vaultfs
+		if [[ $what == stdin-pipe ]]; then
+			head -c 100000000 /dev/zero | timeout 20 "$VAULTFS" "$V" "$M" --user alice \
+				--passphrase-file "$pf" >"$T/out" 2>"$T/err"
+			rc=${PIPESTATUS[1]}
+		else
+			timeout 20 "$VAULTFS" "$V" "$M" --user alice --passphrase-file "$pf" \
+				</dev/null >"$T/out" 2>"$T/err"
+			rc=$?
+		fi
+		((rc == 124)) && fail "vaultfs hung on a passphrase file of $what"
+		((rc != 0)) || fail "vaultfs mounted with a passphrase from $what"
+		is_mounted "$M" && fail "mounted with a passphrase from $what"
+		check_one_line "$T/err" "vaultfs with a passphrase from $what"
+		# vaultfs-keytool
+		if [[ $what == stdin-pipe ]]; then
+			head -c 100000000 /dev/zero | timeout 20 "$KEYTOOL" --vault "$V" --as admin \
+				--passphrase-file "$pf" grant bob owner >"$T/out" 2>"$T/err"
+			rc=${PIPESTATUS[1]}
+		else
+			timeout 20 "$KEYTOOL" --vault "$V" --as admin --passphrase-file "$pf" \
+				grant bob owner </dev/null >"$T/out" 2>"$T/err"
+			rc=$?
+		fi
+		((rc == 124)) && fail "vaultfs-keytool hung on a passphrase file of $what"
+		((rc != 0)) || fail "vaultfs-keytool accepted a passphrase from $what"
+		check_one_line "$T/err" "vaultfs-keytool with a passphrase from $what"
+		# vaultfs-meta
+		if [[ $what == stdin-pipe ]]; then
+			head -c 100000000 /dev/zero | timeout 20 "$META" --vault "$V" --as audrey \
+				--passphrase-file "$pf" log --json >"$T/out" 2>"$T/err"
+			rc=${PIPESTATUS[1]}
+		else
+			timeout 20 "$META" --vault "$V" --as audrey --passphrase-file "$pf" log --json \
+				</dev/null >"$T/out" 2>"$T/err"
+			rc=$?
+		fi
+		((rc == 124)) && fail "vaultfs-meta hung on a passphrase file of $what"
+		((rc != 0)) || fail "vaultfs-meta accepted a passphrase from $what"
+		check_one_line "$T/err" "vaultfs-meta with a passphrase from $what"
+		[[ -s $T/out ]] && fail "vaultfs-meta printed records with a passphrase from $what"
+	done
+	# a named FIFO whose writer never ends the line
+	mkfifo -m 600 "$T/fifo"
+	(head -c 100000000 /dev/zero >"$T/fifo" 2>/dev/null &)
+	timeout 20 "$KEYTOOL" --vault "$V" --as admin --passphrase-file "$T/fifo" grant bob owner \
+		</dev/null >"$T/out" 2>"$T/err"
+	rc=$?
+	((rc == 124)) && fail "vaultfs-keytool hung on an endless FIFO"
+	((rc != 0)) || fail "vaultfs-keytool accepted a passphrase from an endless FIFO"
+	check_one_line "$T/err" "vaultfs-keytool with an endless FIFO"
+	pkill -f "head -c 100000000 /dev/zero" 2>/dev/null
+	# nothing was granted, and the right passphrase still works
+	kt --vault "$V" list grants --json >"$T/grants.json" || fail "list grants failed"
+	[[ $(jq '[.. | objects | select(.user? == "bob" and .role? == "owner")] | length' "$T/grants.json") == 0 ]] ||
+		fail "a grant happened with an endless passphrase"
+	check kt --vault "$V" --as admin --passphrase-file "$PW/admin" list users
+}
+it_case cli_passphrase_endless
