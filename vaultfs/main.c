@@ -263,6 +263,44 @@ static void record_self(struct vfs *v, const char *op, const char *detail)
 	vfs_session_put(v->sessions, s);
 }
 
+/* Is path the folder dir or inside it? Both absolute, without symlinks. */
+static bool path_within(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+/*
+ * A mountpoint that is the vault directory, inside it, or above it would put
+ * the daemon's own backing files behind its own mount: its next open of
+ * vault.db's journal or a blob would wait on itself, and every process
+ * touching the path with it. Says why in one line and returns false then.
+ */
+static bool mountpoint_outside_vault(const char *mountpoint, const char *vault_dir)
+{
+	char *abs = realpath(mountpoint, NULL);
+	bool ok = true;
+
+	if (!abs)
+		return true; /* the mountpoint checks that follow say what is wrong */
+	if (path_within(abs, vault_dir)) {
+		cli_error("cannot mount on %s: it is the vault %s or a folder inside it (choose a "
+			  "mountpoint outside the vault directory)",
+			  mountpoint, vault_dir);
+		ok = false;
+	} else if (path_within(vault_dir, abs)) {
+		cli_error("cannot mount on %s: the vault %s is inside it, and the mount would hide "
+			  "the vault from its own daemon (choose a mountpoint outside the vault directory)",
+			  mountpoint, vault_dir);
+		ok = false;
+	}
+	free(abs);
+	return ok;
+}
+
 /* Everything after option parsing; status_fd reports start-up to the parent. */
 static int serve(struct options *o, struct fuse_args *args, int status_fd)
 {
@@ -347,7 +385,10 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		int e = stat(o->mountpoint, &st) < 0 ? errno : !S_ISDIR(st.st_mode) ? ENOTDIR : 0;
 
 		/* Say what is wrong in one line, before libfuse says it its own way. */
-		if (e) {
+		if (!mountpoint_outside_vault(o->mountpoint, v.vault_dir)) {
+			fuse_remove_signal_handlers(se);
+			code = CLI_EXIT_FAILED;
+		} else if (e) {
 			cli_error("cannot mount on %s: %s", o->mountpoint, strerror(e));
 			fuse_remove_signal_handlers(se);
 			code = CLI_EXIT_FAILED;

@@ -339,3 +339,42 @@ tc_cli_passphrase_endless() {
 	check kt --vault "$V" --as admin --passphrase-file "$PW/admin" list users
 }
 it_case cli_passphrase_endless
+
+# The vault directory, or a folder inside it, or a folder above it, as the
+# mountpoint (issue 10, item 6): the daemon would serve its own backing
+# files through itself and deadlock. Refused with one line, vault untouched.
+tc_cli_mount_on_vault() {
+	new_vault
+	local mnt
+	# a second copy one folder down, so that the folder above it holds nothing else
+	mkdir -p "$T/box"
+	cp -a "$IT_TEMPLATE/vault" "$T/box/vault" || fail "cannot copy the template vault"
+	for mnt in "$V" "$V/objects" "$T/box"; do
+		local vault=$V
+		[[ $mnt == "$T/box" ]] && vault=$T/box/vault
+		timeout 60 "$VAULTFS" "$vault" "$mnt" --user alice --passphrase-file "$PW/alice" \
+			</dev/null >"$T/out" 2>"$T/err"
+		RC=$?
+		((RC == 124)) && fail "vaultfs did not return within 60 s when mounting $vault on $mnt"
+		if ((RC == 0)) || is_mounted "$mnt"; then
+			fusermount3 -u -z "$mnt" 2>/dev/null
+			fail "vaultfs mounted the vault on $mnt"
+		fi
+		check_one_line "$T/err" "vaultfs on $mnt"
+		grep -q "vault" "$T/err" || fail "the error does not name the vault: $(cat "$T/err")"
+		flock -n "$vault/lock" true || fail "the vault's lock was still held after vaultfs returned"
+	done
+	# the same through a symlink to the vault
+	ln -s "$V" "$T/vault-link"
+	mount_attempt alice "$PW/alice" "$T/vault-link"
+	if ((RC == 0)) || is_mounted "$V"; then
+		fusermount3 -u -z "$V" 2>/dev/null
+		fail "vaultfs mounted the vault on a symlink to itself"
+	fi
+	check_one_line "$T/err" "vaultfs on a symlink to the vault"
+	# the vault still mounts where it should
+	it_mount alice
+	check ls "$M"
+	it_umount
+}
+it_case cli_mount_on_vault
