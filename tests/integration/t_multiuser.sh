@@ -260,3 +260,71 @@ tc_mu_single_identity_shared() {
 		"the create names the real caller"
 }
 it_case mu_single_identity_shared
+
+# An unlock that trusts any socket (issue 10, item 4): a local user with no
+# vault user makes a folder whose user.vault.control names a socket of their
+# own and waits for a colleague to "unlock the drive" there. vaultfs-keytool
+# must refuse before it sends a byte, and still unlock the real mount.
+tc_mu_unlock_fake_socket() {
+	mu_setup
+	# Debian's python3, which every uid can run (not a per-user install)
+	[[ -x /usr/bin/python3 ]] || skip "no /usr/bin/python3"
+	mu_mount
+	mkdir -p "$T/x"
+	chown $MU_X:$MU_X "$T/x"
+	as $MU_X mkdir "$T/x/drive"
+	as $MU_X setfattr -n user.vault.control -v "$T/x/evil.sock" "$T/x/drive" ||
+		skip "user xattrs not supported under $T"
+	# the attacker's listener: counts what it is sent, for 15 s at most
+	as $MU_X /usr/bin/python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1]); os.chmod(sys.argv[1], 0o666); s.listen(4); s.settimeout(15)
+got = 0
+try:
+    while True:
+        c, _ = s.accept(); c.settimeout(3)
+        try:
+            while True:
+                b = c.recv(4096)
+                if not b: break
+                got += len(b)
+                open(sys.argv[2], "w").write(str(got))
+        except OSError: pass
+        c.close()
+except OSError: pass
+' "$T/x/evil.sock" "$T/x/got" &
+	local lpid=$!
+	retry 50 test -S "$T/x/evil.sock" || fail "the attacker's listener did not start"
+	local verb rc
+	for verb in unlock status lock; do
+		if [[ $verb == unlock ]]; then
+			as $MU_A timeout 20 "$KEYTOOL" --passphrase-file "$T/pw/a" unlock "$T/x/drive" \
+				>"$T/out" 2>"$T/err"
+		else
+			as $MU_A timeout 20 "$KEYTOOL" "$verb" "$T/x/drive" >"$T/out" 2>"$T/err"
+		fi
+		rc=$?
+		((rc == 124)) && fail "keytool $verb hung on a fake drive"
+		((rc != 0)) || fail "keytool $verb succeeded on a fake drive: $(cat "$T/out")"
+		check_one_line "$T/err" "keytool $verb on a fake drive"
+	done
+	# a folder on the real mount cannot name another socket either
+	unlock_as $MU_B b
+	as $MU_B mkdir "$M/evil"
+	if as $MU_B setfattr -n user.vault.control -v "$T/x/evil.sock" "$M/evil" 2>/dev/null; then
+		as $MU_A timeout 20 "$KEYTOOL" --passphrase-file "$T/pw/a" unlock "$M/evil" \
+			>"$T/out" 2>"$T/err"
+		rc=$?
+		((rc != 0 && rc != 124)) || fail "keytool unlock through a folder of the mount naming another socket: rc $rc"
+	fi
+	sleep 1
+	kill "$lpid" 2>/dev/null
+	wait "$lpid" 2>/dev/null
+	[[ -s $T/x/got ]] && fail "the attacker's socket received $(cat "$T/x/got") bytes"
+	# the real drive still unlocks
+	unlock_as $MU_A a
+	check as $MU_A ls "$M"
+	it_umount
+}
+it_case mu_unlock_fake_socket
