@@ -504,11 +504,20 @@ int main(int argc, char *argv[])
 	}
 	/* Defaults: higher levels lock sooner (DESIGN.md: shorter for higher levels). */
 	o.idle = (struct vfs_idle){ { 8 * 3600, 8 * 3600, 3600, 15 * 60 } };
-	if (o.idle_text && vfs_idle_parse(o.idle_text, &o.idle) < 0) {
-		cli_error("bad --idle-timeout '%s' (expected e.g. 0=8h,1=8h,2=1h,3=15m)", o.idle_text);
-		fputs(usage_line, stderr);
-		code = CLI_EXIT_USAGE;
-		goto out;
+	if (o.idle_text) {
+		int r = vfs_idle_parse(o.idle_text, &o.idle);
+
+		if (r == -ERANGE)
+			cli_error("--idle-timeout '%s': a timeout is too large (at most %llds, about 292 "
+				  "years; 0 means never)", o.idle_text, (long long)VFS_IDLE_SECONDS_MAX);
+		else if (r < 0)
+			cli_error("bad --idle-timeout '%s' (expected e.g. 0=8h,1=8h,2=1h,3=15m)",
+				  o.idle_text);
+		if (r < 0) {
+			fputs(usage_line, stderr);
+			code = CLI_EXIT_USAGE;
+			goto out;
+		}
 	}
 	if (o.user) /* one identity for the life of the mount: no idle expiry */
 		o.idle = (struct vfs_idle){ { 0 } };

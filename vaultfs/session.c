@@ -231,6 +231,14 @@ void vfs_session_touch(struct vfs_session *s, uint8_t level)
 		atomic_store(&s->last_use_ns[level], meta_now_ns());
 }
 
+/* A level's idle timeout in ns; 0 (never) for 0 and for what does not fit. */
+static int64_t idle_limit_ns(int64_t seconds)
+{
+	if (seconds <= 0 || seconds > VFS_IDLE_SECONDS_MAX)
+		return 0;
+	return seconds * 1000000000;
+}
+
 void vfs_sessions_expire(struct vfs_sessions *t, int64_t now_ns,
 			 void (*report)(void *ctx, uid_t uid, const char *user, int level),
 			 void *ctx)
@@ -248,7 +256,7 @@ void vfs_sessions_expire(struct vfs_sessions *t, int64_t now_ns,
 		if (!s->keyring)
 			continue;
 		for (int l = 0; l < META_LEVELS; l++) {
-			int64_t limit = t->idle.seconds[l] * 1000000000;
+			int64_t limit = idle_limit_ns(t->idle.seconds[l]);
 			uint32_t bit = 1u << l;
 
 			if (!limit || !(s->readable & bit))
@@ -303,6 +311,22 @@ struct vfs_session *vfs_session_any_unlocked(struct vfs_sessions *t)
 	return s;
 }
 
+/* A decimal number without sign or blanks at p; -EINVAL if none, -ERANGE
+ * if it does not fit in a long long. */
+static int parse_count(const char *p, char **ret_end, long long *ret_n)
+{
+	long long n;
+
+	if (!isdigit((unsigned char)*p))
+		return -EINVAL;
+	errno = 0;
+	n = strtoll(p, ret_end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	*ret_n = n;
+	return 0;
+}
+
 int vfs_idle_parse(const char *text, struct vfs_idle *ret_idle)
 {
 	struct vfs_idle idle = *ret_idle;
@@ -310,16 +334,17 @@ int vfs_idle_parse(const char *text, struct vfs_idle *ret_idle)
 
 	while (*p) {
 		char *end;
-		long level, n;
+		long long level = 0, n = 0;
 		int64_t unit = 1;
+		int r;
 
-		level = strtol(p, &end, 10);
-		if (end == p || *end != '=' || level < 0 || level >= META_LEVELS)
+		r = parse_count(p, &end, &level);
+		if (r < 0 || *end != '=' || level >= META_LEVELS)
 			return -EINVAL;
 		p = end + 1;
-		n = strtol(p, &end, 10);
-		if (end == p || n < 0)
-			return -EINVAL;
+		r = parse_count(p, &end, &n);
+		if (r == -EINVAL)
+			return r;
 		switch (*end) {
 		case 's':
 			end++;
@@ -341,6 +366,9 @@ int vfs_idle_parse(const char *text, struct vfs_idle *ret_idle)
 		}
 		if (*end != ',' && *end != '\0')
 			return -EINVAL;
+		/* in nanoseconds it must fit in an int64_t too (idle_limit_ns) */
+		if (r == -ERANGE || n > VFS_IDLE_SECONDS_MAX / unit)
+			return -ERANGE;
 		idle.seconds[level] = (int64_t)n * unit;
 		p = *end == ',' ? end + 1 : end;
 	}

@@ -47,7 +47,12 @@ struct vfs_session {
 
 struct vfs_sessions;
 
-/* Idle timeout per level in seconds (0 = never). */
+/* The longest idle timeout, in seconds: the daemon counts time in int64_t
+ * nanoseconds, so this is INT64_MAX ns (about 292 years). */
+#define VFS_IDLE_SECONDS_MAX (INT64_MAX / 1000000000)
+
+/* Idle timeout per level in seconds (0 = never; a value outside
+ * 0..VFS_IDLE_SECONDS_MAX is taken as never too). */
 struct vfs_idle {
 	int64_t seconds[META_LEVELS];
 };
@@ -100,5 +105,9 @@ void vfs_sessions_expire(struct vfs_sessions *t, int64_t now_ns,
  * nobody is unlocked. */
 struct vfs_session *vfs_session_any_unlocked(struct vfs_sessions *t);
 
-/* Parse "0=8h,1=8h,2=1h,3=15m" (units s, m, h, d; 0 = never). -EINVAL if malformed. */
+/*
+ * Parse "0=8h,1=8h,2=1h,3=15m" (units s, m, h, d; 0 = never) over *ret_idle:
+ * levels not named keep their value. -EINVAL if malformed, -ERANGE if a
+ * timeout is longer than VFS_IDLE_SECONDS_MAX; *ret_idle is then unchanged.
+ */
 int vfs_idle_parse(const char *text, struct vfs_idle *ret_idle);

@@ -2,7 +2,8 @@
  * tests/unit/test_session.c — the daemon's per-caller sessions: single-user
  * and per-uid sessions, unlock and lock, pinned sessions outliving a lock,
  * idle expiry per level (clearance and keys), refresh keeping expired levels
- * wiped, and the --idle-timeout parser.
+ * wiped, and the --idle-timeout parser (timeouts too large for nanoseconds
+ * refused).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -50,8 +51,10 @@ static struct kt_keyring *keys(void)
 	return kr;
 }
 
+/* The expiries reported: all counted, the first 16 kept. */
 struct events {
 	int n;
+	int wiped;	/* level -1: a session's keys wiped */
 	int level[16];
 	uid_t uid[16];
 };
@@ -63,8 +66,11 @@ static void note_event(void *ctx, uid_t uid, const char *user, int level)
 	(void)user;
 	if (e->n < 16) {
 		e->uid[e->n] = uid;
-		e->level[e->n++] = level;
+		e->level[e->n] = level;
 	}
+	e->n++;
+	if (level < 0)
+		e->wiped++;
 }
 
 START_TEST(single_user_serves_every_uid)
@@ -204,7 +210,57 @@ START_TEST(idle_parse)
 	ck_assert_int_eq(vfs_idle_parse("1=5x", &idle), -EINVAL);
 	ck_assert_int_eq(vfs_idle_parse("x=5", &idle), -EINVAL);
 	ck_assert_int_eq(vfs_idle_parse("1=-5", &idle), -EINVAL);
+	ck_assert_int_eq(vfs_idle_parse("1=+5", &idle), -EINVAL);
+	ck_assert_int_eq(vfs_idle_parse("1= 5", &idle), -EINVAL);
+	ck_assert_int_eq(vfs_idle_parse("+1=5", &idle), -EINVAL);
 	ck_assert_int_eq(idle.seconds[1], 2 * 86400); /* a bad spec changes nothing */
+}
+END_TEST
+
+/*
+ * Issue 10, item 7: timeouts are counted in int64_t nanoseconds, so the
+ * longest is 9223372036 s (106751 whole days). What does not fit is refused
+ * (it overflowed, and the level expired at once instead of never).
+ */
+START_TEST(idle_parse_range)
+{
+	struct vfs_idle idle = { { 1, 2, 3, 4 } };
+	struct vfs_sessions *t;
+	struct vfs_session *s;
+	struct events ev = { 0 };
+
+	ck_assert_int_eq(vfs_idle_parse("3=9999999999999999999d", &idle), -ERANGE); /* past strtoll */
+	ck_assert_int_eq(vfs_idle_parse("3=9223372036854775807", &idle), -ERANGE); /* past ns */
+	ck_assert_int_eq(vfs_idle_parse("3=9223372037s", &idle), -ERANGE);	    /* 1 s past */
+	ck_assert_int_eq(vfs_idle_parse("3=153722868m", &idle), -ERANGE);	    /* 1 min past */
+	ck_assert_int_eq(vfs_idle_parse("3=2562048h", &idle), -ERANGE);	    /* 1 h past */
+	ck_assert_int_eq(vfs_idle_parse("3=106752d", &idle), -ERANGE);		    /* 1 day past */
+	ck_assert_int_eq(vfs_idle_parse("0=1h,3=106752d", &idle), -ERANGE);
+	ck_assert_int_eq(vfs_idle_parse("3=99999999999999999999x", &idle), -EINVAL); /* malformed first */
+	ck_assert_int_eq(idle.seconds[0], 1); /* a refused spec changes nothing */
+	ck_assert_int_eq(idle.seconds[3], 4);
+	ck_assert_int_eq(vfs_idle_parse("0=9223372036s,1=153722867m,2=2562047h,3=106751d", &idle), 0);
+	ck_assert_int_eq(idle.seconds[0], 9223372036ll);
+	ck_assert_int_eq(idle.seconds[1], 153722867ll * 60);
+	ck_assert_int_eq(idle.seconds[2], 2562047ll * 3600);
+	ck_assert_int_eq(idle.seconds[3], 106751ll * 86400);
+
+	/* The longest timeouts do not expire a session used a moment ago, even
+	 * asked a century later; nor do values past them set by a caller. */
+	t = vfs_sessions_new(&idle);
+	ck_assert_int_eq(vfs_session_unlock(t, 1000, "anna", keys()), 0);
+	vfs_sessions_expire(t, meta_now_ns() + 100ll * 366 * 86400 * 1000000000, note_event, &ev);
+	ck_assert_int_eq(ev.n, 0);
+	vfs_sessions_free(t);
+	idle = (struct vfs_idle){ { INT64_MAX, 9223372037ll, INT64_MAX / 60, -1 } };
+	t = vfs_sessions_new(&idle);
+	ck_assert_int_eq(vfs_session_unlock(t, 1000, "anna", keys()), 0);
+	vfs_sessions_expire(t, meta_now_ns() + 3600 * 1000000000ll, note_event, &ev);
+	ck_assert_int_eq(ev.n, 0);
+	s = vfs_session_get(t, 1000);
+	ck_assert_uint_eq(s->readable, 0xf);
+	vfs_session_put(t, s);
+	vfs_sessions_free(t);
 }
 END_TEST
 
@@ -221,6 +277,7 @@ int main(void)
 	tcase_add_test(tc, idle_expiry_per_level);
 	tcase_add_test(tc, all_levels_expired_wipes_keys);
 	tcase_add_test(tc, idle_parse);
+	tcase_add_test(tc, idle_parse_range);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
