@@ -306,16 +306,19 @@ static void record_refresh(struct vfs *v, struct vfs_session *s, uint32_t before
  */
 void vfs_keys_maintain(struct vfs *v)
 {
-	struct vfs_session *list[256];
+	struct vfs_session **list = NULL;
 	int64_t epoch = 0, now = meta_now_ns();
-	size_t n;
+	size_t n = 0;
 
 	db_lock(v);
-	if (kt_key_epoch(v->db, &epoch) < 0) {
+	/* Every unlocked session, however many: one left out would keep keys
+	 * that a revocation or an expired grant took away. (Out of memory: all
+	 * of them at the next tick.) */
+	if (kt_key_epoch(v->db, &epoch) < 0 ||
+	    vfs_sessions_pin_unlocked(v->sessions, &list, &n) < 0) {
 		db_unlock(v);
 		return;
 	}
-	n = vfs_sessions_pin_unlocked(v->sessions, list, sizeof(list) / sizeof(list[0]));
 	for (size_t i = 0; i < n; i++) {
 		struct vfs_session *s = list[i];
 		int64_t expiry = kt_keyring_next_expiry(s->keyring);
@@ -345,6 +348,7 @@ void vfs_keys_maintain(struct vfs *v)
 	db_unlock(v);
 	for (size_t i = 0; i < n; i++)
 		vfs_session_put(v->sessions, list[i]);
+	free(list);
 }
 
 int vfs_remove_orphans(struct vfs *v)

@@ -210,19 +210,31 @@ void vfs_session_refreshed(struct vfs_sessions *t, struct vfs_session *s)
 	pthread_mutex_unlock(&t->mutex);
 }
 
-size_t vfs_sessions_pin_unlocked(struct vfs_sessions *t, struct vfs_session **out, size_t max)
+int vfs_sessions_pin_unlocked(struct vfs_sessions *t, struct vfs_session ***ret_list,
+			      size_t *ret_n)
 {
+	struct vfs_session **list;
 	size_t n = 0;
 
 	pthread_mutex_lock(&t->mutex);
-	for (struct vfs_session *s = t->head; s && n < max; s = s->next) {
+	for (struct vfs_session *s = t->head; s; s = s->next)
+		n += s->keyring != NULL;
+	list = malloc((n ? n : 1) * sizeof(*list));
+	if (!list) {
+		pthread_mutex_unlock(&t->mutex);
+		return -ENOMEM;
+	}
+	n = 0;
+	for (struct vfs_session *s = t->head; s; s = s->next) {
 		if (s->keyring) {
 			s->refs++;
-			out[n++] = s;
+			list[n++] = s;
 		}
 	}
 	pthread_mutex_unlock(&t->mutex);
-	return n;
+	*ret_list = list;
+	*ret_n = n;
+	return 0;
 }
 
 void vfs_session_touch(struct vfs_session *s, uint8_t level)
@@ -239,16 +251,51 @@ static int64_t idle_limit_ns(int64_t seconds)
 	return seconds * 1000000000;
 }
 
+/* An expiry applied under the table's mutex, reported after it. */
+struct expiry {
+	uid_t uid;
+	char user[META_NAME_MAX + 1];
+	int level;		/* -1: the session's keys were wiped */
+};
+
+/* The expiries of one call to vfs_sessions_expire. */
+struct expiries {
+	struct expiry *list;	/* malloc'd */
+	size_t n;		/* used */
+	size_t cap;		/* allocated */
+};
+
+/* Make room for one more expiry before applying it; false on ENOMEM. */
+static bool expiries_reserve(struct expiries *e)
+{
+	size_t cap = e->cap ? e->cap * 2 : 16;
+	struct expiry *bigger;
+
+	if (e->n < e->cap)
+		return true;
+	bigger = realloc(e->list, cap * sizeof(*bigger));
+	if (!bigger)
+		return false;
+	e->list = bigger;
+	e->cap = cap;
+	return true;
+}
+
+/* Note an expiry; room was reserved. */
+static void expiries_add(struct expiries *e, uid_t uid, const char *user, int level)
+{
+	struct expiry *x = &e->list[e->n++];
+
+	x->uid = uid;
+	snprintf(x->user, sizeof(x->user), "%s", user);
+	x->level = level;
+}
+
 void vfs_sessions_expire(struct vfs_sessions *t, int64_t now_ns,
 			 void (*report)(void *ctx, uid_t uid, const char *user, int level),
 			 void *ctx)
 {
-	struct {
-		uid_t uid;
-		char user[META_NAME_MAX + 1];
-		int level;
-	} events[64];
-	size_t nev = 0;
+	struct expiries ev = { 0 };
 
 	pthread_mutex_lock(&t->mutex);
 	for (struct vfs_session *s = t->head, *next; s; s = next) {
@@ -263,38 +310,36 @@ void vfs_sessions_expire(struct vfs_sessions *t, int64_t now_ns,
 				continue;
 			if (now_ns - atomic_load(&s->last_use_ns[l]) < limit)
 				continue;
+			/* Nothing is applied that could not be reported: out of
+			 * memory, the rest waits for the next call. */
+			if (!expiries_reserve(&ev))
+				goto out;
 			s->readable &= ~bit;
 			s->writable &= ~bit;
 			s->expired |= bit;
-			if (nev < sizeof(events) / sizeof(events[0])) {
-				events[nev].uid = s->uid;
-				snprintf(events[nev].user, sizeof(events[nev].user), "%s", s->user);
-				events[nev++].level = l;
-			}
+			expiries_add(&ev, s->uid, s->user, l);
 		}
 		if (s->readable == 0 && s->unlocked_ns &&
 		    kt_keyring_readable(s->keyring) != 0) {
 			/* Every level it held has expired: wipe its keys. */
-			struct vfs_session *locked = session_new(s->uid, s->user, NULL);
+			struct vfs_session *locked;
 
+			if (!expiries_reserve(&ev))
+				goto out;
+			locked = session_new(s->uid, s->user, NULL);
 			if (locked) {
-				uid_t uid = s->uid;
-
 				retire_locked(t, s);
 				locked->next = t->head;
 				t->head = locked;
-				if (nev < sizeof(events) / sizeof(events[0])) {
-					events[nev].uid = uid;
-					snprintf(events[nev].user, sizeof(events[nev].user), "%s",
-						 locked->user);
-					events[nev++].level = -1;
-				}
+				expiries_add(&ev, locked->uid, locked->user, -1);
 			}
 		}
 	}
+out:
 	pthread_mutex_unlock(&t->mutex);
-	for (size_t i = 0; i < nev; i++)
-		report(ctx, events[i].uid, events[i].user, events[i].level);
+	for (size_t i = 0; i < ev.n; i++)
+		report(ctx, ev.list[i].uid, ev.list[i].user, ev.list[i].level);
+	free(ev.list);
 }
 
 struct vfs_session *vfs_session_any_unlocked(struct vfs_sessions *t)

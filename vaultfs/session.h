@@ -85,8 +85,13 @@ int vfs_session_lock(struct vfs_sessions *t, uid_t uid);
  * levels that idle expiry took away. Caller holds the daemon's keys_lock.
  */
 void vfs_session_refreshed(struct vfs_sessions *t, struct vfs_session *s);
-/* Pin up to max unlocked sessions into out; returns how many. */
-size_t vfs_sessions_pin_unlocked(struct vfs_sessions *t, struct vfs_session **out, size_t max);
+/*
+ * Pin every unlocked session, however many, into *ret_list (malloc'd, *ret_n
+ * entries; the caller unpins each and frees the array). -ENOMEM: nothing
+ * pinned, the outputs untouched.
+ */
+int vfs_sessions_pin_unlocked(struct vfs_sessions *t, struct vfs_session ***ret_list,
+			      size_t *ret_n);
 
 /* Note a use of level by s (resets its idle clock). */
 void vfs_session_touch(struct vfs_session *s, uint8_t level);
@@ -94,7 +99,10 @@ void vfs_session_touch(struct vfs_session *s, uint8_t level);
 /*
  * Apply idle expiry at time now: for each session and level past its timeout,
  * clear the level and call report(ctx, uid, user, level) (level -1 = the whole
- * session's keys were wiped). Called by the daemon's reaper thread.
+ * session's keys were wiped), after the table's mutex is released. Every
+ * expiry applied is reported, however many there are; when memory for the
+ * reports runs out, the rest is left for the next call. Called by the
+ * daemon's reaper thread.
  */
 void vfs_sessions_expire(struct vfs_sessions *t, int64_t now_ns,
 			 void (*report)(void *ctx, uid_t uid, const char *user, int level),

@@ -2,8 +2,8 @@
  * tests/unit/test_session.c — the daemon's per-caller sessions: single-user
  * and per-uid sessions, unlock and lock, pinned sessions outliving a lock,
  * idle expiry per level (clearance and keys), refresh keeping expired levels
- * wiped, and the --idle-timeout parser (timeouts too large for nanoseconds
- * refused).
+ * wiped, every expiry of a tick reported however many, and the
+ * --idle-timeout parser (timeouts too large for nanoseconds refused).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -194,6 +194,30 @@ START_TEST(all_levels_expired_wipes_keys)
 }
 END_TEST
 
+/* Issue 10, item 2: expiries past the 64th of one tick were applied and
+ * never reported, so never recorded. */
+START_TEST(every_expiry_reported)
+{
+	struct vfs_idle idle = { { 10, 10, 10, 10 } };
+	struct vfs_sessions *t = vfs_sessions_new(&idle);
+	struct events ev = { 0 };
+	const int users = 100;
+
+	for (int i = 0; i < users; i++)
+		ck_assert_int_eq(vfs_session_unlock(t, (uid_t)(1000 + i), "anna", keys()), 0);
+	vfs_sessions_expire(t, meta_now_ns() + 11 * 1000000000ll, note_event, &ev);
+	ck_assert_int_eq(ev.n, users * (META_LEVELS + 1)); /* each level, then the keys */
+	ck_assert_int_eq(ev.wiped, users);
+	for (int i = 0; i < users; i++) {
+		struct vfs_session *s = vfs_session_get(t, (uid_t)(1000 + i));
+
+		ck_assert_ptr_null(s->keyring);
+		vfs_session_put(t, s);
+	}
+	vfs_sessions_free(t);
+}
+END_TEST
+
 START_TEST(idle_parse)
 {
 	struct vfs_idle idle = { { 1, 2, 3, 4 } };
@@ -276,6 +300,7 @@ int main(void)
 	tcase_add_test(tc, pinned_session_outlives_lock);
 	tcase_add_test(tc, idle_expiry_per_level);
 	tcase_add_test(tc, all_levels_expired_wipes_keys);
+	tcase_add_test(tc, every_expiry_reported);
 	tcase_add_test(tc, idle_parse);
 	tcase_add_test(tc, idle_parse_range);
 	suite_add_tcase(s, tc);
