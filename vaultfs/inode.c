@@ -110,6 +110,7 @@ static struct vfs_inode *get_or_create_locked(struct vfs_itable *t, uint64_t ino
 	if (!in)
 		return NULL;
 	in->ino = ino;
+	in->level = -1; /* unknown until an open, a create or a change of level */
 	pthread_rwlock_init(&in->lock, NULL);
 	if (t->count + 1 > (t->mask + 1) * 2)
 		grow_locked(t);

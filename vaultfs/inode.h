@@ -8,10 +8,10 @@
  * and the not-yet-flushed size and mtime of open files.
  *
  * Locking: the table's own mutex guards the hash chains and the counters
- * (nlookup, pins). Each inode's rwlock guards blob, dirty and the pending times, and the
+ * (nlookup, pins). Each inode's rwlock guards blob, dirty, level and the pending times, and the
  * blob's content: read side for reads and getattr, write side for open,
- * write, truncate, flush and release. Lock order: inode rwlock before the
- * database mutex; never the table mutex while waiting for either.
+ * write, truncate, flush, release and a change of level. Lock order: inode
+ * rwlock before the database mutex; never the table mutex while waiting for either.
  */
 #pragma once
 
@@ -29,6 +29,9 @@ struct vfs_inode {
 	pthread_rwlock_t lock;		/* see Locking above */
 	struct vfs_blob *blob;		/* content, while nopen > 0 (regular files) */
 	uint32_t mode;			/* the node's mode: 0 until an open sets it, then kept current by every change of mode */
+	int level;			/* the node's level: -1 until an open or create sets it, then kept
+					 * current by every change of level (under the write side, before
+					 * its reply); what open handles are checked against */
 	bool unlinked;			/* its last name is gone: delete when freed (table mutex) */
 	bool dirty;			/* size or times not yet written to the database */
 	int64_t mtime_ns;		/* valid when dirty */

@@ -53,15 +53,19 @@
 
 #define DENIAL_RECORD_INTERVAL_NS (60ll * 1000000000) /* browsing denials: one a minute */
 
+/* Kinds of refusal through a handle, each recorded once per handle. */
+#define HANDLE_DENIED_READ 1u	/* read, getattr, fsync */
+#define HANDLE_DENIED_WRITE 2u	/* write, truncate */
+
 /* Per-open state, in fi->fh. */
 struct vfs_handle {
-	struct vfs_inode *inode;	/* pinned for the handle's life */
+	struct vfs_inode *inode;	/* pinned for the handle's life; its level is the
+					 * file's current one (inode.h) */
 	struct vfs_session *session;	/* the opener's session, pinned */
 	uid_t uid;			/* the opener */
 	int64_t record_id;		/* the open's access record, for byte counts */
 	int flags;			/* open flags */
-	int level;			/* the file's level at open, for records */
-	atomic_bool denial_recorded;	/* a refused read/write was recorded already */
+	atomic_uint denied;		/* HANDLE_DENIED_* kinds recorded already */
 	_Atomic int64_t bytes_read;
 	_Atomic int64_t bytes_written;
 };
@@ -435,26 +439,32 @@ static struct vfs_session *session_enter(fuse_req_t req, const char *op, uint64_
 }
 
 /*
- * May h's opener still use its content? Keys unlocked (a lock or a new
- * unlock replaces the session: then ask the current one) and the file's
- * level not idle-expired. Refusals are recorded (throttled).
+ * May h's opener still use the file, for op (writing: a change of content)?
+ * Checked on every use of a handle, against the file's level now (a level
+ * raised since the open counts) and the opener's keys now: unlocked (a lock
+ * or a new unlock replaces the session: then ask the current one), the level
+ * held (writably when writing), not idle-expired. Refusals are recorded,
+ * once per handle and kind (HANDLE_DENIED_*), not per call. Caller holds
+ * h->inode->lock (either side), which a change of level waits for.
  */
-static int handle_check(fuse_req_t req, struct vfs_handle *h, bool writing)
+static int handle_check(fuse_req_t req, struct vfs_handle *h, const char *op, bool writing)
 {
 	struct vfs *v = vfs_of(req);
 	struct vfs_session *s = h->session, *cur = NULL;
-	uint32_t bit = 1u << h->level;
+	int level = h->inode->level;
 	int r = 0;
 
 	if (__atomic_load_n(&s->dead, __ATOMIC_ACQUIRE))
 		s = cur = vfs_session_get(v->sessions, h->uid);
-	if (!s || !s->keyring || !(s->readable & bit) || (writing && !(s->writable & bit))) {
-		/* Content refusals are always recorded: once per handle, not per call. */
-		if (!atomic_exchange(&h->denial_recorded, true))
-			deny_locked(req, s, writing ? "write" : "read", h->inode->ino, h->level, false);
+	if (level < 0 || !s || !s->keyring || !level_ok(s->readable, (uint8_t)level) ||
+	    (writing && !level_ok(s->writable, (uint8_t)level))) {
+		unsigned kind = writing ? HANDLE_DENIED_WRITE : HANDLE_DENIED_READ;
+
+		if (!(atomic_fetch_or(&h->denied, kind) & kind))
+			deny_locked(req, s, op, h->inode->ino, level, false);
 		r = -EACCES;
 	} else {
-		vfs_session_touch(s, (uint8_t)h->level);
+		vfs_session_touch(s, (uint8_t)level);
 	}
 	vfs_session_put(v->sessions, cur);
 	return r;
@@ -744,7 +754,20 @@ static void do_getattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 	struct stat st;
 	int r;
 
-	(void)fi;
+	if (fi && fi->fh) {
+		/* Through an open file (fstat, and in multi-user mode the kernel's
+		 * check before it serves a read from cached pages): only while the
+		 * opener may still read it. */
+		struct vfs_handle *h = handle_of(fi);
+
+		pthread_rwlock_rdlock(&h->inode->lock);
+		r = handle_check(req, h, "getattr", false);
+		pthread_rwlock_unlock(&h->inode->lock);
+		if (r < 0) {
+			fuse_reply_err(req, EACCES);
+			return;
+		}
+	}
 	db_lock(v);
 	r = meta_node_get(v->db, ino, &n);
 	db_unlock(v);
@@ -890,13 +913,19 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 	struct stat st;
 	int r;
 
-	(void)fi;
 	if (!in) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	caller_of(req, &c);
 	pthread_rwlock_wrlock(&in->lock);
+	if (fi && fi->fh && (to_set & FUSE_SET_ATTR_SIZE)) {
+		/* ftruncate: a change of content through an open file, refused
+		 * once its opener may no longer write it */
+		r = handle_check(req, handle_of(fi), "truncate", true);
+		if (r < 0)
+			goto out;
+	}
 	db_lock(v);
 	r = meta_node_get(v->db, ino, &n);
 	db_unlock(v);
@@ -1679,22 +1708,44 @@ static int close_handle(struct vfs *v, struct vfs_handle *h)
 	return r;
 }
 
+/* Why s may not open a file of level (writing: for writing), as the open
+ * record says it; NULL if it may. */
+static const char *open_refusal(const struct vfs_session *s, uint8_t level, bool writing)
+{
+	if (!level_ok(s->readable, level))
+		return level_ok(s->expired, level) ? ",level idle-expired" : ",level not held";
+	if (writing && !level_ok(s->writable, level))
+		return ",level read-only";
+	return NULL;
+}
+
 /*
  * Authorise and open ino for a handle: level checks, blob open, O_TRUNC, the
  * open record. On success fi->fh holds the new handle.
+ *
+ * The node is read before the inode's lock is taken. A change of level that
+ * commits meanwhile is seen under the lock: classify() sets in->level under
+ * it, and in is pinned before the read, so a classify after the read finds
+ * this same entry. A level there that differs from the one read means the
+ * read is stale: it is read and authorised again under the lock.
  */
 static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t ino,
 		     struct fuse_file_info *fi)
 {
 	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
-	struct vfs_handle *h = NULL;
-	struct vfs_inode *in = NULL;
+	struct vfs_handle *h = calloc(1, sizeof(*h));
+	struct vfs_inode *in = vfs_inode_pin(v->itable, ino);
 	struct meta_node n = { 0 };
+	const char *why = NULL;
 	struct vfs_caller c;
 	char *path = NULL;
 	int r;
 
 	caller_of(req, &c);
+	if (!h || !in) {
+		r = -ENOMEM;
+		goto out;
+	}
 	db_lock(v);
 	r = meta_tx_begin_read(v->db);
 	if (r == 0) {
@@ -1708,22 +1759,26 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 	db_unlock(v);
 	if (r < 0)
 		goto out;
-	if (!level_ok(s->readable, n.level) || (writing && !level_ok(s->writable, n.level))) {
-		r = -EACCES;
-		record_open(v, s, &c, "open", ino, path, n.level, r, fi->flags, NULL,
-			    level_ok(s->readable, n.level)			  ? ",level read-only"
-			    : level_ok(s->expired, n.level)			  ? ",level idle-expired"
-										  : ",level not held");
-		goto out;
-	}
+	why = open_refusal(s, n.level, writing);
+	if (why)
+		goto refused;
 
-	h = calloc(1, sizeof(*h));
-	in = vfs_inode_pin(v->itable, ino);
-	if (!h || !in) {
-		r = -ENOMEM;
-		goto out;
-	}
 	pthread_rwlock_wrlock(&in->lock);
+	if (in->level >= 0 && in->level != n.level) {
+		/* classified since n was read */
+		meta_node_clear(&n);
+		db_lock(v);
+		r = meta_node_get(v->db, ino, &n);
+		db_unlock(v);
+		why = r == 0 ? open_refusal(s, n.level, writing) : NULL;
+		if (r < 0 || why) {
+			pthread_rwlock_unlock(&in->lock);
+			if (why)
+				goto refused;
+			goto out;
+		}
+	}
+	in->level = n.level;
 	r = inode_open_blob(v, s, in, &n);
 	/* n was read before in->lock: a chmod since then has set in->mode
 	 * already (under the lock), and n's mode would undo it */
@@ -1758,7 +1813,6 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 	}
 	h->inode = in;
 	h->flags = fi->flags;
-	h->level = n.level;
 	h->uid = fuse_req_ctx(req)->uid;
 	h->session = s;
 	vfs_session_pin(v->sessions, s);
@@ -1770,6 +1824,10 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 	fi->keep_cache = !v->multi_user;
 	in = NULL;
 	h = NULL;
+	goto out;
+refused:
+	r = -EACCES;
+	record_open(v, s, &c, "open", ino, path, n.level, r, fi->flags, NULL, why);
 out:
 	if (in)
 		unpin(v, in);
@@ -1826,12 +1884,13 @@ static void do_create(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, 
 	pthread_rwlock_wrlock(&in->lock);
 	in->blob = blob;
 	in->mode = n.mode;
+	if (in->level < 0) /* else a change of level since the create has set it */
+		in->level = n.level;
 	in->nopen++;
 	pthread_rwlock_unlock(&in->lock);
 	/* The "create" record stands for this open: its bytes are counted there. */
 	h->inode = in;
 	h->flags = fi->flags;
-	h->level = n.level;
 	h->uid = fuse_req_ctx(req)->uid;
 	h->session = s;
 	vfs_session_pin(v->sessions, s);
@@ -1857,23 +1916,23 @@ static void vfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct vfs_handle *h = handle_of(fi);
 	struct vfs_inode *in = h->inode;
 	struct vfs_session *s = h->session;
-	uint8_t *buf;
+	uint8_t *buf = malloc(size ? size : 1);
+	int level;
 	ssize_t n;
 
-	if (handle_check(req, h, false) < 0) {
-		fuse_reply_err(req, EACCES);
-		return;
-	}
-	buf = malloc(size ? size : 1);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
+	/* checked under the lock that a change of level takes */
 	pthread_rwlock_rdlock(&in->lock);
-	n = in->blob ? vfs_blob_read(in->blob, buf, size, (uint64_t)off) : -EBADF;
+	level = in->level;
+	n = handle_check(req, h, "read", false);
+	if (n == 0)
+		n = in->blob ? vfs_blob_read(in->blob, buf, size, (uint64_t)off) : -EBADF;
 	pthread_rwlock_unlock(&in->lock);
 	if (n == -EBADMSG)
-		record_integrity(v, s, req, ino, h->level, "content chunk failed authentication");
+		record_integrity(v, s, req, ino, level, "content chunk failed authentication");
 	if (n < 0) {
 		fuse_reply_err(req, reply_errno((int)n));
 	} else {
@@ -1890,21 +1949,20 @@ static void vfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 	struct vfs_handle *h = handle_of(fi);
 	struct vfs_inode *in = h->inode;
 	struct vfs_session *s = h->session;
+	int level;
 	ssize_t n;
 
-	if (handle_check(req, h, true) < 0) {
-		fuse_reply_err(req, EACCES);
-		return;
-	}
+	/* checked under the lock that a change of level takes */
 	pthread_rwlock_wrlock(&in->lock);
-	if (!in->blob) {
+	level = in->level;
+	n = handle_check(req, h, "write", true);
+	if (n == 0 && !in->blob)
 		n = -EBADF;
-	} else {
+	if (n == 0) {
 		uint64_t at = (h->flags & O_APPEND) ? vfs_blob_size(in->blob) : (uint64_t)off;
 
 		/* Set-ID bits go before the data, as the kernel drops them on a
 		 * disk filesystem: a write that cannot drop them does not happen. */
-		n = 0;
 		if (vfs_fuseio_kill_suidgid() && setid_to_drop(in->mode))
 			n = drop_setid(v, s, req, in, "write");
 		if (n == 0)
@@ -1916,7 +1974,7 @@ static void vfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t si
 	}
 	pthread_rwlock_unlock(&in->lock);
 	if (n == -EBADMSG)
-		record_integrity(v, s, req, ino, h->level, "content chunk failed authentication");
+		record_integrity(v, s, req, ino, level, "content chunk failed authentication");
 	if (n < 0) {
 		fuse_reply_err(req, reply_errno((int)n));
 		return;
@@ -1936,13 +1994,18 @@ static void vfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *f
 static void vfs_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	struct vfs *v = vfs_of(req);
-	struct vfs_inode *in = handle_of(fi)->inode;
+	struct vfs_handle *h = handle_of(fi);
+	struct vfs_inode *in = h->inode;
 	int r;
 
 	(void)ino;
 	(void)datasync;
 	pthread_rwlock_wrlock(&in->lock);
-	r = in->blob ? vfs_blob_sync(in->blob, 1) : 0;
+	/* like every use of a handle but its release: refused once the opener
+	 * may no longer read the file */
+	r = handle_check(req, h, "fsync", false);
+	if (r == 0)
+		r = in->blob ? vfs_blob_sync(in->blob, 1) : 0;
 	if (r == 0)
 		r = inode_flush(v, in);
 	pthread_rwlock_unlock(&in->lock);
@@ -2159,18 +2222,30 @@ static bool xattr_supported(const char *name)
  * Change ino's level to the one named in text: raising needs the new level
  * held writably; lowering also needs a declassifying role; level 4 is refused
  * and recorded as an incident. Regular files get their key re-wrapped.
+ *
+ * Under the inode's write lock, which every read, write and other use of an
+ * open handle holds while it checks the file's level: the new level is in
+ * in->level when the lock is released, so no handle reads or writes at the
+ * old one after the change commits. A raised level also drops the kernel's
+ * cached pages and attributes of the file, so that what was cached before
+ * is not served to a descriptor whose opener may no longer read it.
  */
 static int classify(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t ino,
 		    const char *text)
 {
+	struct vfs_inode *in = vfs_inode_pin(v->itable, ino);
 	struct meta_node n = { 0 };
 	struct vfs_caller c;
 	uint8_t *file_key = NULL;
 	char *path = NULL;
-	uint8_t level = 0, old;
+	uint8_t level = 0, old = 0;
+	bool changed = false;
 	int r;
 
+	if (!in)
+		return -ENOMEM;
 	caller_of(req, &c);
+	pthread_rwlock_wrlock(&in->lock);
 	db_lock(v);
 	r = meta_node_get(v->db, ino, &n);
 	if (r == 0)
@@ -2243,8 +2318,17 @@ static int classify(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64
 		r = meta_tx_commit(v->db);
 	else
 		meta_tx_rollback(v->db);
+	changed = r == 0;
 out:
 	db_unlock(v);
+	if (changed)
+		in->level = level;
+	pthread_rwlock_unlock(&in->lock);
+	/* After the lock: a read waiting for it holds a page the kernel's
+	 * invalidation would wait for. */
+	if (changed && level > old && v->se)
+		fuse_lowlevel_notify_inval_inode(v->se, ino, 0, 0);
+	unpin(v, in);
 	kt_secure_free(file_key);
 	meta_node_clear(&n);
 	free(path);
