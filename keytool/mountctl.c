@@ -34,7 +34,9 @@ static int write_all(int fd, const void *buf, size_t len)
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = write(fd, (const char *)buf + done, len - done);
+		/* a daemon that refuses us (too many connections) may hang up
+		 * first: an error, not a SIGPIPE that kills us without a word */
+		ssize_t n = send(fd, (const char *)buf + done, len - done, MSG_NOSIGNAL);
 
 		if (n < 0 && errno == EINTR)
 			continue;
