@@ -8,7 +8,7 @@
  * off, the usual terminal signals are caught so the terminal is restored
  * before the signal takes effect.
  */
-#include "cli.h"
+#include "keytool/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -12,8 +12,8 @@
  * wiped with sodium_memzero right after their last use; secrets and contexts
  * are compared with sodium_memcmp.
  */
-#include "crypto.h"
-#include "secmem.h"
+#include "keytool/crypto.h"
+#include "keytool/secmem.h"
 
 #include <errno.h>
 #include <stdbool.h>

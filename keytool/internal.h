@@ -13,7 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "keystore.h"
+#include "keytool/keystore.h"
 
 #define KT_ALL_LEVELS	  ((1u << META_LEVELS) - 1)
 #define KT_SEAL_FIELD_MAX 0xffffu /* id and version fields of a sealed key are u16 (§4) */

@@ -29,8 +29,8 @@
  * administration (not an administrator) writes only its denial record.
  * Argon2id runs before the transaction so the write lock is held briefly.
  */
-#include "keystore.h"
-#include "internal.h"
+#include "keytool/keystore.h"
+#include "keytool/internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -43,7 +43,7 @@
 
 #include <sodium.h>
 
-#include "../meta/log.h"
+#include "meta/log.h"
 
 _Static_assert(META_PUBKEY_BYTES == KT_KEY_BYTES, "public keys");
 _Static_assert(META_SEALED_BYTES == KT_SEALED_BYTES, "sealed keys (§4)");

@@ -37,9 +37,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "crypto.h"
-#include "../meta/db.h"
-#include "../meta/keydb.h"
+#include "keytool/crypto.h"
+#include "meta/db.h"
+#include "meta/keydb.h"
 
 /* Default level names (DESIGN.md §3); level 4 is refused, never stored. */
 extern const char *const kt_default_level_names[META_LEVELS];

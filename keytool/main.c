@@ -26,11 +26,11 @@
 #include <sodium.h>
 
 #include "config.h"
-#include "cli.h"
-#include "mountctl.h"
-#include "keystore.h"
-#include "cmd/cmd.h"
-#include "../meta/log.h"
+#include "keytool/cli.h"
+#include "keytool/mountctl.h"
+#include "keytool/keystore.h"
+#include "keytool/cmd/cmd.h"
+#include "meta/log.h"
 
 #define LEVEL_NAME_BUF 256
 

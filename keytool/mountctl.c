@@ -13,7 +13,7 @@
  * run directory (root-owned, writable by root only), and the peer must be
  * root (SO_PEERCRED).
  */
-#include "mountctl.h"
+#include "keytool/mountctl.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -26,8 +26,8 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "../vaultfs/control-proto.h"
+#include "keytool/cli.h"
+#include "keytool/control-proto.h"
 
 static int write_all(int fd, const void *buf, size_t len)
 {

@@ -1,6 +1,6 @@
 /*
  * keytool/mountctl.h — talking to a running multi-user mount: unlock, lock,
- * status (the client side of vaultfs/control-proto.h).
+ * status (the client side of keytool/control-proto.h).
  *
  * Each returns a CLI exit code and prints one line (the daemon's answer on
  * stdout, or what went wrong on stderr).

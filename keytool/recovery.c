@@ -13,7 +13,7 @@
  * Locking: gfshare_fill_rand is a process-wide variable; setup and unlock
  * are not for concurrent use from several threads.
  */
-#include "recovery.h"
+#include "keytool/recovery.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -26,9 +26,9 @@
 #include <libgfshare.h>
 #include <sodium.h>
 
-#include "internal.h"
-#include "../meta/lifecycle.h"
-#include "../meta/log.h"
+#include "keytool/internal.h"
+#include "meta/lifecycle.h"
+#include "meta/log.h"
 
 _Static_assert(KT_RECOVERY_SHARES_MAX == META_RECOVERY_SHARES_MAX, "officers per setup");
 _Static_assert(sizeof(((struct kt_recovery_info *)0)->officers) >= META_RECOVERY_OFFICERS_MAX + 1,

@@ -32,7 +32,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "keystore.h"
+#include "keytool/keystore.h"
 
 #define KT_SHARE_BYTES	       168
 #define KT_SHARE_SUFFIX	       ".vaultfs-share"

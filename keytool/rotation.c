@@ -28,7 +28,7 @@
  * rotated levels (found by the wrapped key's prefix) and destroys the old
  * versions that no file uses any more.
  */
-#include "rotation.h"
+#include "keytool/rotation.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -38,8 +38,8 @@
 
 #include <sodium.h>
 
-#include "internal.h"
-#include "../meta/log.h"
+#include "keytool/internal.h"
+#include "meta/log.h"
 
 /* Re-encryption and a running mount: how long to wait for a file that is
  * open there (its blob is share-locked by the daemon), and how often to look. */

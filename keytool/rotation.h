@@ -35,8 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "keystore.h"
-#include "../meta/lifecycle.h"
+#include "keytool/keystore.h"
+#include "meta/lifecycle.h"
 
 #define KT_ROTATION_BATCH 500 /* files per transaction */
 
@@ -93,7 +93,7 @@ int kt_expire(struct meta_db *db, struct kt_keyring *admin, int64_t now_ns, size
 
 /*
  * Content operations for re-encryption, provided by the caller (the command
- * uses vaultfs/chunk.c): this library never opens a blob.
+ * uses keytool/chunk.c): this library never opens a blob.
  */
 struct kt_content_ops {
 	/* Copy the plaintext of blob old_id (file key old_key) into a new blob

@@ -31,7 +31,7 @@
  * list and its count of slots in use. A slot's header is touched without the
  * lock only by the thread that owns the allocated slot.
  */
-#include "secmem.h"
+#include "keytool/secmem.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -20,7 +20,7 @@
  * a missing row -ENOENT, writing through a read-only connection -EROFS, a
  * full disk -ENOSPC, out of memory -ENOMEM, anything else -EIO.
  */
-#include "db.h"
+#include "meta/db.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -36,8 +36,8 @@
 
 #include <sqlite3.h>
 
-#include "internal.h"
-#include "schema.h"
+#include "meta/internal.h"
+#include "meta/schema.h"
 
 #define BUSY_TIMEOUT_MS 10000
 #define INT64_TEXT_MAX	20 /* "-9223372036854775808" */

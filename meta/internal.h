@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#include "db.h"
+#include "meta/db.h"
 
 struct sqlite3;
 struct sqlite3_stmt;

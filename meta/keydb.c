@@ -10,7 +10,7 @@
  * the way out. A row that names a missing user or role is -ENOENT (foreign
  * keys).
  */
-#include "keydb.h"
+#include "meta/keydb.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -18,7 +18,7 @@
 
 #include <sqlite3.h>
 
-#include "internal.h"
+#include "meta/internal.h"
 
 /* [a-z_][a-z0-9_.-]*, 1..META_NAME_MAX bytes */
 static bool name_valid(const char *name)

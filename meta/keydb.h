@@ -15,7 +15,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#include "db.h"
+#include "meta/db.h"
 
 #define META_NAME_MAX 64	 /* user and role names: [a-z_][a-z0-9_.-]*, ≤ 64 */
 #define META_PUBKEY_BYTES 32

@@ -12,7 +12,7 @@
  *
  * Every blob read back is checked for its exact size, as in keydb.c.
  */
-#include "lifecycle.h"
+#include "meta/lifecycle.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -20,7 +20,7 @@
 
 #include <sqlite3.h>
 
-#include "internal.h"
+#include "meta/internal.h"
 
 _Static_assert(META_FILE_KEY_PREFIX_BYTES <= META_FILE_KEY_BYTES, "prefix of a wrapped key");
 

@@ -18,9 +18,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "db.h"
-#include "keydb.h"
-#include "ns.h"
+#include "meta/db.h"
+#include "meta/keydb.h"
+#include "meta/ns.h"
 
 #define META_REASON_MAX		   256 /* rotations.reason, bytes */
 #define META_RECOVERY_SHARES_MAX   32  /* officers (shares) of a recovery setup */

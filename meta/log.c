@@ -11,7 +11,7 @@
  * "user = ?" or "time_ns >= ?" terms and can use the indexes on time_ns,
  * user, op and failed outcomes.
  */
-#include "log.h"
+#include "meta/log.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -21,7 +21,7 @@
 
 #include <sqlite3.h>
 
-#include "internal.h"
+#include "meta/internal.h"
 
 /* outcome is 0 or -errno */
 #define OUTCOME_MIN (-4095)

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#include "db.h"
+#include "meta/db.h"
 
 #define META_OP_MAX 24
 #define META_COMM_MAX 16 /* like TASK_COMM_LEN */

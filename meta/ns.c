@@ -14,7 +14,7 @@
  * read, variable ones are copied into malloc'd buffers the caller frees with
  * the *_clear() functions.
  */
-#include "ns.h"
+#include "meta/ns.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -23,7 +23,7 @@
 
 #include <sqlite3.h>
 
-#include "internal.h"
+#include "meta/internal.h"
 
 /* Inode numbers and sizes are positive int64 in SQLite. */
 static int col_level(sqlite3_stmt *st, int col, uint8_t *ret)

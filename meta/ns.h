@@ -16,7 +16,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "db.h"
+#include "meta/db.h"
 
 #define META_ROOT_INO 1
 #define META_HASH_BYTES 32

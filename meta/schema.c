@@ -13,7 +13,7 @@
  * wrong-sized key from a buggy caller; the readers (meta_col_*) check again,
  * because the file may have been edited behind SQLite's back.
  */
-#include "schema.h"
+#include "meta/schema.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -25,9 +25,9 @@
 
 #include <sqlite3.h>
 
-#include "internal.h"
-#include "keydb.h"
-#include "ns.h"
+#include "meta/internal.h"
+#include "meta/keydb.h"
+#include "meta/ns.h"
 
 /* The literal sizes in the SQL below. */
 _Static_assert(META_PUBKEY_BYTES == 32, "users/role_keys.public_key CHECK");

@@ -5,7 +5,7 @@
  * thread refills the stack to POOL_FILES whenever a take leaves it half empty
  * and works through the ring, refilling first while the stack is below half.
  */
-#include "blobpool.h"
+#include "vaultfs/blobpool.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -20,8 +20,8 @@
 
 #include <sodium.h>
 
-#include "chunk.h"
-#include "../meta/db.h" /* META_OBJECTS_DIR */
+#include "keytool/chunk.h"
+#include "meta/db.h" /* META_OBJECTS_DIR */
 
 #define POOL_DIR "pool"
 #define POOL_FILES 64 /* ready files: descriptors held open */

@@ -22,7 +22,7 @@
 
 #include <stdint.h>
 
-#include "crypto.h"
+#include "keytool/crypto.h"
 
 struct vfs_blobpool;
 

@@ -3,7 +3,7 @@
  * checkpoint.h). The thread sleeps until a commit says the log is long, or a
  * second passes, and then checkpoints what readers allow.
  */
-#include "checkpoint.h"
+#include "vaultfs/checkpoint.h"
 
 #include <errno.h>
 #include <pthread.h>

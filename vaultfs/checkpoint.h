@@ -10,7 +10,7 @@
  */
 #pragma once
 
-#include "../meta/db.h"
+#include "meta/db.h"
 
 struct vfs_checkpointer;
 

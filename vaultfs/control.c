@@ -27,7 +27,7 @@
  *
  * Unlocks, locks and expiries are access records too.
  */
-#include "control.h"
+#include "vaultfs/control.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -42,11 +42,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "control-proto.h"
-#include "dcache.h"
-#include "ops.h"
-#include "record.h"
-#include "../meta/keydb.h"
+#include "keytool/control-proto.h"
+#include "vaultfs/dcache.h"
+#include "vaultfs/ops.h"
+#include "vaultfs/record.h"
+#include "meta/keydb.h"
 
 #define CTL_DEADLINE_S 10	/* from accept to reply */
 #define CTL_CONN_PER_UID 4	/* connections of one uid at a time */

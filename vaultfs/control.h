@@ -15,7 +15,7 @@
  */
 #pragma once
 
-#include "vfs.h"
+#include "vaultfs/vfs.h"
 
 struct vfs_control;
 

@@ -6,7 +6,7 @@
  * eviction order, and a directory tree that large is walked again from the
  * database at the cost of one query per level.
  */
-#include "dcache.h"
+#include "vaultfs/dcache.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -4,7 +4,7 @@
  * DEFERRED_GATHER_MS for more (or until DEFERRED_BATCH are waiting), and
  * writes the lot in one transaction.
  */
-#include "deferred.h"
+#include "vaultfs/deferred.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "vfs.h"
-#include "../meta/log.h"
+#include "vaultfs/vfs.h"
+#include "meta/log.h"
 
 #define DEFERRED_GATHER_MS 5	/* how long a count may wait for company */
 #define DEFERRED_BATCH 256	/* write at once when this many wait */

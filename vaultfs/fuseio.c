@@ -5,7 +5,7 @@
  * reply. Parsing stops at the fixed-size headers of the kernel ABI
  * (linux/fuse.h), and only after checking the length libfuse was given.
  */
-#include "fuseio.h"
+#include "vaultfs/fuseio.h"
 
 #include <errno.h>
 #include <stdatomic.h>

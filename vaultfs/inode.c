@@ -4,7 +4,7 @@
  * A chained hash table keyed by inode number that grows by doubling. Entries
  * live while the kernel holds lookups on them or someone holds a pin.
  */
-#include "inode.h"
+#include "vaultfs/inode.h"
 
 #include <errno.h>
 #include <stdlib.h>

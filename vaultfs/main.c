@@ -25,16 +25,16 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "cli.h"
-#include "blobpool.h"
-#include "checkpoint.h"
-#include "control.h"
-#include "deferred.h"
-#include "fuseio.h"
-#include "ops.h"
-#include "record.h"
-#include "control-proto.h"
-#include "../meta/ns.h"
+#include "keytool/cli.h"
+#include "vaultfs/blobpool.h"
+#include "vaultfs/checkpoint.h"
+#include "vaultfs/control.h"
+#include "vaultfs/deferred.h"
+#include "vaultfs/fuseio.h"
+#include "vaultfs/ops.h"
+#include "vaultfs/record.h"
+#include "keytool/control-proto.h"
+#include "meta/ns.h"
 
 struct options {
 	char *vault;		/* first positional argument */

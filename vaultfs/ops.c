@@ -16,7 +16,7 @@
  * file's level to open it (and hold it writably to write), and must hold a
  * folder's level writably to change what is in it.
  */
-#include "ops.h"
+#include "vaultfs/ops.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -34,15 +34,15 @@
 
 #include <linux/fuse.h> /* struct fuse_direntplus */
 
-#include "blobpool.h"
-#include "chunk.h"
-#include "control-proto.h"
-#include "dcache.h"
-#include "deferred.h"
-#include "fuseio.h"
-#include "record.h"
-#include "../meta/log.h"
-#include "../meta/ns.h"
+#include "vaultfs/blobpool.h"
+#include "keytool/chunk.h"
+#include "keytool/control-proto.h"
+#include "vaultfs/dcache.h"
+#include "vaultfs/deferred.h"
+#include "vaultfs/fuseio.h"
+#include "vaultfs/record.h"
+#include "meta/log.h"
+#include "meta/ns.h"
 
 #define NAME_MAX_BYTES 255
 #define XATTR_VALUE_MAX 65536

@@ -4,14 +4,14 @@
  * Inode numbers are node row ids of vault.db; every operation authorises the
  * caller against the level of what it touches, applies the change and its
  * access record in one transaction, and replies. Content goes through
- * vaultfs/chunk.h and never touches the database on read or write.
+ * keytool/chunk.h and never touches the database on read or write.
  */
 #pragma once
 
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
-#include "vfs.h"
+#include "vaultfs/vfs.h"
 
 extern const struct fuse_lowlevel_ops vfs_ops;
 

@@ -6,7 +6,7 @@
  * appends it. Paths are encrypted with the metadata key (purpose "record
  * path", context 0) so that vault.db holds no plaintext name.
  */
-#include "record.h"
+#include "vaultfs/record.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -18,8 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../meta/log.h"
-#include "../meta/ns.h"
+#include "meta/log.h"
+#include "meta/ns.h"
 
 /*
  * Process names: /proc/PID/comm is three system calls (open, read, close),

@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "vfs.h"
+#include "vaultfs/vfs.h"
 
 #define VFS_PATH_DEPTH_MAX 4096
 

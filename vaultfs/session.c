@@ -6,7 +6,7 @@
  * session and wiped when it is locked, expired, replaced or freed; pins keep
  * a keyring alive across a request that started before the lock.
  */
-#include "session.h"
+#include "vaultfs/session.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../meta/db.h"
+#include "meta/db.h"
 
 struct vfs_sessions {
 	pthread_mutex_t mutex;		/* guards everything */

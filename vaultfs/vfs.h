@@ -12,11 +12,11 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "keystore.h"
-#include "../meta/db.h"
-#include "dcache.h"
-#include "inode.h"
-#include "session.h"
+#include "keytool/keystore.h"
+#include "meta/db.h"
+#include "vaultfs/dcache.h"
+#include "vaultfs/inode.h"
+#include "vaultfs/session.h"
 
 struct fuse_session;
 struct vfs_deferred;

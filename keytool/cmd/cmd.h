@@ -16,8 +16,8 @@
 
 #include <jansson.h>
 
-#include "cli.h"
-#include "keystore.h"
+#include "keytool/cli.h"
+#include "keytool/keystore.h"
 
 #define PROGRAM		"vaultfs-keytool"
 #define HINT_LIST_USERS "see '" PROGRAM " list users'"

@@ -16,11 +16,11 @@
 
 #include <sodium.h>
 
-#include "cmd.h"
-#include "content.h"
-#include "recovery.h"
-#include "rotation.h"
-#include "../../meta/lifecycle.h"
+#include "keytool/cmd/cmd.h"
+#include "keytool/content.h"
+#include "keytool/recovery.h"
+#include "keytool/rotation.h"
+#include "meta/lifecycle.h"
 
 #define LEVEL_NAME_BUF 256
 
@@ -259,7 +259,7 @@ static int reencrypt(const struct globals *g, struct meta_db *db, struct kt_keyr
 	int r;
 
 	/* Works while mounted: a file the daemon has open is replaced once it
-	 * is closed (the blobs' locks coordinate the two, see vaultfs/chunk.h). */
+	 * is closed (the blobs' locks coordinate the two, see keytool/chunk.h). */
 	r = kt_content_open(g->vault, &store, &ops);
 	if (r < 0) {
 		cli_error("cannot use the vault directory %s: %s", g->vault, strerror(-r));

@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd.h"
-#include "recovery.h"
-#include "rotation.h"
+#include "keytool/cmd/cmd.h"
+#include "keytool/recovery.h"
+#include "keytool/rotation.h"
 
 /* Officer names from "a,b,c" into names (pointing into copy, strdup'd). */
 static bool split_officers(const char *text, char **ret_copy, const char **names,

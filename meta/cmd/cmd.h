@@ -15,10 +15,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "db.h"
-#include "keydb.h"
-#include "crypto.h"
-#include "keystore.h"
+#include "meta/db.h"
+#include "meta/keydb.h"
+#include "keytool/crypto.h"
+#include "keytool/keystore.h"
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 

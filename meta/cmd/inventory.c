@@ -17,10 +17,10 @@
 
 #include <jansson.h>
 
-#include "cli.h"
-#include "ns.h"
-#include "cmd.h"
-#include "out.h"
+#include "keytool/cli.h"
+#include "meta/ns.h"
+#include "meta/cmd/cmd.h"
+#include "meta/cmd/out.h"
 
 #define LEVEL_SLOTS 256 /* meta_inventory_row.level is a uint8_t */
 

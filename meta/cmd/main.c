@@ -25,10 +25,10 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "cli.h"
-#include "crypto.h"
-#include "keystore.h"
-#include "cmd.h"
+#include "keytool/cli.h"
+#include "keytool/crypto.h"
+#include "keytool/keystore.h"
+#include "meta/cmd/cmd.h"
 
 #define PROGRAM "vaultfs-meta"
 

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "out.h"
+#include "meta/cmd/out.h"
 
 /* Growable byte buffer for out_text(). */
 struct buf {

@@ -24,10 +24,10 @@
 
 #include <jansson.h>
 
-#include "cli.h"
-#include "log.h"
-#include "cmd.h"
-#include "out.h"
+#include "keytool/cli.h"
+#include "meta/log.h"
+#include "meta/cmd/cmd.h"
+#include "meta/cmd/out.h"
 
 #define RECORDS_BATCH 512
 

@@ -36,7 +36,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../../vaultfs/control-proto.h"
+#include "keytool/control-proto.h"
 
 #define HOLD_MAX 256
 

@@ -16,9 +16,9 @@
 
 #include <sodium.h>
 
-#include "blobpool.h"
-#include "chunk.h"
-#include "testutil.h"
+#include "vaultfs/blobpool.h"
+#include "keytool/chunk.h"
+#include "tests/unit/testutil.h"
 
 static char *vault;
 static int objects_fd;

@@ -15,8 +15,8 @@
 
 #include <sodium.h>
 
-#include "chunk.h"
-#include "testutil.h"
+#include "keytool/chunk.h"
+#include "tests/unit/testutil.h"
 
 static char *dir;
 static int objects_fd;

@@ -25,8 +25,8 @@
 
 #include <sodium.h>
 
-#include "crypto.h"
-#include "testutil.h"
+#include "keytool/crypto.h"
+#include "tests/unit/testutil.h"
 
 #define PASS	  "correct horse battery staple"
 #define OID_BYTES KT_OBJECT_ID_BYTES

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dcache.h"
-#include "testutil.h"
+#include "vaultfs/dcache.h"
+#include "tests/unit/testutil.h"
 
 START_TEST(put_get_replace_drop)
 {

@@ -4,8 +4,8 @@
  */
 #include <stdlib.h>
 
-#include "inode.h"
-#include "testutil.h"
+#include "vaultfs/inode.h"
+#include "tests/unit/testutil.h"
 
 START_TEST(lookup_and_forget)
 {

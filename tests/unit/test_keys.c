@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ops.h"
-#include "../meta/log.h"
-#include "testutil.h"
+#include "vaultfs/ops.h"
+#include "meta/log.h"
+#include "tests/unit/testutil.h"
 
 #define PASS "keys-test-passphrase"
 #define USERS 300	 /* more than the 256 that were refreshed */

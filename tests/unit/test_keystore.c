@@ -22,9 +22,9 @@
 
 #include <sodium.h>
 
-#include "keystore.h"
-#include "../meta/log.h"
-#include "testutil.h"
+#include "keytool/keystore.h"
+#include "meta/log.h"
+#include "tests/unit/testutil.h"
 
 #define ALICE_PASS "alice's long passphrase"
 #define BOB_PASS   "bob's passphrase"

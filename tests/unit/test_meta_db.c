@@ -15,10 +15,10 @@
 #include <check.h>
 #include <sqlite3.h>
 
-#include "db.h"
-#include "keydb.h"
-#include "ns.h"
-#include "testutil.h"
+#include "meta/db.h"
+#include "meta/keydb.h"
+#include "meta/ns.h"
+#include "tests/unit/testutil.h"
 
 static char *tmp;   /* per-test temporary directory */
 static char *vault; /* tmp/vault (not created by the fixture) */

@@ -13,9 +13,9 @@
 #include <check.h>
 #include <sqlite3.h>
 
-#include "db.h"
-#include "log.h"
-#include "testutil.h"
+#include "meta/db.h"
+#include "meta/log.h"
+#include "tests/unit/testutil.h"
 
 static char *tmp;
 static struct meta_db *db;

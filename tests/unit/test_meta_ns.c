@@ -13,9 +13,9 @@
 #include <check.h>
 #include <sqlite3.h>
 
-#include "db.h"
-#include "ns.h"
-#include "testutil.h"
+#include "meta/db.h"
+#include "meta/ns.h"
+#include "tests/unit/testutil.h"
 
 static char *tmp;
 static struct meta_db *db;

@@ -20,11 +20,11 @@
 
 #include <sodium.h>
 
-#include "keystore.h"
-#include "recovery.h"
-#include "rotation.h"
-#include "../meta/log.h"
-#include "testutil.h"
+#include "keytool/keystore.h"
+#include "keytool/recovery.h"
+#include "keytool/rotation.h"
+#include "meta/log.h"
+#include "tests/unit/testutil.h"
 
 #define ALICE_PASS "alice's long passphrase"
 #define ALICE_NEW  "alice remembers this one"

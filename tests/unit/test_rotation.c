@@ -5,7 +5,7 @@
  *
  * Files are made as the daemon makes them (a node with a random object id
  * and a file key wrapped under the current key of its level; blobs through
- * vaultfs/chunk.c where content matters), no mount needed. Each test
+ * keytool/chunk.c where content matters), no mount needed. Each test
  * remembers every file key it made and checks, at the end, that every file
  * still unwraps to it for the members who keep the role.
  *
@@ -24,14 +24,14 @@
 
 #include <sodium.h>
 
-#include "chunk.h"
-#include "content.h"
-#include "keystore.h"
-#include "rotation.h"
-#include "../meta/lifecycle.h"
-#include "../meta/log.h"
-#include "../meta/ns.h"
-#include "testutil.h"
+#include "keytool/chunk.h"
+#include "keytool/content.h"
+#include "keytool/keystore.h"
+#include "keytool/rotation.h"
+#include "meta/lifecycle.h"
+#include "meta/log.h"
+#include "meta/ns.h"
+#include "tests/unit/testutil.h"
 
 #define ALICE_PASS "alice's long passphrase"
 #define BOB_PASS   "bob's passphrase"

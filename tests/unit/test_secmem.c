@@ -27,9 +27,9 @@
 
 #include <sodium.h>
 
-#include "crypto.h"
-#include "secmem.h"
-#include "testutil.h"
+#include "keytool/crypto.h"
+#include "keytool/secmem.h"
+#include "tests/unit/testutil.h"
 
 #define SLOTS_PER_TEST 3000 /* more 32-byte slots than one 64 KiB slab holds */
 #define N_THREADS      8

@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "session.h"
-#include "testutil.h"
+#include "vaultfs/session.h"
+#include "tests/unit/testutil.h"
 
 #define PASS "session-test-passphrase"
 

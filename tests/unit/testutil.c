@@ -1,7 +1,7 @@
 /*
  * tests/unit/testutil.c — helpers shared by the Check unit tests.
  */
-#include "testutil.h"
+#include "tests/unit/testutil.h"
 
 #include <ftw.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*
- * vaultfs/chunk.h — a file's content blob: authenticated encryption in chunks.
+ * keytool/chunk.h — a file's content blob: authenticated encryption in chunks.
  *
  * A blob (objects/XX/YYYY…) is a 64-byte MAC'd header holding the object id
  * and plaintext size, followed by fixed-size chunks, each sealed with AEAD
@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "crypto.h"
+#include "keytool/crypto.h"
 
 #define VFS_CHUNK_SHIFT 12
 #define VFS_CHUNK_SIZE (1u << VFS_CHUNK_SHIFT)

@@ -1,6 +1,6 @@
 /*
- * keytool/cmd/content.h — what re-encryption needs of the vault directory:
- * the content operations of rotation.h over vaultfs/chunk.c.
+ * keytool/content.h — what re-encryption needs of the vault directory:
+ * the content operations of rotation.h over keytool/chunk.c.
  *
  * Works while the vault is mounted: a blob the daemon has open holds a
  * shared lock, and copy then answers -EBUSY (rotation.c waits and tries
@@ -12,7 +12,7 @@
  */
 #pragma once
 
-#include "rotation.h"
+#include "keytool/rotation.h"
 
 /* The blobs of one vault. */
 struct vfs_blob;

@@ -1,5 +1,5 @@
 /*
- * vaultfs/chunk.c — a file's content blob: authenticated encryption in chunks.
+ * keytool/chunk.c — a file's content blob: authenticated encryption in chunks.
  *
  * Layout (docs/format.md §7): a 64-byte header (magic, version, cipher,
  * chunk shift, object id, plaintext size, keyed-BLAKE2b MAC) and then chunks
@@ -14,7 +14,7 @@
  * file. Bytes beyond the header's size are authentic but never returned, and
  * any growth rewrites them as zeros first.
  */
-#include "chunk.h"
+#include "keytool/chunk.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,5 +1,5 @@
 /*
- * vaultfs/control-proto.h — the wire protocol of a multi-user mount's
+ * keytool/control-proto.h — the wire protocol of a multi-user mount's
  * control socket (unlock, lock, status), shared by the daemon and
  * vaultfs-keytool.
  *

@@ -1,6 +1,6 @@
 /*
- * keytool/cmd/content.c — re-encryption's blob copy and removal over
- * vaultfs/chunk.c, and the mount lock (content.h).
+ * keytool/content.c — re-encryption's blob copy and removal over
+ * keytool/chunk.c, and the mount lock (content.h).
  *
  * A copy reads the old blob through vfs_blob_read (every chunk
  * authenticated under the old file key) and writes the new blob through
@@ -8,7 +8,7 @@
  * the folder entry) before returning: only then may the node be pointed at
  * it. The plaintext passes through one sodium_malloc'd buffer, wiped after.
  */
-#include "content.h"
+#include "keytool/content.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,7 +19,7 @@
 
 #include <sodium.h>
 
-#include "chunk.h"
+#include "keytool/chunk.h"
 
 #define COPY_BYTES (64u * 1024u)
 
