@@ -357,7 +357,7 @@ static void kdf_give(struct vfs_control *ctl, int turn)
 
 /* ---------- requests ---------- */
 
-/* The vault user of uid (see ops.c's session_map), via db. */
+/* The vault user of uid (see caller.c's session_map), via db. */
 static int user_of_uid(struct meta_db *db, uid_t uid, char name[META_NAME_MAX + 1])
 {
 	struct meta_user u = { 0 };
