@@ -127,7 +127,8 @@ int vfs_keys_sync(struct vfs *v, struct vfs_session *s)
 
 /*
  * Unwrap n's file key with s's level keys. A key version the keyring does
- * not have may be one a rotation made since: sync once and retry.
+ * not have may be one a rotation made since: sync once and retry. -EACCES
+ * when the sync shows that s no longer holds the level (a revocation).
  * db_held: the caller already holds db_lock.
  */
 int vfs_file_key_of(struct vfs *v, struct vfs_session *s, const struct meta_node *n,
@@ -160,6 +161,10 @@ int vfs_file_key_of(struct vfs *v, struct vfs_session *s, const struct meta_node
 			db_unlock(v);
 		if (r <= 0) {
 			r = -ENOKEY;
+			break;
+		}
+		if (!level_ok(s->readable, level)) {
+			r = -EACCES; /* the refresh took the level away: a revocation */
 			break;
 		}
 	}

@@ -175,6 +175,8 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 		in->blob = vfs_blob_close(in->blob, NULL);
 	pthread_rwlock_unlock(&in->lock);
 
+	if (r == -EACCES && (why = open_refusal(s, n.level, writing)))
+		goto refused; /* the keys were refreshed on the way: a revocation */
 	if (r < 0) {
 		/* -EBADMSG here is an integrity incident: the record says so. */
 		record_open(v, s, &c, "open", ino, path, n.level, r, fi->flags, NULL, NULL);

@@ -31,6 +31,9 @@ tc_lc_revoke_while_mounted() {
 	# revoke mu_b's role while the vault is mounted: rotation runs under the mount
 	kt --vault "$V" --as admin --passphrase-file "$PW/admin" revoke mu_b staff >"$T/revoke.out" ||
 		fail "revoke while mounted: $(tail -n 1 "$T/revoke.out")"
+	# at once, before the daemon's clock has refreshed mu_b's keys: the file
+	# keys are re-wrapped already, mu_b's session still lists level 2
+	check_fails as $MU_B cat "$M/hr/b2"
 	check as $MU_C sh -c "echo after > '$M/hr/c-after' && setfattr -n user.vault.level -v 2 '$M/hr/c-after'"
 	# the daemon picks the change up within its one-second clock
 	retry 25 bash -c "! setpriv --reuid=$MU_B --regid=$MU_B --clear-groups cat '$M/hr/b1' >/dev/null 2>&1" ||
@@ -55,12 +58,18 @@ tc_lc_revoke_while_mounted() {
 		"the revocation"
 	expect_record "$T/r.json" '.op == "keys-refresh" and .uid == '$MU_B \
 		"the running daemon's refresh of mu_b's keys"
-	# Refused at the open, or already at the lookup when the daemon's clock
-	# refreshed mu_b's keys (the role is gone) before cat looked the name up.
+	# Refused at the open, or already at a lookup: mu_b's keys are refreshed
+	# by now (the role is gone, mu_b holds no role), so the walk from / stops.
 	expect_record "$T/r.json" '.uid == '$MU_B' and .outcome == "denied" and
 		((.op == "open" and .path == "/hr/b1") or
-		 ((.op == "lookup" or .op == "getattr") and (.path == "/hr" or .path == "/hr/b1")))' \
+		 ((.op == "lookup" or .op == "getattr") and (.path == "/" or .path == "/hr" or .path == "/hr/b1")))' \
 		"mu_b refused after the revocation"
+	# a refusal for want of a key is a denial that says why
+	expect_record "$T/r.json" '.uid == '$MU_B' and .outcome == "denied" and .op == "open" and .path == "/hr/b2" and
+		.errno == "EACCES" and (.detail | test("level not held"))' \
+		"mu_b refused b2 at once after the revocation"
+	expect_no_record "$T/r.json" '.uid == '$MU_B' and .outcome != "ok" and .outcome != "denied"' \
+		"a refusal of mu_b recorded as other than a denial"
 }
 it_case lc_revoke_while_mounted
 
