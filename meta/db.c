@@ -565,6 +565,14 @@ void meta_tx_rollback(struct meta_db *db)
 	db->in_tx = false;
 }
 
+int meta_tx_end(struct meta_db *db, int r)
+{
+	if (r == 0)
+		return meta_tx_commit(db);
+	meta_tx_rollback(db);
+	return r;
+}
+
 /* ---- checkpoints ---- */
 
 static int wal_hook(void *arg, sqlite3 *sql, const char *name, int frames)

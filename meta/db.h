@@ -63,6 +63,12 @@ int meta_tx_begin(struct meta_db *db);
 int meta_tx_begin_read(struct meta_db *db);
 int meta_tx_commit(struct meta_db *db);
 void meta_tx_rollback(struct meta_db *db);
+/*
+ * End a transaction by the result of what it did: COMMIT when r == 0 (and
+ * return the commit's result), else ROLLBACK (and return r). Also after a
+ * failed begin(): then there is nothing to roll back and r comes back.
+ */
+int meta_tx_end(struct meta_db *db, int r);
 
 /*
  * WAL checkpoints off the request path (the daemon). After this call, commits

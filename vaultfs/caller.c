@@ -28,6 +28,14 @@ int vfs_deny(struct vfs *v, struct vfs_session *s, fuse_req_t req, const char *o
 	return vfs_record_denial(v, s, &c, op, ino, parent, name, level, err, detail);
 }
 
+int vfs_refuse_change(struct vfs *v, struct vfs_session *s, fuse_req_t req, const char *op,
+		      uint64_t ino, uint64_t parent, const char *name, int level, int err,
+		      const char *detail)
+{
+	meta_tx_rollback(v->db);
+	return vfs_deny(v, s, req, op, ino, parent, name, level, err, detail);
+}
+
 /* Record an integrity failure of stored data (takes db_lock). level -1: look it up. */
 void vfs_record_integrity(struct vfs *v, struct vfs_session *s, fuse_req_t req, uint64_t ino,
 			  int level, const char *detail)

@@ -78,10 +78,7 @@ static int write_counts(struct vfs *v, const struct counts *c, size_t n)
 		if (r == -ENOENT)
 			r = 0; /* no such record: nothing to fill in */
 	}
-	if (r == 0)
-		r = meta_tx_commit(v->db);
-	else
-		meta_tx_rollback(v->db);
+	r = meta_tx_end(v->db, r);
 	pthread_mutex_unlock(&v->db_lock);
 	return r;
 }

@@ -142,10 +142,7 @@ int vfs_drop_setid(struct vfs *v, struct vfs_session *s, fuse_req_t req, struct 
 	if (r == 0)
 		r = vfs_record(v, s, &c, "chmod", in->ino, path, NULL, n.level, 0, NULL,
 			       "mode=%04o,set-id dropped by a %s", n.mode & 07777, why);
-	if (r == 0)
-		r = meta_tx_commit(v->db);
-	else
-		meta_tx_rollback(v->db);
+	r = meta_tx_end(v->db, r);
 	db_unlock(v);
 	if (r == 0) {
 		in->mode = n.mode;
@@ -321,10 +318,7 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 	if (r == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
 		r = vfs_record(v, s, &c, "chown", ino, path, NULL, n.level, 0, NULL, "uid=%u gid=%u",
 			       n.uid, n.gid);
-	if (r == 0)
-		r = meta_tx_commit(v->db);
-	else
-		meta_tx_rollback(v->db);
+	r = meta_tx_end(v->db, r);
 	db_unlock(v);
 	if (r == 0)
 		in->mode = n.mode;

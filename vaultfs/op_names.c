@@ -196,9 +196,8 @@ int vfs_make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t
 					     n.file_key);
 		pthread_mutex_unlock(&v->keys_lock);
 		if (r == -ENOKEY || r == -EACCES) {
-			meta_tx_rollback(v->db);
-			r = vfs_deny(v, s, req, nn->op, 0, parent, nn->name, n.level, -EACCES,
-				     "no level key");
+			r = vfs_refuse_change(v, s, req, nn->op, 0, parent, nn->name, n.level, -EACCES,
+					      "no level key");
 			goto out;
 		}
 	}
@@ -223,10 +222,7 @@ int vfs_make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t
 	if (r == 0)
 		r = vfs_record(v, s, &c, nn->op, n.ino, path, NULL, n.level, 0, ret_record,
 			       "mode=%04o", n.mode & 07777);
-	if (r == 0)
-		r = meta_tx_commit(v->db);
-	else
-		meta_tx_rollback(v->db);
+	r = meta_tx_end(v->db, r);
 out:
 	db_unlock(v);
 	if (r < 0 && blob) {
@@ -345,19 +341,14 @@ static void remove_entry(fuse_req_t req, struct vfs_session *s, fuse_ino_t paren
 		r = meta_dirent_lookup(v->db, parent, hash, &d);
 	if (r == 0)
 		r = meta_node_get(v->db, d.ino, &n);
-	if (r < 0)
-		goto fail;
-	if (is_rmdir && !S_ISDIR(n.mode)) {
+	if (r == 0 && is_rmdir && !S_ISDIR(n.mode))
 		r = -ENOTDIR;
-		goto fail;
-	}
-	if (!is_rmdir && S_ISDIR(n.mode)) {
+	if (r == 0 && !is_rmdir && S_ISDIR(n.mode))
 		r = -EISDIR;
-		goto fail;
-	}
+	if (r < 0)
+		goto end;
 	if (!level_ok(s->writable, dir.level) || !level_ok(s->writable, n.level)) {
-		meta_tx_rollback(v->db);
-		r = vfs_deny(v, s, req, op, n.ino, parent, name, n.level, -EACCES, NULL);
+		r = vfs_refuse_change(v, s, req, op, n.ino, parent, name, n.level, -EACCES, NULL);
 		goto out;
 	}
 	if (is_rmdir) {
@@ -367,13 +358,13 @@ static void remove_entry(fuse_req_t req, struct vfs_session *s, fuse_ino_t paren
 		if (r == 0 && has)
 			r = -ENOTEMPTY;
 		if (r < 0)
-			goto fail;
+			goto end;
 	}
 	r = vfs_path_join(v, s->meta_keys, parent, name, &path);
 	if (r == 0)
 		r = meta_dirent_delete(v->db, parent, hash);
 	if (r < 0)
-		goto fail;
+		goto end;
 	n.nlink = is_rmdir ? 0 : n.nlink - 1;
 	n.ctime_ns = now;
 	dir.mtime_ns = dir.ctime_ns = now;
@@ -387,13 +378,9 @@ static void remove_entry(fuse_req_t req, struct vfs_session *s, fuse_ino_t paren
 		r = meta_node_update(v->db, &dir);
 	if (r == 0)
 		r = vfs_record(v, s, &c, op, n.ino, path, NULL, n.level, 0, NULL, NULL);
-	if (r < 0)
-		goto fail;
-	r = meta_tx_commit(v->db);
+end:
+	r = meta_tx_end(v->db, r);
 	gone = r == 0 && n.nlink == 0 && !deleted;
-	goto out;
-fail:
-	meta_tx_rollback(v->db);
 out:
 	if (is_rmdir && n.ino)
 		vfs_dcache_drop(v->dcache, n.ino);
@@ -459,7 +446,7 @@ static void do_rename(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, 
 	if (r == 0)
 		r = meta_node_get(v->db, sd.ino, &src);
 	if (r < 0)
-		goto fail;
+		goto end;
 	r = meta_dirent_lookup(v->db, newparent, dhash, &dd);
 	if (r == 0) {
 		have_dst = true;
@@ -468,39 +455,39 @@ static void do_rename(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, 
 		r = 0;
 	}
 	if (r < 0)
-		goto fail;
+		goto end;
 	dirp = same_dir ? &sdir : &ddir;
 	if (!S_ISDIR(dirp->mode)) {
 		r = -ENOTDIR;
-		goto fail;
+		goto end;
 	}
 	if (have_dst && (flags & RENAME_NOREPLACE)) {
 		r = -EEXIST;
-		goto fail;
+		goto end;
 	}
 	if (!have_dst && (flags & RENAME_EXCHANGE)) {
 		r = -ENOENT;
-		goto fail;
+		goto end;
 	}
 	if (have_dst && dst.ino == src.ino) {
 		/* Two names of one inode: POSIX says do nothing. */
 		r = 0;
-		goto fail;
+		goto end;
 	}
 	if (!level_ok(s->writable, sdir.level) || !level_ok(s->writable, dirp->level) ||
 	    !level_ok(s->writable, src.level) || (have_dst && !level_ok(s->writable, dst.level))) {
-		meta_tx_rollback(v->db);
-		r = vfs_deny(v, s, req, "rename", src.ino, parent, name, src.level, -EACCES, NULL);
+		r = vfs_refuse_change(v, s, req, "rename", src.ino, parent, name, src.level, -EACCES,
+				      NULL);
 		goto out;
 	}
 	if (have_dst && !(flags & RENAME_EXCHANGE)) {
 		if (S_ISDIR(dst.mode) && !S_ISDIR(src.mode)) {
 			r = -EISDIR;
-			goto fail;
+			goto end;
 		}
 		if (!S_ISDIR(dst.mode) && S_ISDIR(src.mode)) {
 			r = -ENOTDIR;
-			goto fail;
+			goto end;
 		}
 		if (S_ISDIR(dst.mode)) {
 			bool has = false;
@@ -509,14 +496,14 @@ static void do_rename(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, 
 			if (r == 0 && has)
 				r = -ENOTEMPTY;
 			if (r < 0)
-				goto fail;
+				goto end;
 		}
 	}
 	r = vfs_path_join(v, s->meta_keys, parent, name, &path);
 	if (r == 0)
 		r = vfs_path_join(v, s->meta_keys, newparent, newname, &path2);
 	if (r < 0)
-		goto fail;
+		goto end;
 
 	if (flags & RENAME_EXCHANGE) {
 		r = meta_dirent_set_ino(v->db, parent, shash, dst.ino);
@@ -574,13 +561,10 @@ static void do_rename(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, 
 			       : (flags & RENAME_NOREPLACE) ? "noreplace"
 			       : have_dst		 ? "replace"
 							 : "");
+end:
+	r = meta_tx_end(v->db, r);
 	if (r < 0)
-		goto fail;
-	r = meta_tx_commit(v->db);
-	goto out;
-fail:
-	meta_tx_rollback(v->db);
-	victim_gone = false;
+		victim_gone = false;
 out:
 	/* A renamed directory's cached name is stale, whatever the outcome (a
 	 * record path may have cached the new one in a transaction rolled back). */
@@ -636,10 +620,10 @@ static void do_link(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, fuse_
 	if (r == 0 && S_ISDIR(n.mode))
 		r = -EPERM;
 	if (r < 0)
-		goto fail;
+		goto end;
 	if (!level_ok(s->writable, dir.level) || !level_ok(s->writable, n.level)) {
-		meta_tx_rollback(v->db);
-		r = vfs_deny(v, s, req, "link", ino, newparent, newname, n.level, -EACCES, NULL);
+		r = vfs_refuse_change(v, s, req, "link", ino, newparent, newname, n.level, -EACCES,
+				      NULL);
 		goto out;
 	}
 	r = meta_dirent_insert(v->db, newparent, hash, enc, enc_len, ino);
@@ -654,12 +638,8 @@ static void do_link(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, fuse_
 		r = vfs_path_join(v, s->meta_keys, newparent, newname, &path);
 	if (r == 0)
 		r = vfs_record(v, s, &c, "link", ino, path, NULL, n.level, 0, NULL, "nlink=%u", n.nlink);
-	if (r < 0)
-		goto fail;
-	r = meta_tx_commit(v->db);
-	goto out;
-fail:
-	meta_tx_rollback(v->db);
+end:
+	r = meta_tx_end(v->db, r);
 out:
 	db_unlock(v);
 	free(enc);

@@ -120,10 +120,7 @@ static int classify(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64
 	if (r == 0)
 		r = vfs_record(v, s, &c, "classify", ino, path, NULL, level, 0, NULL, "level %u->%u", old,
 			       level);
-	if (r == 0)
-		r = meta_tx_commit(v->db);
-	else
-		meta_tx_rollback(v->db);
+	r = meta_tx_end(v->db, r);
 	changed = r == 0;
 out:
 	db_unlock(v);
@@ -201,11 +198,9 @@ static void do_setxattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, c
 	if (r == 0)
 		r = vfs_path_of(v, s->meta_keys, ino, &path);
 	if (r < 0)
-		goto fail;
+		goto end;
 	if (!level_ok(s->writable, n.level)) {
-		meta_tx_rollback(v->db);
-		r = -EACCES;
-		vfs_record(v, s, &c, "setxattr", ino, path, NULL, n.level, r, NULL, NULL);
+		r = vfs_refuse_change(v, s, req, "setxattr", ino, 0, NULL, n.level, -EACCES, NULL);
 		goto unlock;
 	}
 	r = meta_xattr_get(v->db, ino, x.name_hash, &old);
@@ -220,12 +215,8 @@ static void do_setxattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, c
 		r = meta_node_update(v->db, &n);
 	if (r == 0)
 		r = vfs_record(v, s, &c, "setxattr", ino, path, NULL, n.level, 0, NULL, "size=%zu", size);
-	if (r == 0) {
-		r = meta_tx_commit(v->db);
-		goto unlock;
-	}
-fail:
-	meta_tx_rollback(v->db);
+end:
+	r = meta_tx_end(v->db, r);
 unlock:
 	db_unlock(v);
 reply:
@@ -390,9 +381,7 @@ static void do_removexattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino
 	if (r == 0)
 		r = vfs_path_of(v, s->meta_keys, ino, &path);
 	if (r == 0 && !level_ok(s->writable, n.level)) {
-		meta_tx_rollback(v->db);
-		r = -EACCES;
-		vfs_record(v, s, &c, "removexattr", ino, path, NULL, n.level, r, NULL, NULL);
+		r = vfs_refuse_change(v, s, req, "removexattr", ino, 0, NULL, n.level, -EACCES, NULL);
 		goto out;
 	}
 	if (r == 0) {
@@ -405,10 +394,7 @@ static void do_removexattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino
 		r = meta_node_update(v->db, &n);
 	if (r == 0)
 		r = vfs_record(v, s, &c, "removexattr", ino, path, NULL, n.level, 0, NULL, NULL);
-	if (r == 0)
-		r = meta_tx_commit(v->db);
-	else
-		meta_tx_rollback(v->db);
+	r = meta_tx_end(v->db, r);
 out:
 	db_unlock(v);
 	meta_node_clear(&n);

@@ -107,10 +107,7 @@ int vfs_inode_commit(struct vfs *v, struct vfs_inode *in, bool write_node, int64
 	}
 	if (r == 0 && record_id > 0)
 		r = meta_log_set_bytes(v->db, record_id, bytes_read, bytes_written);
-	if (r == 0)
-		r = meta_tx_commit(v->db);
-	else
-		meta_tx_rollback(v->db);
+	r = meta_tx_end(v->db, r);
 	db_unlock(v);
 	meta_node_clear(&n);
 	if (r == 0 && node)

@@ -107,6 +107,15 @@ struct vfs_new_node {
  */
 int vfs_deny(struct vfs *v, struct vfs_session *s, fuse_req_t req, const char *op, uint64_t ino,
 	     uint64_t parent, const char *name, int level, int err, const char *detail);
+/*
+ * The frame of a change (ops.c): db_lock, meta_tx_begin, read, authorise,
+ * change, record, then meta_tx_end(v->db, r) and db_unlock. A refusal ends
+ * the transaction with vfs_refuse_change instead: the change is rolled back
+ * and the refusal recorded in its place (db_lock stays held). Returns err.
+ */
+int vfs_refuse_change(struct vfs *v, struct vfs_session *s, fuse_req_t req, const char *op,
+		      uint64_t ino, uint64_t parent, const char *name, int level, int err,
+		      const char *detail);
 void vfs_record_integrity(struct vfs *v, struct vfs_session *s, fuse_req_t req, uint64_t ino,
 			  int level, const char *detail);
 struct vfs_session *vfs_session_enter(fuse_req_t req, const char *op, uint64_t ino, bool browse);

@@ -44,10 +44,7 @@ void vfs_delete_nodes(struct vfs *v, const uint64_t *inos, size_t n)
 		}
 		meta_node_clear(&node);
 	}
-	if (r == 0)
-		r = meta_tx_commit(v->db);
-	else
-		meta_tx_rollback(v->db);
+	r = meta_tx_end(v->db, r);
 	db_unlock(v);
 	/* Blobs go only once their rows are gone for good (a crash in between
 	 * leaves unreferenced blobs, never rows without blobs). */

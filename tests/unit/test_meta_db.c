@@ -377,6 +377,24 @@ START_TEST(test_tx_commit_rollback)
 }
 END_TEST
 
+/* meta_tx_end: commit on success, roll back and pass the error on otherwise */
+START_TEST(test_tx_end)
+{
+	int64_t v;
+
+	ck_assert_int_eq(meta_tx_begin(db), 0);
+	ck_assert_int_eq(meta_config_set_int(db, "k.failed", 1), 0);
+	ck_assert_int_eq(meta_tx_end(db, -EIO), -EIO);
+	ck_assert_int_eq(meta_config_get_int(db, "k.failed", &v), -ENOENT);
+	ck_assert_int_eq(meta_tx_begin(db), 0); /* the transaction is over */
+	ck_assert_int_eq(meta_config_set_int(db, "k.done", 4), 0);
+	ck_assert_int_eq(meta_tx_end(db, 0), 0);
+	ck_assert_int_eq(meta_config_get_int(db, "k.done", &v), 0);
+	ck_assert_int_eq(v, 4);
+	ck_assert_int_eq(meta_tx_end(db, 0), -EINVAL); /* no transaction to commit */
+}
+END_TEST
+
 START_TEST(test_close_rolls_back)
 {
 	int64_t v;
@@ -1097,6 +1115,7 @@ int main(void)
 	tcase_add_checked_fixture(conf, setup_vault, teardown);
 	tcase_add_test(conf, test_config_roundtrip);
 	tcase_add_test(conf, test_tx_commit_rollback);
+	tcase_add_test(conf, test_tx_end);
 	tcase_add_test(conf, test_close_rolls_back);
 	tcase_add_test(conf, test_ro_cannot_write);
 	tcase_add_test(conf, test_second_connection);
