@@ -1,5 +1,7 @@
 #!/usr/bin/env python3
-"""Check crypto-v1.txt against docs/format.md with an independent implementation.
+"""Check the golden vectors against docs/format.md with independent implementations.
+
+crypto-v1.txt (keys, seals, wrapping, metadata):
 
 The unit test (tests/unit/test_crypto.c) checks that the C code opens the
 golden vectors; this script checks that the vectors are what format.md says,
@@ -8,7 +10,14 @@ Poly1305, Poly1305 and Argon2id from python3-cryptography (Argon2id needs
 cryptography >= 44; that part is skipped on older versions), HChaCha20,
 HSalsa20 and XSalsa20 written out below from their specifications.
 
-Usage: tests/vectors/verify.py [tests/vectors/crypto-v1.txt]
+tlog-v1.txt (the access record's Merkle tree): every root and every
+inclusion and consistency proof is recomputed from RFC 9162 §2.1 with
+hashlib's SHA-256 alone, each proof is also checked with the RFC's
+verification algorithm, and the first eight leaves' roots are compared with
+RFC 6962's reference values (certificate-transparency's test leaves).
+
+Usage: tests/vectors/verify.py [VECTORS_DIR]
+Prints one line per part and exits 0 when every vector holds.
 """
 import hashlib
 import os
@@ -106,14 +115,157 @@ def kdf(key, ctx, subkey_id=1):
                            person=ctx).digest()
 
 
-def main():
-    path = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__),
-                                                              "crypto-v1.txt")
+# ---- the access record's Merkle tree (RFC 9162 §2.1) ----
+
+CT_ROOTS = {
+    1: "6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+    2: "fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125",
+    3: "aeb6bcfe274b70a14fb067a5e5578264db0fa9b51af5e0ba159158f329e06e77",
+    4: "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7",
+    5: "4e3bbb1f7b478dcfe71fb631631519a3bca12c9aefca1612bfce4c13a86264d4",
+    6: "76e67dadbcdf1e10e1b74ddc608abd2f98dfb16fbce75277b5232a127f2087ef",
+    7: "ddb89be403809e325750d3d263cd78929c2942b7942a34b77e122c9594a74c8c",
+    8: "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328",
+}
+
+
+def sha256(b):
+    return hashlib.sha256(b).digest()
+
+
+def split(n):
+    """The largest power of two smaller than n (n > 1)."""
+    k = 1
+    while k * 2 < n:
+        k *= 2
+    return k
+
+
+def mth(d):
+    """MTH(D[n]) of §2.1.1."""
+    if not d:
+        return sha256(b"")
+    if len(d) == 1:
+        return sha256(b"\x00" + d[0])
+    k = split(len(d))
+    return sha256(b"\x01" + mth(d[:k]) + mth(d[k:]))
+
+
+def path(m, d):
+    """PATH(m, D[n]) of §2.1.3.1."""
+    if len(d) <= 1:
+        return []
+    k = split(len(d))
+    if m < k:
+        return path(m, d[:k]) + [mth(d[k:])]
+    return path(m - k, d[k:]) + [mth(d[:k])]
+
+
+def subproof(m, d, b):
+    """SUBPROOF(m, D[n], b) of §2.1.4.1."""
+    if m == len(d):
+        return [] if b else [mth(d)]
+    k = split(len(d))
+    if m <= k:
+        return subproof(m, d[:k], b) + [mth(d[k:])]
+    return subproof(m - k, d[k:], False) + [mth(d[:k])]
+
+
+def verify_inclusion(index, size, leaf_hash, proof, root):
+    """§2.1.3.2."""
+    if index >= size:
+        return False
+    fn, sn, r = index, size - 1, leaf_hash
+    for p in proof:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            r = sha256(b"\x01" + p + r)
+            while fn & 1 == 0 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            r = sha256(b"\x01" + r + p)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and r == root
+
+
+def verify_consistency(first, second, first_hash, second_hash, proof):
+    """§2.1.4.2."""
+    if first == second:
+        return not proof and first_hash == second_hash
+    if not proof or first == 0 or first > second:
+        return False
+    if first & (first - 1) == 0:
+        proof = [first_hash] + proof
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr = sha256(b"\x01" + c + fr)
+            sr = sha256(b"\x01" + c + sr)
+            while fn & 1 == 0 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = sha256(b"\x01" + sr + c)
+        fn >>= 1
+        sn >>= 1
+    return fr == first_hash and sr == second_hash and sn == 0
+
+
+def hashes(b):
+    assert len(b) % 32 == 0
+    return [b[i:i + 32] for i in range(0, len(b), 32)]
+
+
+def check_tlog(v):
+    leaves = []
+    while f"leaf.{len(leaves)}" in v:
+        leaves.append(v[f"leaf.{len(leaves)}"])
+    assert len(leaves) >= 8
+    n_roots = n_incl = n_cons = 0
+    for n in range(len(leaves) + 1):
+        root = mth(leaves[:n])
+        assert v[f"root.{n}"] == root, f"root.{n}"
+        if n in CT_ROOTS:
+            assert root.hex() == CT_ROOTS[n], f"RFC 6962 reference root of {n} leaves"
+        n_roots += 1
+    for n in range(1, len(leaves) + 1):
+        for i in range(n):
+            proof = hashes(v[f"inclusion.{i}.{n}"])
+            assert proof == path(i, leaves[:n]), f"inclusion.{i}.{n}"
+            assert verify_inclusion(i, n, sha256(b"\x00" + leaves[i]), proof,
+                                    v[f"root.{n}"]), f"inclusion.{i}.{n} verifies"
+            n_incl += 1
+        for m in range(1, n + 1):
+            proof = hashes(v[f"consistency.{m}.{n}"])
+            assert proof == subproof(m, leaves[:n], True), f"consistency.{m}.{n}"
+            assert verify_consistency(m, n, v[f"root.{m}"], v[f"root.{n}"],
+                                      proof), f"consistency.{m}.{n} verifies"
+            n_cons += 1
+    print(f"tlog: {len(leaves)} leaves, {n_roots} roots, {n_incl} inclusion and "
+          f"{n_cons} consistency proofs: ok")
+
+
+def read_vectors(path):
     v = {}
     for line in open(path, encoding="utf-8"):
         if " = " in line and not line.startswith("#"):
-            name, val = line.strip().split(" = ")
+            name, val = line.rstrip("\n").split(" = ")
             v[name] = bytes.fromhex(val)
+        elif line.rstrip("\n").endswith(" =") and not line.startswith("#"):
+            v[line.rstrip("\n")[:-2]] = b""
+    return v
+
+
+def check_crypto(v):
 
     # §3 user secret
     blob = v["user.blob"]
@@ -173,6 +325,12 @@ def main():
     fp = hashlib.blake2b(v["wrap.level_key"], digest_size=32, key=b"vfs-fp").digest()[:8]
     assert fp == v["fingerprint"], "§8 fingerprint"
     print("§8 fingerprint: ok")
+
+
+def main():
+    folder = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
+    check_crypto(read_vectors(os.path.join(folder, "crypto-v1.txt")))
+    check_tlog(read_vectors(os.path.join(folder, "tlog-v1.txt")))
 
 
 if __name__ == "__main__":
