@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_tlog.c — the access record's Merkle tree (keytool/tlog.c).
+ * tests/unit/test_tlog.c — the access record's Merkle tree (meta/tlog.c).
  *
  * Checks the hashing against RFC 6962's reference roots (the eight leaves
  * of certificate-transparency's tests), the frontier against the tree
@@ -9,7 +9,7 @@
  * recomputes from the RFC alone. Made once with:
  *   build/tests/test_tlog --generate > tests/vectors/tlog-v1.txt
  */
-#include "keytool/tlog.h"
+#include "meta/tlog.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -22,7 +22,7 @@
 
 #include "tests/unit/testutil.h"
 
-#define HB	 KT_TLOG_HASH_BYTES
+#define HB	 META_TLOG_HASH_BYTES
 #define P(proof) (&(proof)[0][0]) /* a proof as the verifiers take it */
 
 /* certificate-transparency's reference leaves and the roots of their prefixes */
@@ -72,7 +72,7 @@ static int test_leaf(void *ctx, uint64_t i, uint8_t ret[HB])
 
 	(void)ctx;
 	leaf_data(i, buf, &len);
-	kt_tlog_leaf_hash(buf, len, ret);
+	meta_tlog_leaf_hash(buf, len, ret);
 	return 0;
 }
 
@@ -83,29 +83,29 @@ static int failing_leaf(void *ctx, uint64_t i, uint8_t ret[HB])
 	return i == 3 ? -EIO : test_leaf(NULL, i, ret);
 }
 
-static void frontier_of(uint64_t size, struct kt_tlog_frontier *f)
+static void frontier_of(uint64_t size, struct meta_tlog_frontier *f)
 {
 	uint8_t h[HB];
 
-	kt_tlog_frontier_init(f);
+	meta_tlog_frontier_init(f);
 	for (uint64_t i = 0; i < size; i++) {
 		test_leaf(NULL, i, h);
-		ck_assert_int_eq(kt_tlog_append(f, h), 0);
+		ck_assert_int_eq(meta_tlog_append(f, h), 0);
 	}
 }
 
 START_TEST(reference_roots)
 {
-	struct kt_tlog_frontier f;
+	struct meta_tlog_frontier f;
 	uint8_t want[HB], got[HB];
 	size_t len;
 
 	for (size_t n = 0; n <= CT_LEAVES; n++) {
 		unhex(ct_roots[n], want, sizeof(want), &len);
 		frontier_of(n, &f);
-		kt_tlog_root(&f, got);
+		meta_tlog_root(&f, got);
 		ck_assert_msg(memcmp(got, want, HB) == 0, "frontier root of %zu leaves", n);
-		ck_assert_int_eq(kt_tlog_tree_root(test_leaf, NULL, n, got), 0);
+		ck_assert_int_eq(meta_tlog_tree_root(test_leaf, NULL, n, got), 0);
 		ck_assert_msg(memcmp(got, want, HB) == 0, "tree root of %zu leaves", n);
 	}
 }
@@ -114,31 +114,31 @@ END_TEST
 /* The frontier gives the root the leaves give, at every size, and keeps one node per set bit. */
 START_TEST(frontier_matches_tree)
 {
-	struct kt_tlog_frontier f;
+	struct meta_tlog_frontier f;
 	uint8_t a[HB], b[HB], h[HB];
 
-	kt_tlog_frontier_init(&f);
+	meta_tlog_frontier_init(&f);
 	for (uint64_t n = 0; n <= 1100; n++) {
-		kt_tlog_root(&f, a);
-		ck_assert_int_eq(kt_tlog_tree_root(test_leaf, NULL, n, b), 0);
+		meta_tlog_root(&f, a);
+		ck_assert_int_eq(meta_tlog_tree_root(test_leaf, NULL, n, b), 0);
 		ck_assert_msg(memcmp(a, b, HB) == 0, "size %llu", (unsigned long long)n);
 		ck_assert_uint_eq(f.size, n);
 		test_leaf(NULL, n, h);
-		ck_assert_int_eq(kt_tlog_append(&f, h), 0);
+		ck_assert_int_eq(meta_tlog_append(&f, h), 0);
 	}
 }
 END_TEST
 
 START_TEST(frontier_overflow)
 {
-	struct kt_tlog_frontier f;
+	struct meta_tlog_frontier f;
 	uint8_t h[HB] = {0};
 
-	kt_tlog_frontier_init(&f);
+	meta_tlog_frontier_init(&f);
 	f.size = UINT64_MAX - 1; /* 63 full subtrees: the last append fits */
-	ck_assert_int_eq(kt_tlog_append(&f, h), 0);
+	ck_assert_int_eq(meta_tlog_append(&f, h), 0);
 	ck_assert_uint_eq(f.size, UINT64_MAX);
-	ck_assert_int_eq(kt_tlog_append(&f, h), -EOVERFLOW);
+	ck_assert_int_eq(meta_tlog_append(&f, h), -EOVERFLOW);
 	ck_assert_uint_eq(f.size, UINT64_MAX);
 }
 END_TEST
@@ -150,54 +150,54 @@ START_TEST(domain_separation)
 
 	test_leaf(NULL, 1, l);
 	test_leaf(NULL, 2, r);
-	kt_tlog_node_hash(l, r, node);
+	meta_tlog_node_hash(l, r, node);
 	memcpy(buf, l, HB);
 	memcpy(buf + HB, r, HB);
-	kt_tlog_leaf_hash(buf, sizeof(buf), as_leaf);
+	meta_tlog_leaf_hash(buf, sizeof(buf), as_leaf);
 	ck_assert_int_ne(memcmp(node, as_leaf, HB), 0);
 }
 END_TEST
 
 START_TEST(inclusion_all_small_trees)
 {
-	uint8_t proof[KT_TLOG_MAX_PROOF][HB], root[HB], leaf[HB], other[HB];
+	uint8_t proof[META_TLOG_MAX_PROOF][HB], root[HB], leaf[HB], other[HB];
 	size_t len;
 
 	for (uint64_t n = 1; n <= 40; n++) {
-		ck_assert_int_eq(kt_tlog_tree_root(test_leaf, NULL, n, root), 0);
+		ck_assert_int_eq(meta_tlog_tree_root(test_leaf, NULL, n, root), 0);
 		for (uint64_t i = 0; i < n; i++) {
 			test_leaf(NULL, i, leaf);
 			ck_assert_int_eq(
-			    kt_tlog_inclusion_proof(test_leaf, NULL, i, n, proof, &len), 0);
-			ck_assert_int_eq(kt_tlog_verify_inclusion(i, n, leaf, P(proof), len, root),
-					 0);
+			    meta_tlog_inclusion_proof(test_leaf, NULL, i, n, proof, &len), 0);
+			ck_assert_int_eq(
+			    meta_tlog_verify_inclusion(i, n, leaf, P(proof), len, root), 0);
 			/* the wrong leaf, index or root, or a proof cut, grown or
 			 * damaged (the proof alone does not pin the size: one proof
 			 * can hold for two sizes; the signed checkpoint binds it) */
 			test_leaf(NULL, i + 1000, other);
-			ck_assert_int_eq(kt_tlog_verify_inclusion(i, n, other, P(proof), len, root),
-					 -EBADMSG);
+			ck_assert_int_eq(
+			    meta_tlog_verify_inclusion(i, n, other, P(proof), len, root), -EBADMSG);
 			if (n > 1)
-				ck_assert_int_eq(kt_tlog_verify_inclusion((i + 1) % n, n, leaf,
-									  P(proof), len, root),
+				ck_assert_int_eq(meta_tlog_verify_inclusion((i + 1) % n, n, leaf,
+									    P(proof), len, root),
 						 -EBADMSG);
-			ck_assert_int_eq(kt_tlog_verify_inclusion(i, n, leaf, P(proof), len, other),
-					 -EBADMSG);
-			ck_assert_int_eq(kt_tlog_verify_inclusion(n, n, leaf, P(proof), len, root),
-					 -EBADMSG);
+			ck_assert_int_eq(
+			    meta_tlog_verify_inclusion(i, n, leaf, P(proof), len, other), -EBADMSG);
+			ck_assert_int_eq(
+			    meta_tlog_verify_inclusion(n, n, leaf, P(proof), len, root), -EBADMSG);
 			if (len > 0) {
 				ck_assert_int_eq(
-				    kt_tlog_verify_inclusion(i, n, leaf, P(proof), len - 1, root),
+				    meta_tlog_verify_inclusion(i, n, leaf, P(proof), len - 1, root),
 				    -EBADMSG);
 				proof[len - 1][7] ^= 0x20;
 				ck_assert_int_eq(
-				    kt_tlog_verify_inclusion(i, n, leaf, P(proof), len, root),
+				    meta_tlog_verify_inclusion(i, n, leaf, P(proof), len, root),
 				    -EBADMSG);
 				proof[len - 1][7] ^= 0x20;
 			}
 			memcpy(proof[len], other, HB);
 			ck_assert_int_eq(
-			    kt_tlog_verify_inclusion(i, n, leaf, P(proof), len + 1, root),
+			    meta_tlog_verify_inclusion(i, n, leaf, P(proof), len + 1, root),
 			    -EBADMSG);
 		}
 	}
@@ -206,69 +206,71 @@ END_TEST
 
 START_TEST(consistency_all_small_trees)
 {
-	uint8_t proof[KT_TLOG_MAX_PROOF][HB], roots[41][HB];
+	uint8_t proof[META_TLOG_MAX_PROOF][HB], roots[41][HB];
 	size_t len;
 
 	for (uint64_t n = 1; n <= 40; n++)
-		ck_assert_int_eq(kt_tlog_tree_root(test_leaf, NULL, n, roots[n]), 0);
+		ck_assert_int_eq(meta_tlog_tree_root(test_leaf, NULL, n, roots[n]), 0);
 	for (uint64_t n = 1; n <= 40; n++) {
 		for (uint64_t m = 1; m <= n; m++) {
 			ck_assert_int_eq(
-			    kt_tlog_consistency_proof(test_leaf, NULL, m, n, proof, &len), 0);
+			    meta_tlog_consistency_proof(test_leaf, NULL, m, n, proof, &len), 0);
 			ck_assert_int_eq(
-			    kt_tlog_verify_consistency(m, n, roots[m], roots[n], P(proof), len), 0);
+			    meta_tlog_verify_consistency(m, n, roots[m], roots[n], P(proof), len),
+			    0);
 			if (m == n) {
 				ck_assert_uint_eq(len, 0);
 				continue;
 			}
 			/* another history: the old root of another size, roots swapped */
-			ck_assert_int_eq(kt_tlog_verify_consistency(m, n, roots[m - 1 ? m - 1 : n],
-								    roots[n], P(proof), len),
+			ck_assert_int_eq(meta_tlog_verify_consistency(m, n,
+								      roots[m - 1 ? m - 1 : n],
+								      roots[n], P(proof), len),
 					 -EBADMSG);
 			ck_assert_int_eq(
-			    kt_tlog_verify_consistency(m, n, roots[n], roots[m], P(proof), len),
+			    meta_tlog_verify_consistency(m, n, roots[n], roots[m], P(proof), len),
 			    -EBADMSG);
 			ck_assert_int_eq(
-			    kt_tlog_verify_consistency(m, n, roots[m], roots[n], P(proof), 0),
+			    meta_tlog_verify_consistency(m, n, roots[m], roots[n], P(proof), 0),
 			    -EBADMSG);
 			for (size_t k = 0; k < len; k++) {
 				proof[k][31] ^= 1;
-				ck_assert_int_eq(kt_tlog_verify_consistency(
+				ck_assert_int_eq(meta_tlog_verify_consistency(
 						     m, n, roots[m], roots[n], P(proof), len),
 						 -EBADMSG);
 				proof[k][31] ^= 1;
 			}
-			ck_assert_int_eq(
-			    kt_tlog_verify_consistency(m, n, roots[m], roots[n], P(proof), len - 1),
-			    -EBADMSG);
+			ck_assert_int_eq(meta_tlog_verify_consistency(m, n, roots[m], roots[n],
+								      P(proof), len - 1),
+					 -EBADMSG);
 		}
 	}
 	/* sizes that cannot be proved */
-	ck_assert_int_eq(kt_tlog_consistency_proof(test_leaf, NULL, 0, 5, proof, &len), -EINVAL);
-	ck_assert_int_eq(kt_tlog_consistency_proof(test_leaf, NULL, 6, 5, proof, &len), -EINVAL);
-	ck_assert_int_eq(kt_tlog_verify_consistency(0, 5, roots[1], roots[5], P(proof), 0),
+	ck_assert_int_eq(meta_tlog_consistency_proof(test_leaf, NULL, 0, 5, proof, &len), -EINVAL);
+	ck_assert_int_eq(meta_tlog_consistency_proof(test_leaf, NULL, 6, 5, proof, &len), -EINVAL);
+	ck_assert_int_eq(meta_tlog_verify_consistency(0, 5, roots[1], roots[5], P(proof), 0),
 			 -EBADMSG);
-	ck_assert_int_eq(kt_tlog_verify_consistency(6, 5, roots[6], roots[5], P(proof), 0),
+	ck_assert_int_eq(meta_tlog_verify_consistency(6, 5, roots[6], roots[5], P(proof), 0),
 			 -EBADMSG);
-	ck_assert_int_eq(kt_tlog_verify_consistency(5, 5, roots[5], roots[5], P(proof), 1),
+	ck_assert_int_eq(meta_tlog_verify_consistency(5, 5, roots[5], roots[5], P(proof), 1),
 			 -EBADMSG);
-	ck_assert_int_eq(kt_tlog_verify_consistency(5, 5, roots[4], roots[5], P(proof), 0),
+	ck_assert_int_eq(meta_tlog_verify_consistency(5, 5, roots[4], roots[5], P(proof), 0),
 			 -EBADMSG);
-	ck_assert_int_eq(
-	    kt_tlog_verify_consistency(1, 5, roots[1], roots[5], P(proof), KT_TLOG_MAX_PROOF + 1),
-	    -EBADMSG);
+	ck_assert_int_eq(meta_tlog_verify_consistency(1, 5, roots[1], roots[5], P(proof),
+						      META_TLOG_MAX_PROOF + 1),
+			 -EBADMSG);
 }
 END_TEST
 
 START_TEST(leaf_errors_pass_on)
 {
-	uint8_t proof[KT_TLOG_MAX_PROOF][HB], root[HB];
+	uint8_t proof[META_TLOG_MAX_PROOF][HB], root[HB];
 	size_t len;
 
-	ck_assert_int_eq(kt_tlog_tree_root(failing_leaf, NULL, 8, root), -EIO);
-	ck_assert_int_eq(kt_tlog_inclusion_proof(failing_leaf, NULL, 0, 8, proof, &len), -EIO);
-	ck_assert_int_eq(kt_tlog_consistency_proof(failing_leaf, NULL, 2, 8, proof, &len), -EIO);
-	ck_assert_int_eq(kt_tlog_inclusion_proof(test_leaf, NULL, 8, 8, proof, &len), -EINVAL);
+	ck_assert_int_eq(meta_tlog_tree_root(failing_leaf, NULL, 8, root), -EIO);
+	ck_assert_int_eq(meta_tlog_inclusion_proof(failing_leaf, NULL, 0, 8, proof, &len), -EIO);
+	ck_assert_int_eq(meta_tlog_consistency_proof(failing_leaf, NULL, 2, 8, proof, &len), -EIO);
+	ck_assert_int_eq(meta_tlog_inclusion_proof(test_leaf, NULL, 8, 8, proof, &len), -EINVAL);
 }
 END_TEST
 
@@ -278,7 +280,7 @@ END_TEST
 
 static void put_hex(FILE *f, const char *name, const uint8_t *b, size_t len)
 {
-	char hex[2 * KT_TLOG_MAX_PROOF * HB + 1];
+	char hex[2 * META_TLOG_MAX_PROOF * HB + 1];
 
 	sodium_bin2hex(hex, sizeof(hex), b, len);
 	fprintf(f, "%s = %s\n", name, hex);
@@ -286,7 +288,7 @@ static void put_hex(FILE *f, const char *name, const uint8_t *b, size_t len)
 
 static int generate(FILE *f)
 {
-	uint8_t buf[64], h[HB], proof[KT_TLOG_MAX_PROOF][HB];
+	uint8_t buf[64], h[HB], proof[META_TLOG_MAX_PROOF][HB];
 	char name[64];
 	size_t len;
 
@@ -304,20 +306,20 @@ static int generate(FILE *f)
 		put_hex(f, name, buf, len);
 	}
 	for (uint64_t n = 0; n <= VECTOR_SIZE; n++) {
-		kt_tlog_tree_root(test_leaf, NULL, n, h);
+		meta_tlog_tree_root(test_leaf, NULL, n, h);
 		snprintf(name, sizeof(name), "root.%llu", (unsigned long long)n);
 		put_hex(f, name, h, HB);
 	}
 	for (uint64_t n = 1; n <= VECTOR_SIZE; n++)
 		for (uint64_t i = 0; i < n; i++) {
-			kt_tlog_inclusion_proof(test_leaf, NULL, i, n, proof, &len);
+			meta_tlog_inclusion_proof(test_leaf, NULL, i, n, proof, &len);
 			snprintf(name, sizeof(name), "inclusion.%llu.%llu", (unsigned long long)i,
 				 (unsigned long long)n);
 			put_hex(f, name, proof[0], len * HB);
 		}
 	for (uint64_t n = 1; n <= VECTOR_SIZE; n++)
 		for (uint64_t m = 1; m <= n; m++) {
-			kt_tlog_consistency_proof(test_leaf, NULL, m, n, proof, &len);
+			meta_tlog_consistency_proof(test_leaf, NULL, m, n, proof, &len);
 			snprintf(name, sizeof(name), "consistency.%llu.%llu", (unsigned long long)m,
 				 (unsigned long long)n);
 			put_hex(f, name, proof[0], len * HB);

@@ -1,8 +1,8 @@
 /*
- * keytool/tlog.c — the Merkle tree of the access record: hashing, the
+ * meta/tlog.c — the Merkle tree of the access record: hashing, the
  * frontier, and RFC 9162's proofs and their verification.
  */
-#include "keytool/tlog.h"
+#include "meta/tlog.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -10,7 +10,7 @@
 
 #include <sodium.h>
 
-void kt_tlog_leaf_hash(const void *data, size_t len, uint8_t ret_hash[KT_TLOG_HASH_BYTES])
+void meta_tlog_leaf_hash(const void *data, size_t len, uint8_t ret_hash[META_TLOG_HASH_BYTES])
 {
 	static const uint8_t prefix = 0x00;
 	crypto_hash_sha256_state st;
@@ -21,26 +21,26 @@ void kt_tlog_leaf_hash(const void *data, size_t len, uint8_t ret_hash[KT_TLOG_HA
 	crypto_hash_sha256_final(&st, ret_hash);
 }
 
-void kt_tlog_node_hash(const uint8_t left[KT_TLOG_HASH_BYTES],
-		       const uint8_t right[KT_TLOG_HASH_BYTES],
-		       uint8_t ret_hash[KT_TLOG_HASH_BYTES])
+void meta_tlog_node_hash(const uint8_t left[META_TLOG_HASH_BYTES],
+			 const uint8_t right[META_TLOG_HASH_BYTES],
+			 uint8_t ret_hash[META_TLOG_HASH_BYTES])
 {
-	uint8_t buf[1 + 2 * KT_TLOG_HASH_BYTES];
+	uint8_t buf[1 + 2 * META_TLOG_HASH_BYTES];
 
 	buf[0] = 0x01;
-	memcpy(buf + 1, left, KT_TLOG_HASH_BYTES);
-	memcpy(buf + 1 + KT_TLOG_HASH_BYTES, right, KT_TLOG_HASH_BYTES);
+	memcpy(buf + 1, left, META_TLOG_HASH_BYTES);
+	memcpy(buf + 1 + META_TLOG_HASH_BYTES, right, META_TLOG_HASH_BYTES);
 	crypto_hash_sha256(ret_hash, buf, sizeof(buf));
 }
 
-void kt_tlog_frontier_init(struct kt_tlog_frontier *f)
+void meta_tlog_frontier_init(struct meta_tlog_frontier *f)
 {
 	memset(f, 0, sizeof(*f));
 }
 
-int kt_tlog_append(struct kt_tlog_frontier *f, const uint8_t leaf_hash[KT_TLOG_HASH_BYTES])
+int meta_tlog_append(struct meta_tlog_frontier *f, const uint8_t leaf_hash[META_TLOG_HASH_BYTES])
 {
-	uint8_t carry[KT_TLOG_HASH_BYTES];
+	uint8_t carry[META_TLOG_HASH_BYTES];
 	int count = __builtin_popcountll(f->size);
 
 	if (f->size == UINT64_MAX)
@@ -49,13 +49,13 @@ int kt_tlog_append(struct kt_tlog_frontier *f, const uint8_t leaf_hash[KT_TLOG_H
 	/* Like adding one to a binary counter: each full subtree of the same
 	 * height as the carry merges into it. */
 	for (uint64_t bit = 1; f->size & bit; bit <<= 1)
-		kt_tlog_node_hash(f->node[--count], carry, carry);
+		meta_tlog_node_hash(f->node[--count], carry, carry);
 	memcpy(f->node[count], carry, sizeof(carry));
 	f->size++;
 	return 0;
 }
 
-void kt_tlog_root(const struct kt_tlog_frontier *f, uint8_t ret_root[KT_TLOG_HASH_BYTES])
+void meta_tlog_root(const struct meta_tlog_frontier *f, uint8_t ret_root[META_TLOG_HASH_BYTES])
 {
 	int count = __builtin_popcountll(f->size);
 
@@ -63,9 +63,9 @@ void kt_tlog_root(const struct kt_tlog_frontier *f, uint8_t ret_root[KT_TLOG_HAS
 		crypto_hash_sha256(ret_root, NULL, 0);
 		return;
 	}
-	memcpy(ret_root, f->node[count - 1], KT_TLOG_HASH_BYTES);
+	memcpy(ret_root, f->node[count - 1], META_TLOG_HASH_BYTES);
 	for (int i = count - 2; i >= 0; i--)
-		kt_tlog_node_hash(f->node[i], ret_root, ret_root);
+		meta_tlog_node_hash(f->node[i], ret_root, ret_root);
 }
 
 /* The largest power of two below n (n >= 2). */
@@ -79,10 +79,10 @@ static uint64_t split_point(uint64_t n)
 }
 
 /* MTH(D[begin : begin + n]), n >= 1. */
-static int subtree_root(kt_tlog_leaf_fn leaf, void *ctx, uint64_t begin, uint64_t n,
-			uint8_t ret_root[KT_TLOG_HASH_BYTES])
+static int subtree_root(meta_tlog_leaf_fn leaf, void *ctx, uint64_t begin, uint64_t n,
+			uint8_t ret_root[META_TLOG_HASH_BYTES])
 {
-	uint8_t left[KT_TLOG_HASH_BYTES], right[KT_TLOG_HASH_BYTES];
+	uint8_t left[META_TLOG_HASH_BYTES], right[META_TLOG_HASH_BYTES];
 	uint64_t k;
 	int r;
 
@@ -93,12 +93,12 @@ static int subtree_root(kt_tlog_leaf_fn leaf, void *ctx, uint64_t begin, uint64_
 	if (r == 0)
 		r = subtree_root(leaf, ctx, begin + k, n - k, right);
 	if (r == 0)
-		kt_tlog_node_hash(left, right, ret_root);
+		meta_tlog_node_hash(left, right, ret_root);
 	return r;
 }
 
-int kt_tlog_tree_root(kt_tlog_leaf_fn leaf, void *ctx, uint64_t size,
-		      uint8_t ret_root[KT_TLOG_HASH_BYTES])
+int meta_tlog_tree_root(meta_tlog_leaf_fn leaf, void *ctx, uint64_t size,
+			uint8_t ret_root[META_TLOG_HASH_BYTES])
 {
 	if (size == 0) {
 		crypto_hash_sha256(ret_root, NULL, 0);
@@ -108,8 +108,8 @@ int kt_tlog_tree_root(kt_tlog_leaf_fn leaf, void *ctx, uint64_t size,
 }
 
 /* PATH(index, D[begin : begin + n]) of §2.1.3.1, appended at *len (leaf first). */
-static int path(kt_tlog_leaf_fn leaf, void *ctx, uint64_t index, uint64_t begin, uint64_t n,
-		uint8_t proof[KT_TLOG_MAX_PROOF][KT_TLOG_HASH_BYTES], size_t *len)
+static int path(meta_tlog_leaf_fn leaf, void *ctx, uint64_t index, uint64_t begin, uint64_t n,
+		uint8_t proof[META_TLOG_MAX_PROOF][META_TLOG_HASH_BYTES], size_t *len)
 {
 	uint64_t k;
 	int r;
@@ -131,8 +131,9 @@ static int path(kt_tlog_leaf_fn leaf, void *ctx, uint64_t index, uint64_t begin,
 	return r;
 }
 
-int kt_tlog_inclusion_proof(kt_tlog_leaf_fn leaf, void *ctx, uint64_t index, uint64_t size,
-			    uint8_t proof[KT_TLOG_MAX_PROOF][KT_TLOG_HASH_BYTES], size_t *ret_len)
+int meta_tlog_inclusion_proof(meta_tlog_leaf_fn leaf, void *ctx, uint64_t index, uint64_t size,
+			      uint8_t proof[META_TLOG_MAX_PROOF][META_TLOG_HASH_BYTES],
+			      size_t *ret_len)
 {
 	*ret_len = 0;
 	if (index >= size)
@@ -141,8 +142,9 @@ int kt_tlog_inclusion_proof(kt_tlog_leaf_fn leaf, void *ctx, uint64_t index, uin
 }
 
 /* SUBPROOF(m, D[begin : begin + n], whole) of §2.1.4.1, appended at *len. */
-static int subproof(kt_tlog_leaf_fn leaf, void *ctx, uint64_t m, uint64_t begin, uint64_t n,
-		    bool whole, uint8_t proof[KT_TLOG_MAX_PROOF][KT_TLOG_HASH_BYTES], size_t *len)
+static int subproof(meta_tlog_leaf_fn leaf, void *ctx, uint64_t m, uint64_t begin, uint64_t n,
+		    bool whole, uint8_t proof[META_TLOG_MAX_PROOF][META_TLOG_HASH_BYTES],
+		    size_t *len)
 {
 	uint64_t k;
 	int r;
@@ -170,8 +172,9 @@ static int subproof(kt_tlog_leaf_fn leaf, void *ctx, uint64_t m, uint64_t begin,
 	return r;
 }
 
-int kt_tlog_consistency_proof(kt_tlog_leaf_fn leaf, void *ctx, uint64_t old_size, uint64_t size,
-			      uint8_t proof[KT_TLOG_MAX_PROOF][KT_TLOG_HASH_BYTES], size_t *ret_len)
+int meta_tlog_consistency_proof(meta_tlog_leaf_fn leaf, void *ctx, uint64_t old_size, uint64_t size,
+				uint8_t proof[META_TLOG_MAX_PROOF][META_TLOG_HASH_BYTES],
+				size_t *ret_len)
 {
 	*ret_len = 0;
 	if (old_size == 0 || old_size > size)
@@ -179,9 +182,9 @@ int kt_tlog_consistency_proof(kt_tlog_leaf_fn leaf, void *ctx, uint64_t old_size
 	return subproof(leaf, ctx, old_size, 0, size, true, proof, ret_len);
 }
 
-static bool same(const uint8_t a[KT_TLOG_HASH_BYTES], const uint8_t b[KT_TLOG_HASH_BYTES])
+static bool same(const uint8_t a[META_TLOG_HASH_BYTES], const uint8_t b[META_TLOG_HASH_BYTES])
 {
-	return sodium_memcmp(a, b, KT_TLOG_HASH_BYTES) == 0;
+	return sodium_memcmp(a, b, META_TLOG_HASH_BYTES) == 0;
 }
 
 /* Shift fn and sn right together until fn's lowest bit is set (or fn is 0). */
@@ -193,14 +196,14 @@ static void climb(uint64_t *fn, uint64_t *sn)
 	}
 }
 
-int kt_tlog_verify_inclusion(uint64_t index, uint64_t size,
-			     const uint8_t leaf_hash[KT_TLOG_HASH_BYTES], const uint8_t *proof,
-			     size_t len, const uint8_t root[KT_TLOG_HASH_BYTES])
+int meta_tlog_verify_inclusion(uint64_t index, uint64_t size,
+			       const uint8_t leaf_hash[META_TLOG_HASH_BYTES], const uint8_t *proof,
+			       size_t len, const uint8_t root[META_TLOG_HASH_BYTES])
 {
-	uint8_t r[KT_TLOG_HASH_BYTES];
+	uint8_t r[META_TLOG_HASH_BYTES];
 	uint64_t fn = index, sn;
 
-	if (index >= size || len > KT_TLOG_MAX_PROOF)
+	if (index >= size || len > META_TLOG_MAX_PROOF)
 		return -EBADMSG;
 	sn = size - 1;
 	memcpy(r, leaf_hash, sizeof(r));
@@ -208,11 +211,11 @@ int kt_tlog_verify_inclusion(uint64_t index, uint64_t size,
 		if (sn == 0)
 			return -EBADMSG;
 		if ((fn & 1) || fn == sn) {
-			kt_tlog_node_hash(proof + i * KT_TLOG_HASH_BYTES, r, r);
+			meta_tlog_node_hash(proof + i * META_TLOG_HASH_BYTES, r, r);
 			if (!(fn & 1))
 				climb(&fn, &sn);
 		} else {
-			kt_tlog_node_hash(r, proof + i * KT_TLOG_HASH_BYTES, r);
+			meta_tlog_node_hash(r, proof + i * META_TLOG_HASH_BYTES, r);
 		}
 		fn >>= 1;
 		sn >>= 1;
@@ -220,16 +223,16 @@ int kt_tlog_verify_inclusion(uint64_t index, uint64_t size,
 	return sn == 0 && same(r, root) ? 0 : -EBADMSG;
 }
 
-int kt_tlog_verify_consistency(uint64_t old_size, uint64_t size,
-			       const uint8_t old_root[KT_TLOG_HASH_BYTES],
-			       const uint8_t root[KT_TLOG_HASH_BYTES], const uint8_t *proof,
-			       size_t len)
+int meta_tlog_verify_consistency(uint64_t old_size, uint64_t size,
+				 const uint8_t old_root[META_TLOG_HASH_BYTES],
+				 const uint8_t root[META_TLOG_HASH_BYTES], const uint8_t *proof,
+				 size_t len)
 {
-	uint8_t fr[KT_TLOG_HASH_BYTES], sr[KT_TLOG_HASH_BYTES];
+	uint8_t fr[META_TLOG_HASH_BYTES], sr[META_TLOG_HASH_BYTES];
 	uint64_t fn, sn;
 	size_t i = 0;
 
-	if (old_size == 0 || old_size > size || len > KT_TLOG_MAX_PROOF)
+	if (old_size == 0 || old_size > size || len > META_TLOG_MAX_PROOF)
 		return -EBADMSG;
 	if (old_size == size)
 		return len == 0 && same(old_root, root) ? 0 : -EBADMSG;
@@ -253,12 +256,12 @@ int kt_tlog_verify_consistency(uint64_t old_size, uint64_t size,
 		if (sn == 0)
 			return -EBADMSG;
 		if ((fn & 1) || fn == sn) {
-			kt_tlog_node_hash(proof + i * KT_TLOG_HASH_BYTES, fr, fr);
-			kt_tlog_node_hash(proof + i * KT_TLOG_HASH_BYTES, sr, sr);
+			meta_tlog_node_hash(proof + i * META_TLOG_HASH_BYTES, fr, fr);
+			meta_tlog_node_hash(proof + i * META_TLOG_HASH_BYTES, sr, sr);
 			if (!(fn & 1))
 				climb(&fn, &sn);
 		} else {
-			kt_tlog_node_hash(sr, proof + i * KT_TLOG_HASH_BYTES, sr);
+			meta_tlog_node_hash(sr, proof + i * META_TLOG_HASH_BYTES, sr);
 		}
 		fn >>= 1;
 		sn >>= 1;
