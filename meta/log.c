@@ -1,10 +1,11 @@
 /*
- * meta/log.c — access records: append, fill an open's byte counts at close,
- * and query with filters (table access_log; docs/format.md §8).
+ * meta/log.c — access records: append (with the record's leaf in the log's
+ * Merkle tree, meta/log-tree.c), close an open, and query with filters
+ * (table access_log; docs/format.md §8, §10).
  *
- * Records are append-only: the schema's triggers refuse any update but the
- * byte counts, and any delete. Ids are AUTOINCREMENT, so a record's id is
- * never reused and paging by id (after_id) is stable while records arrive.
+ * Records are append-only: the schema's triggers refuse any update and any
+ * delete. Ids only grow, so a record's id is never reused and paging by id
+ * (after_id) is stable while records arrive.
  *
  * A query is one statement per combination of the filters that are set
  * (1 << META_LOG_FILTER_BITS, cached like every other), so SQLite sees plain
@@ -22,6 +23,7 @@
 #include <sqlite3.h>
 
 #include "meta/internal.h"
+#include "meta/log-tree.h"
 
 /* outcome is 0 or -errno */
 #define OUTCOME_MIN (-4095)
@@ -47,23 +49,22 @@ static bool record_valid(const struct meta_record *r)
 	       TERMINATED(r->detail) && r->ino <= INT64_MAX && r->level >= -1 &&
 	       r->level <= META_LEVEL_REFUSED && r->outcome <= 0 && r->outcome >= OUTCOME_MIN &&
 	       r->bytes_read >= -1 && r->bytes_written >= -1 && (r->path_enc || !r->path_enc_len) &&
-	       (r->path2_enc || !r->path2_enc_len);
+	       (r->path2_enc || !r->path2_enc_len) && r->closes >= 0 &&
+	       r->path_enc_len <= UINT32_MAX && r->path2_enc_len <= UINT32_MAX;
 }
 
-/* -EINVAL: an unterminated string, an empty op, or a level/outcome out of range. */
-int meta_log_append(struct meta_db *db, struct meta_record *r)
+/* The row, then its leaf (in the caller's transaction). */
+static int insert(struct meta_db *db, struct meta_record *r)
 {
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
 	int64_t time_ns;
 	int e;
 
-	if (!record_valid(r))
-		return -EINVAL;
 	time_ns = r->time_ns ? r->time_ns : meta_now_ns();
 	e = meta_stmt(db, META_ST_LOG_APPEND,
 		      "INSERT INTO access_log (time_ns, user, uid, pid, comm, op, ino, path_enc,"
-		      " path2_enc, level, outcome, bytes_read, bytes_written, detail)"
-		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+		      " path2_enc, level, outcome, bytes_read, bytes_written, detail, closes)"
+		      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
 		      &st);
 	if (e < 0)
 		return e;
@@ -77,32 +78,69 @@ int meta_log_append(struct meta_db *db, struct meta_record *r)
 	    sqlite3_bind_int(st, 10, r->level) | sqlite3_bind_int(st, 11, r->outcome) |
 	    sqlite3_bind_int64(st, 12, r->bytes_read) |
 	    sqlite3_bind_int64(st, 13, r->bytes_written) |
-	    meta_bind_text(st, 14, r->detail, sizeof(r->detail)))
+	    meta_bind_text(st, 14, r->detail, sizeof(r->detail)) |
+	    sqlite3_bind_int64(st, 15, r->closes))
 		return meta_bind_errno(st);
 	e = meta_step_done(st);
 	if (e < 0)
 		return e;
 	r->id = sqlite3_last_insert_rowid(db->sql);
 	r->time_ns = time_ns;
-	return 0;
+	return meta_log_tree_append(db, r);
 }
 
-int meta_log_set_bytes(struct meta_db *db, int64_t id, int64_t bytes_read, int64_t bytes_written)
+/* -EINVAL: an unterminated string, an empty op, or a level/outcome out of range. */
+int meta_log_append(struct meta_db *db, struct meta_record *r)
 {
-	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
+	int64_t id = r ? r->id : 0, time_ns = r ? r->time_ns : 0;
+	bool own_tx;
 	int e;
 
-	if (bytes_read < -1 || bytes_written < -1)
+	if (!record_valid(r))
 		return -EINVAL;
-	e = meta_stmt(db, META_ST_LOG_SET_BYTES,
-		      "UPDATE access_log SET bytes_read = ?2, bytes_written = ?3 WHERE id = ?1",
+	own_tx = !db->in_tx; /* the row and its leaf commit together */
+	if (own_tx && (e = meta_tx_begin(db)) < 0)
+		return e;
+	e = insert(db, r);
+	if (own_tx)
+		e = meta_tx_end(db, e);
+	if (e < 0) {
+		r->id = id;
+		r->time_ns = time_ns;
+	}
+	return e;
+}
+
+int meta_log_close(struct meta_db *db, int64_t open_id, int64_t bytes_read, int64_t bytes_written)
+{
+	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
+	struct meta_record c = { .closes = open_id, .bytes_read = bytes_read,
+				 .bytes_written = bytes_written, .op = "close" };
+	int64_t ino, level;
+	int e;
+
+	if (open_id <= 0 || bytes_read < -1 || bytes_written < -1)
+		return -EINVAL;
+	e = meta_stmt(db, META_ST_LOG_OPEN_GET,
+		      "SELECT user, uid, pid, comm, ino, level FROM access_log"
+		      " WHERE id = ?1 AND closes = 0",
 		      &st);
 	if (e < 0)
 		return e;
-	if (sqlite3_bind_int64(st, 1, id) | sqlite3_bind_int64(st, 2, bytes_read) |
-	    sqlite3_bind_int64(st, 3, bytes_written))
+	if (sqlite3_bind_int64(st, 1, open_id))
 		return meta_bind_errno(st);
-	return meta_step_changed(st);
+	e = meta_step_row(st);
+	if (e <= 0)
+		return e < 0 ? e : -ENOENT;
+	if ((e = meta_col_text(st, 0, c.user, sizeof(c.user))) < 0 ||
+	    (e = meta_col_i64(st, 1, &c.uid)) < 0 || (e = meta_col_i64(st, 2, &c.pid)) < 0 ||
+	    (e = meta_col_text(st, 3, c.comm, sizeof(c.comm))) < 0 ||
+	    (e = meta_col_int(st, 4, 0, INT64_MAX, &ino)) < 0 ||
+	    (e = meta_col_int(st, 5, -1, META_LEVEL_REFUSED, &level)) < 0)
+		return e;
+	c.ino = (uint64_t)ino;
+	c.level = (int)level;
+	return meta_log_append(db, &c);
 }
 
 /* One bit per filter; the statement for a mask holds only those terms. */
@@ -137,15 +175,28 @@ static unsigned filter_mask(const struct meta_log_filter *f)
 	       (f->since_ns ? F_SINCE : 0) | (f->until_ns ? F_UNTIL : 0);
 }
 
-static int query_stmt(struct meta_db *db, unsigned mask, sqlite3_stmt **ret_st)
+/* The byte counts of an open: from the record that closes it, else its own
+ * (records written before schema version 4 had them filled in place). */
+#define FOLDED_BYTES(col)                                                                   \
+	"COALESCE((SELECT c." col " FROM access_log c WHERE c.closes = a.id ORDER BY c.id" \
+	" LIMIT 1), a." col ")"
+
+static int query_stmt(struct meta_db *db, unsigned mask, bool raw, sqlite3_stmt **ret_st)
 {
 	char sql[1024];
 	size_t n;
 
-	n = (size_t)snprintf(sql, sizeof(sql),
-			     "SELECT id, time_ns, user, uid, pid, comm, op, ino, path_enc,"
-			     " path2_enc, level, outcome, bytes_read, bytes_written, detail"
-			     " FROM access_log WHERE id > ?1");
+	if (raw)
+		n = (size_t)snprintf(sql, sizeof(sql),
+				     "SELECT id, time_ns, user, uid, pid, comm, op, ino, path_enc,"
+				     " path2_enc, level, outcome, bytes_read, bytes_written, detail,"
+				     " closes FROM access_log a WHERE id > ?1");
+	else
+		n = (size_t)snprintf(sql, sizeof(sql),
+				     "SELECT id, time_ns, user, uid, pid, comm, op, ino, path_enc,"
+				     " path2_enc, level, outcome, " FOLDED_BYTES("bytes_read") ", "
+				     FOLDED_BYTES("bytes_written") ", detail, closes"
+				     " FROM access_log a WHERE id > ?1 AND closes = 0");
 	for (int bit = 0; bit < META_LOG_FILTER_BITS; bit++) {
 		if (mask & (1u << bit))
 			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s", filter_sql[bit]);
@@ -153,7 +204,10 @@ static int query_stmt(struct meta_db *db, unsigned mask, sqlite3_stmt **ret_st)
 	n += (size_t)snprintf(sql + n, sizeof(sql) - n, " ORDER BY id LIMIT ?2");
 	if (n >= sizeof(sql))
 		return -EINVAL; /* cannot happen: the longest is far shorter */
-	return meta_stmt(db, (enum meta_stmt_id)(META_ST_LOG_QUERY + mask), sql, ret_st);
+	return meta_stmt(db,
+			 (enum meta_stmt_id)(META_ST_LOG_QUERY + mask +
+					     (raw ? 1u << META_LOG_FILTER_BITS : 0)),
+			 sql, ret_st);
 }
 
 static int read_record(sqlite3_stmt *st, struct meta_record *ret_rec)
@@ -175,7 +229,8 @@ static int read_record(sqlite3_stmt *st, struct meta_record *ret_rec)
 	    (e = meta_col_int(st, 11, OUTCOME_MIN, 0, &outcome)) < 0 ||
 	    (e = meta_col_int(st, 12, -1, INT64_MAX, &rec.bytes_read)) < 0 ||
 	    (e = meta_col_int(st, 13, -1, INT64_MAX, &rec.bytes_written)) < 0 ||
-	    (e = meta_col_text(st, 14, rec.detail, sizeof(rec.detail))) < 0)
+	    (e = meta_col_text(st, 14, rec.detail, sizeof(rec.detail))) < 0 ||
+	    (e = meta_col_int(st, 15, 0, INT64_MAX, &rec.closes)) < 0)
 		return e;
 	rec.ino = (uint64_t)ino;
 	rec.level = (int)level;
@@ -203,7 +258,7 @@ int meta_log_query(struct meta_db *db, const struct meta_log_filter *f, struct m
 	if (!f || !ret || !ret_n)
 		return -EINVAL;
 	mask = filter_mask(f);
-	e = query_stmt(db, mask, &st);
+	e = query_stmt(db, mask, f->raw, &st);
 	if (e < 0)
 		return e;
 	rc = sqlite3_bind_int64(st, 1, f->after_id) |

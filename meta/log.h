@@ -4,8 +4,10 @@
  * One row per recorded event: every open, create, change, rename, delete,
  * classification change, key operation, denial and integrity failure. Paths
  * are stored encrypted (the caller encrypts them with the metadata key; see
- * docs/format.md §6). An open's record is appended at open and its byte counts
- * filled at close with meta_log_set_bytes().
+ * docs/format.md §6). A record never changes once written: what an open
+ * read and wrote is a record of its own, appended at close
+ * (meta_log_close()), that names the open it closes. Every record is also a
+ * leaf of the log's Merkle tree (meta/log-tree.h), appended with it.
  *
  * Errors: 0 on success; -EIO SQLite failure; -EBUSY locked; -ENOENT no such
  * record.
@@ -43,16 +45,22 @@ struct meta_record {
 	int64_t bytes_read;		/* opens: filled at close; -1 when not applicable */
 	int64_t bytes_written;
 	char detail[META_DETAIL_MAX + 1]; /* e.g. "flags=rw", "level 1->2", "role=hr" */
+	int64_t closes;			/* a close record: the id of the open it closes; else 0 */
 };
 
 /* Free what a record owns (path_enc, path2_enc); not the struct. */
 void meta_record_clear(struct meta_record *r);
 
-/* Append; sets r->id (and r->time_ns if it was 0). The caller's transaction
- * applies if one is open, else the insert commits on its own. */
+/* Append, and its leaf to the tree; sets r->id (and r->time_ns if it was 0).
+ * The caller's transaction applies if one is open, else the record and its
+ * leaf commit on their own. */
 int meta_log_append(struct meta_db *db, struct meta_record *r);
-/* Fill an open record's byte counts at close. */
-int meta_log_set_bytes(struct meta_db *db, int64_t id, int64_t bytes_read, int64_t bytes_written);
+/*
+ * Append the close of open record open_id: op "close", the open's user,
+ * uid, pid, process, inode and level, and what it read and wrote.
+ * -ENOENT when there is no such open record.
+ */
+int meta_log_close(struct meta_db *db, int64_t open_id, int64_t bytes_read, int64_t bytes_written);
 
 /* Query filters; zero/NULL/-1 fields do not filter. */
 struct meta_log_filter {
@@ -65,6 +73,9 @@ struct meta_log_filter {
 	int64_t since_ns, until_ns;	/* inclusive bounds, 0 = open */
 	int64_t after_id;		/* paging: id > after_id */
 	size_t limit;			/* 0 = no limit */
+	bool raw;			/* every record as stored, close records too; else
+				 * a close's byte counts show on the open it closes
+				 * and close records are left out */
 };
 
 /*

@@ -26,6 +26,7 @@
 #include <sqlite3.h>
 
 #include "meta/internal.h"
+#include "meta/log-tree.h"
 #include "meta/keydb.h"
 #include "meta/ns.h"
 
@@ -420,11 +421,45 @@ static int migrate_v3(struct meta_db *db)
 	return exec_steps(db, schema_v3, sizeof(schema_v3) / sizeof(schema_v3[0]));
 }
 
+/*
+ * Version 4: the access record becomes a Merkle log (docs/format.md §10).
+ * Records no longer change at all: what an open read and wrote is a close
+ * record of its own that names the open (closes), so the update trigger now
+ * refuses every column. access_tree holds the frontier of the tree, grown
+ * with each record; the migration builds it from the records there are
+ * (records of older versions keep their byte counts in place and are
+ * hashed as they stand). IF [NOT] EXISTS as in version 2, for a vault whose
+ * user_version was set back by hand.
+ */
+/* clang-format off */
+static const char *const schema_v4[] = {
+	"ALTER TABLE access_log ADD COLUMN closes INTEGER NOT NULL DEFAULT 0\n"
+	"	CHECK (closes >= 0);\n",
+	"DROP TRIGGER IF EXISTS access_log_no_update;\n",
+	"CREATE TRIGGER access_log_no_update BEFORE UPDATE ON access_log\n"
+	"BEGIN SELECT RAISE(ABORT, 'access records are append-only'); END;\n",
+	"CREATE INDEX IF NOT EXISTS access_log_closes ON access_log(closes) WHERE closes <> 0;\n",
+	"CREATE TABLE IF NOT EXISTS access_tree (\n"
+	"	id INTEGER PRIMARY KEY CHECK (id = 1),\n"
+	"	size INTEGER NOT NULL CHECK (size >= 0),\n"
+	"	frontier BLOB NOT NULL\n"
+	");\n",
+};
+/* clang-format on */
+
+static int migrate_v4(struct meta_db *db)
+{
+	int r = exec_steps(db, schema_v4, sizeof(schema_v4) / sizeof(schema_v4[0]));
+
+	return r < 0 ? r : meta_log_tree_start(db);
+}
+
 /* migrations[v]: version v → v + 1. */
 static int (*const migrations[])(struct meta_db *db) = {
     migrate_create_v1,
     migrate_v2,
     migrate_v3,
+    migrate_v4,
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == META_SCHEMA_VERSION,
 	       "one migration step per schema version");

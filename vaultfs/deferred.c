@@ -1,5 +1,5 @@
 /*
- * vaultfs/deferred.c — the byte counts of closed files, written in batches
+ * vaultfs/deferred.c — the close records of closed files, written in batches
  * (see deferred.h). The thread sleeps until something is queued, waits
  * DEFERRED_GATHER_MS for more (or until DEFERRED_BATCH are waiting), and
  * writes the lot in one transaction.
@@ -74,7 +74,7 @@ static int write_counts(struct vfs *v, const struct counts *c, size_t n)
 	pthread_mutex_lock(&v->db_lock);
 	r = meta_tx_begin(v->db);
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		r = meta_log_set_bytes(v->db, c[i].record_id, c[i].bytes_read, c[i].bytes_written);
+		r = meta_log_close(v->db, c[i].record_id, c[i].bytes_read, c[i].bytes_written);
 		if (r == -ENOENT)
 			r = 0; /* no such record: nothing to fill in */
 	}

@@ -32,7 +32,7 @@ static const char *open_mode(int flags)
 }
 
 /*
- * Drop one open of in, committing the open record's byte counts; the last
+ * Drop one open of in, committing its close record (the byte counts); the last
  * open also commits the size and mtime (same transaction) and closes the blob.
  */
 static int release_open(struct vfs *v, struct vfs_inode *in, int64_t record_id, int64_t bytes_read,
@@ -70,7 +70,7 @@ static int record_open(struct vfs *v, struct vfs_session *s, const struct vfs_ca
 	return r;
 }
 
-/* End a handle: fill its record's byte counts, drop the open and the pin. */
+/* End a handle: append its close record, drop the open and the pin. */
 static int close_handle(struct vfs *v, struct vfs_handle *h)
 {
 	struct vfs_inode *in = h->inode;

@@ -79,7 +79,7 @@ int vfs_inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inode *
 
 /*
  * Write the header of an open inode's blob, and in one transaction its size
- * and mtime (when write_node and they changed) and the byte counts of the
+ * and mtime (when write_node and they changed) and the close record of the
  * open record record_id (when > 0). in is write-locked.
  */
 int vfs_inode_commit(struct vfs *v, struct vfs_inode *in, bool write_node, int64_t record_id,
@@ -106,7 +106,7 @@ int vfs_inode_commit(struct vfs *v, struct vfs_inode *in, bool write_node, int64
 		}
 	}
 	if (r == 0 && record_id > 0)
-		r = meta_log_set_bytes(v->db, record_id, bytes_read, bytes_written);
+		r = meta_log_close(v->db, record_id, bytes_read, bytes_written);
 	r = meta_tx_end(v->db, r);
 	db_unlock(v);
 	meta_node_clear(&n);

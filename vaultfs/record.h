@@ -46,7 +46,7 @@ int vfs_path_join(struct vfs *v, const struct kt_meta_keys *mk, uint64_t parent,
  * keys of any unlocked session, or left out when nobody is unlocked).
  * path/path2 may be NULL; level -1 for none; outcome 0 or -errno; detail
  * printf-style (may be NULL). On success *ret_id (if not NULL) is the
- * record's id, for meta_log_set_bytes at close.
+ * record's id, for meta_log_close at close.
  */
 int vfs_record(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c, const char *op,
 	       uint64_t ino, const char *path, const char *path2, int level, int outcome,

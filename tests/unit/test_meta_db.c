@@ -16,6 +16,7 @@
 #include <sqlite3.h>
 
 #include "meta/db.h"
+#include "meta/log-tree.h"
 #include "meta/keydb.h"
 #include "meta/ns.h"
 #include "tests/unit/testutil.h"
@@ -503,7 +504,7 @@ static int64_t raw_int(const char *sql)
 	return v;
 }
 
-/* A version 2 vault (access_log indexed on user and op) is migrated to 3. */
+/* A version 2 vault (access_log indexed on user and op) is migrated to 3, then 4. */
 START_TEST(test_migrate_v2_v3)
 {
 	const char *count = "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND"
@@ -514,7 +515,7 @@ START_TEST(test_migrate_v2_v3)
 	ck_assert_int_eq(raw_int(count), 0);
 	ck_assert_int_eq(raw_int("PRAGMA user_version"), META_SCHEMA_VERSION);
 	/* a version 2 access_log: AUTOINCREMENT, four indexes, two records */
-	raw_exec("DROP TABLE access_log;"
+	raw_exec("DROP TABLE access_log; DROP TABLE access_tree;"
 		 "CREATE TABLE access_log (id INTEGER PRIMARY KEY AUTOINCREMENT,"
 		 " time_ns INTEGER NOT NULL, user TEXT NOT NULL DEFAULT '',"
 		 " uid INTEGER NOT NULL DEFAULT -1, pid INTEGER NOT NULL DEFAULT 0,"
@@ -536,8 +537,24 @@ START_TEST(test_migrate_v2_v3)
 	ck_assert_int_eq(meta_db_open(vault, META_OPEN_RW, &db), 0);
 	db = meta_db_close(db);
 	ck_assert_int_eq(raw_int(count), 0);
-	ck_assert_int_eq(raw_int("PRAGMA user_version"), 3);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), META_SCHEMA_VERSION);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE name = 'access_log_time'"), 1);
+	/* version 4: the tree of the records there were, byte counts as they stood */
+	ck_assert_int_eq(raw_int("SELECT size FROM access_tree"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM access_log WHERE closes = 0"), 2);
+	{
+		struct meta_tlog_frontier f;
+		uint8_t head[META_TLOG_HASH_BYTES], now[META_TLOG_HASH_BYTES];
+		uint64_t size;
+
+		ck_assert_int_eq(meta_db_open(vault, META_OPEN_RO, &db), 0);
+		ck_assert_int_eq(meta_log_tree_head(db, &size, head), 0);
+		ck_assert_int_eq(meta_log_tree_recompute(db, &f), 0);
+		meta_tlog_root(&f, now);
+		ck_assert_uint_eq(size, 2);
+		ck_assert_int_eq(memcmp(head, now, sizeof(head)), 0);
+		db = meta_db_close(db);
+	}
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'"
 				 " AND tbl_name = 'access_log'"), 2);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_sequence WHERE name = 'access_log'"), 0);

@@ -1,6 +1,7 @@
 /*
- * tests/unit/test_meta_log.c — meta/log.c: appending access records, filling
- * an open's byte counts, querying with every filter (user, op, level, denied,
+ * tests/unit/test_meta_log.c — meta/log.c and log-tree.c: appending access
+ * records, closing an open, the records' Merkle tree and tampering it
+ * reveals, querying with every filter (user, op, level, denied,
  * incidents, time bounds, paging), transactions, the append-only guard and
  * tampered rows.
  */
@@ -15,6 +16,7 @@
 
 #include "meta/db.h"
 #include "meta/log.h"
+#include "meta/log-tree.h"
 #include "tests/unit/testutil.h"
 
 static char *tmp;
@@ -224,26 +226,139 @@ START_TEST(test_append_invalid)
 }
 END_TEST
 
-START_TEST(test_set_bytes)
+/* A close is a record of its own; a query shows its counts on the open it closes. */
+START_TEST(test_close)
 {
 	struct meta_record *v = NULL;
 	struct meta_log_filter f = any();
-	int64_t id1, id2;
+	int64_t id1, id2, id3;
 	size_t n;
 
 	append(1, "alice", "open", 1, 0, &id1);
 	append(2, "alice", "open", 1, 0, &id2);
-	ck_assert_int_eq(meta_log_set_bytes(db, id1, 4096, 12), 0);
-	ck_assert_int_eq(meta_log_set_bytes(db, id1 + id2 + 100, 1, 1), -ENOENT);
-	ck_assert_int_eq(meta_log_set_bytes(db, id2, -5, 0), -EINVAL);
+	append(3, "bob", "unlink", 2, 0, &id3);
+	ck_assert_int_eq(meta_log_close(db, id1, 4096, 12), 0);
+	ck_assert_int_eq(meta_log_close(db, id1 + id2 + id3 + 100, 1, 1), -ENOENT);
+	ck_assert_int_eq(meta_log_close(db, id2, -5, 0), -EINVAL);
+	ck_assert_int_eq(meta_log_close(db, 0, 0, 0), -EINVAL);
 
 	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
-	ck_assert_uint_eq(n, 2);
+	ck_assert_uint_eq(n, 3); /* the close is folded into its open */
 	ck_assert_int_eq(v[0].bytes_read, 4096);
 	ck_assert_int_eq(v[0].bytes_written, 12);
-	ck_assert_int_eq(v[1].bytes_read, -1); /* the other record is untouched */
+	ck_assert_int_eq(v[1].bytes_read, -1); /* not closed yet */
 	ck_assert_int_eq(v[1].bytes_written, -1);
 	free_records(v, n);
+
+	/* as stored: the open unchanged, then a close record naming it */
+	f.raw = true;
+	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_int_eq(v[0].bytes_read, -1);
+	ck_assert_str_eq(v[3].op, "close");
+	ck_assert_int_eq(v[3].closes, id1);
+	ck_assert_int_eq(v[3].bytes_read, 4096);
+	ck_assert_int_eq(v[3].bytes_written, 12);
+	ck_assert_str_eq(v[3].user, "alice"); /* who, what and where come from the open */
+	ck_assert_str_eq(v[3].comm, "cat");
+	ck_assert_int_eq(v[3].uid, 1000);
+	ck_assert_uint_eq(v[3].ino, 7);
+	ck_assert_int_eq(v[3].level, 1);
+	/* a close record is no open to close */
+	ck_assert_int_eq(meta_log_close(db, v[3].id, 1, 1), -ENOENT);
+	free_records(v, n);
+}
+END_TEST
+
+/* The stored tree head is the tree of the records, through commits and rollbacks. */
+START_TEST(test_tree_follows_records)
+{
+	struct meta_tlog_frontier f;
+	uint8_t root[META_TLOG_HASH_BYTES], again[META_TLOG_HASH_BYTES];
+	uint64_t size;
+	int64_t id;
+
+	ck_assert_int_eq(meta_log_tree_head(db, &size, root), 0);
+	ck_assert_uint_eq(size, 0);
+	meta_tlog_frontier_init(&f);
+	meta_tlog_root(&f, again);
+	ck_assert_int_eq(memcmp(root, again, sizeof(root)), 0);
+
+	append(1, "alice", "open", 1, 0, &id);
+	ck_assert_int_eq(meta_log_close(db, id, 10, 0), 0);
+	ck_assert_int_eq(meta_tx_begin(db), 0);
+	append(2, "bob", "open", 1, 0, NULL); /* rolled back: neither record nor leaf */
+	meta_tx_rollback(db);
+	ck_assert_int_eq(meta_tx_begin(db), 0);
+	append(3, "carl", "mkdir", 2, 0, NULL);
+	append(4, "carl", "open", 4, -ENOKEY, NULL);
+	ck_assert_int_eq(meta_tx_commit(db), 0);
+
+	ck_assert_int_eq(meta_log_tree_head(db, &size, root), 0);
+	ck_assert_uint_eq(size, 4);
+	ck_assert_int_eq(meta_log_tree_recompute(db, &f), 0);
+	ck_assert_uint_eq(f.size, 4);
+	meta_tlog_root(&f, again);
+	ck_assert_int_eq(memcmp(root, again, sizeof(root)), 0);
+}
+END_TEST
+
+/* Records edited, deleted or added past the library change the recomputed tree. */
+START_TEST(test_tree_shows_tampering)
+{
+	static const char *const edits[] = {
+	    "UPDATE access_log SET user = 'mallory' WHERE id = 2",
+	    "UPDATE access_log SET bytes_read = 0 WHERE closes <> 0",
+	    "DELETE FROM access_log WHERE id = 3",
+	    "INSERT INTO access_log (time_ns, op) VALUES (5, 'open')",
+	    "UPDATE access_log SET id = 100 WHERE id = 1",
+	};
+
+	for (size_t k = 0; k < sizeof(edits) / sizeof(edits[0]); k++) {
+		struct meta_tlog_frontier f;
+		uint8_t head[META_TLOG_HASH_BYTES], now[META_TLOG_HASH_BYTES];
+		uint64_t size;
+		int64_t id;
+		char sql[256];
+
+		teardown();
+		setup();
+		append(1, "alice", "open", 1, 0, &id);
+		append(2, "bob", "open", 2, -EACCES, NULL);
+		append(3, "carl", "unlink", 0, 0, NULL);
+		ck_assert_int_eq(meta_log_close(db, id, 7, 0), 0);
+		ck_assert_int_eq(meta_log_tree_head(db, &size, head), 0);
+		ck_assert_uint_eq(size, 4);
+		snprintf(sql, sizeof(sql),
+			 "DROP TRIGGER access_log_no_update; DROP TRIGGER access_log_no_delete; %s",
+			 edits[k]);
+		ck_assert_int_eq(raw_exec(sql), SQLITE_OK);
+		ck_assert_int_eq(meta_log_tree_recompute(db, &f), 0);
+		meta_tlog_root(&f, now);
+		ck_assert_msg(memcmp(head, now, sizeof(head)) != 0, "not seen: %s", edits[k]);
+	}
+}
+END_TEST
+
+/* A stored frontier that does not fit its size is refused, not used. */
+START_TEST(test_tree_row_damaged)
+{
+	uint8_t root[META_TLOG_HASH_BYTES];
+	uint64_t size;
+	struct meta_record r = rec(1, "alice", "open", 1, 0);
+
+	append(1, "alice", "open", 1, 0, NULL);
+	ck_assert_int_eq(raw_exec("UPDATE access_tree SET size = 3"), SQLITE_OK);
+	ck_assert_int_eq(meta_log_tree_head(db, &size, root), -EBADMSG);
+	ck_assert_int_eq(meta_log_append(db, &r), -EBADMSG);
+	ck_assert_int_eq(raw_exec("DELETE FROM access_tree"), SQLITE_OK);
+	ck_assert_int_eq(meta_log_append(db, &r), -EBADMSG);
+	/* and the refused append left no record behind */
+	{
+		struct meta_log_filter f = any();
+
+		ck_assert_uint_eq(count(&f), 1);
+	}
 }
 END_TEST
 
@@ -459,7 +574,7 @@ START_TEST(test_append_only)
 	ck_assert_int_ne(raw_exec("UPDATE access_log SET outcome = 0"), SQLITE_OK);
 	ck_assert_int_ne(raw_exec("UPDATE access_log SET user = 'mallory'"), SQLITE_OK);
 	ck_assert_int_ne(raw_exec("DELETE FROM access_log WHERE outcome <> 0"), SQLITE_OK);
-	ck_assert_int_eq(raw_exec("UPDATE access_log SET bytes_read = 1"), SQLITE_OK);
+	ck_assert_int_ne(raw_exec("UPDATE access_log SET bytes_read = 1"), SQLITE_OK);
 	f.denied_only = true;
 	ck_assert_uint_eq(count(&f), 7);
 	f = any();
@@ -468,7 +583,7 @@ START_TEST(test_append_only)
 	f = any();
 	ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
 	ck_assert_uint_eq(n, 10);
-	ck_assert_int_eq(v[0].bytes_read, 1);
+	ck_assert_int_eq(v[0].bytes_read, -1);
 	free_records(v, n);
 }
 END_TEST
@@ -538,7 +653,10 @@ int main(void)
 	tcase_add_test(tc, test_append_roundtrip);
 	tcase_add_test(tc, test_append_full_strings);
 	tcase_add_test(tc, test_append_invalid);
-	tcase_add_test(tc, test_set_bytes);
+	tcase_add_test(tc, test_close);
+	tcase_add_test(tc, test_tree_follows_records);
+	tcase_add_test(tc, test_tree_shows_tampering);
+	tcase_add_test(tc, test_tree_row_damaged);
 	tcase_add_test(tc, test_query_filters);
 	tcase_add_test(tc, test_query_paging);
 	tcase_add_test(tc, test_log_in_transactions);

@@ -10,6 +10,7 @@
  *   build/tests/test_tlog --generate > tests/vectors/tlog-v1.txt
  */
 #include "meta/tlog.h"
+#include "meta/log-tree.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -286,6 +287,49 @@ static void put_hex(FILE *f, const char *name, const uint8_t *b, size_t len)
 	fprintf(f, "%s = %s\n", name, hex);
 }
 
+/* Three fixed records (the same in tests/vectors/verify.py): an open, its
+ * close, and a refusal. */
+static void golden_record(int i, struct meta_record *r)
+{
+	static uint8_t path[16] = { 0xa0, 0xa1, 0xa2, 0xa3, 0xa4, 0xa5, 0xa6, 0xa7,
+				    0xa8, 0xa9, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf };
+
+	memset(r, 0, sizeof(*r));
+	r->id = 42 + i;
+	r->time_ns = 1764547200123456789 + i;
+	strcpy(r->user, "anna");
+	r->uid = 1001;
+	r->pid = 4242;
+	strcpy(r->comm, "soffice.bin");
+	r->ino = 77;
+	r->level = 2;
+	r->bytes_read = r->bytes_written = -1;
+	if (i == 0) {
+		strcpy(r->op, "open");
+		r->path_enc = path;
+		r->path_enc_len = sizeof(path);
+		strcpy(r->detail, "flags=rw");
+	} else if (i == 1) {
+		strcpy(r->op, "close");
+		r->bytes_read = 1000;
+		r->bytes_written = 20;
+		r->closes = 42;
+	} else {
+		strcpy(r->user, "bo");
+		r->uid = 1002;
+		r->pid = 1;
+		strcpy(r->comm, "cat");
+		strcpy(r->op, "rename");
+		r->path_enc = path;
+		r->path_enc_len = 3;
+		r->path2_enc = path + 3;
+		r->path2_enc_len = 5;
+		r->level = 3;
+		r->outcome = -13;
+		strcpy(r->detail, "level not held");
+	}
+}
+
 static int generate(FILE *f)
 {
 	uint8_t buf[64], h[HB], proof[META_TLOG_MAX_PROOF][HB];
@@ -324,6 +368,19 @@ static int generate(FILE *f)
 				 (unsigned long long)n);
 			put_hex(f, name, proof[0], len * HB);
 		}
+	for (int i = 0; i < 3; i++) {
+		struct meta_record r;
+		uint8_t *bytes;
+
+		golden_record(i, &r);
+		if (meta_record_encode(&r, &bytes, &len) < 0 || meta_record_leaf_hash(&r, h) < 0)
+			abort();
+		snprintf(name, sizeof(name), "record.%d.bytes", i);
+		put_hex(f, name, bytes, len);
+		snprintf(name, sizeof(name), "record.%d.leaf", i);
+		put_hex(f, name, h, HB);
+		free(bytes);
+	}
 	return 0;
 }
 
@@ -349,8 +406,8 @@ START_TEST(golden_vectors)
 		ck_assert_msg(strstr(expect, line) != NULL, "vector differs: %s", line);
 		seen++;
 	}
-	/* 13 leaves, 14 roots, 91 inclusion and 91 consistency proofs */
-	ck_assert_uint_eq(seen, VECTOR_SIZE + VECTOR_SIZE + 1 + 2 * 91);
+	/* 13 leaves, 14 roots, 91 inclusion and 91 consistency proofs, 3 records */
+	ck_assert_uint_eq(seen, VECTOR_SIZE + VECTOR_SIZE + 1 + 2 * 91 + 2 * 3);
 	free(line);
 	free(expect);
 	fclose(f);

@@ -254,6 +254,42 @@ def check_tlog(v):
           f"{n_cons} consistency proofs: ok")
 
 
+GOLDEN_PATH = bytes(range(0xa0, 0xb0))
+
+
+def golden_records():
+    """The fixed records of tests/unit/test_tlog.c, field by field."""
+    base = dict(time_ns=1764547200123456789, user=b"anna", uid=1001, pid=4242,
+                comm=b"soffice.bin", ino=77, level=2, outcome=0, bytes_read=-1,
+                bytes_written=-1, closes=0, path=b"", path2=b"", detail=b"")
+    return [
+        dict(base, id=42, op=b"open", path=GOLDEN_PATH, detail=b"flags=rw"),
+        dict(base, id=43, time_ns=base["time_ns"] + 1, op=b"close", bytes_read=1000,
+             bytes_written=20, closes=42),
+        dict(base, id=44, time_ns=base["time_ns"] + 2, user=b"bo", uid=1002, pid=1,
+             comm=b"cat", op=b"rename", path=GOLDEN_PATH[:3], path2=GOLDEN_PATH[3:8],
+             level=3, outcome=-13, detail=b"level not held"),
+    ]
+
+
+def encode_record(r):
+    """docs/format.md §10: the canonical bytes of an access record."""
+    out = struct.pack("<BqqqqQiiqqq", 1, r["id"], r["time_ns"], r["uid"], r["pid"], r["ino"],
+                      r["level"], r["outcome"], r["bytes_read"], r["bytes_written"],
+                      r["closes"])
+    for field in ("user", "comm", "op", "path", "path2", "detail"):
+        out += struct.pack("<I", len(r[field])) + r[field]
+    return out
+
+
+def check_records(v):
+    for i, r in enumerate(golden_records()):
+        b = encode_record(r)
+        assert v[f"record.{i}.bytes"] == b, f"record.{i}.bytes"
+        assert v[f"record.{i}.leaf"] == sha256(b"\x00" + b), f"record.{i}.leaf"
+    print(f"records: {len(golden_records())} canonical encodings and leaf hashes: ok")
+
+
 def read_vectors(path):
     v = {}
     for line in open(path, encoding="utf-8"):
@@ -330,7 +366,9 @@ def check_crypto(v):
 def main():
     folder = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     check_crypto(read_vectors(os.path.join(folder, "crypto-v1.txt")))
-    check_tlog(read_vectors(os.path.join(folder, "tlog-v1.txt")))
+    tlog = read_vectors(os.path.join(folder, "tlog-v1.txt"))
+    check_tlog(tlog)
+    check_records(tlog)
 
 
 if __name__ == "__main__":
