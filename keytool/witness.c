@@ -1,0 +1,195 @@
+/*
+ * keytool/witness.c — a witness directory that holds a vault's checkpoints
+ * and accepts only those that extend the newest it holds.
+ */
+#include "keytool/witness.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "meta/tlog.h"
+
+#define LATEST	   "latest"
+#define LATEST_TMP "latest.tmp"
+
+/* The whole of a regular file name in dirfd (at most KT_NOTE_MAX_BYTES), malloc'd. */
+static int read_file(int dirfd, const char *name, char **ret, size_t *ret_len)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+	char *buf = NULL;
+	ssize_t n;
+	int r = 0;
+
+	if (fd < 0)
+		return errno == ELOOP ? -EBADMSG : -errno; /* a symlink planted there */
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+	} else if (!S_ISREG(st.st_mode) || st.st_size > KT_NOTE_MAX_BYTES) {
+		r = -EBADMSG;
+	} else if (!(buf = malloc((size_t)st.st_size + 1))) {
+		r = -ENOMEM;
+	} else {
+		n = pread(fd, buf, (size_t)st.st_size + 1, 0);
+		if (n < 0)
+			r = -errno;
+		else if (n != st.st_size)
+			r = -EBADMSG; /* changed while read */
+	}
+	close(fd);
+	if (r < 0) {
+		free(buf);
+		return r;
+	}
+	*ret = buf;
+	*ret_len = (size_t)st.st_size;
+	return 0;
+}
+
+/* Open and parse a signed checkpoint whose origin must be v's name. */
+static int open_checkpoint(const char *note, size_t len, const struct kt_note_verifier *v,
+			   struct kt_checkpoint *ret)
+{
+	char *text = NULL;
+	int r = kt_note_open(note, len, v, &text);
+
+	if (r == 0)
+		r = kt_checkpoint_parse(text, ret);
+	free(text);
+	if (r == 0 && strcmp(ret->origin, v->name) != 0) {
+		kt_checkpoint_clear(ret);
+		r = -EPROTO;
+	}
+	return r;
+}
+
+/* The newest held (dirfd locked): 0, -ENOENT, or -EBADMSG when it does not verify. */
+static int latest_at(int dirfd, const struct kt_note_verifier *v, struct kt_checkpoint *ret)
+{
+	char *note = NULL;
+	size_t len = 0;
+	int r = read_file(dirfd, LATEST, &note, &len);
+
+	if (r == 0) {
+		r = open_checkpoint(note, len, v, ret);
+		if (r < 0 && r != -ENOMEM)
+			r = -EBADMSG; /* what the witness holds was changed */
+	}
+	free(note);
+	return r;
+}
+
+/* Write data to name in dirfd: O_EXCL unless replace, then fsync. */
+static int write_file(int dirfd, const char *name, const char *data, size_t len, bool replace)
+{
+	int fd = openat(dirfd, name,
+			O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | (replace ? O_TRUNC : O_EXCL),
+			0644);
+	size_t done = 0;
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	while (done < len && r == 0) {
+		ssize_t n = write(fd, data + done, len - done);
+
+		if (n < 0 && errno != EINTR)
+			r = -errno;
+		else if (n > 0)
+			done += (size_t)n;
+	}
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
+/* Keep checkpoint.<size> and make it the newest. */
+static int store(int dirfd, const struct kt_checkpoint *c, const char *note, size_t len)
+{
+	char name[64];
+	int r;
+
+	snprintf(name, sizeof(name), "checkpoint.%020llu", (unsigned long long)c->size);
+	r = write_file(dirfd, name, note, len, false);
+	if (r == -EEXIST)
+		r = 0; /* an earlier, interrupted add: `latest` decides */
+	if (r == 0)
+		r = write_file(dirfd, LATEST_TMP, note, len, true);
+	if (r == 0 && renameat(dirfd, LATEST_TMP, dirfd, LATEST) < 0)
+		r = -errno;
+	if (r == 0 && fsync(dirfd) < 0)
+		r = -errno;
+	return r;
+}
+
+static bool same_root(const struct kt_checkpoint *a, const struct kt_checkpoint *b)
+{
+	return memcmp(a->root, b->root, sizeof(a->root)) == 0;
+}
+
+/* Does c extend old (with proof)? 0, -ESTALE or -EBADMSG. */
+static int extends(const struct kt_checkpoint *old, const struct kt_checkpoint *c,
+		   const uint8_t *proof, size_t proof_len)
+{
+	if (c->size < old->size)
+		return -ESTALE;
+	if (c->size == old->size)
+		return same_root(old, c) ? 0 : -EBADMSG;
+	if (old->size == 0)
+		return 0; /* every tree extends the empty one */
+	return meta_tlog_verify_consistency(old->size, c->size, old->root, c->root, proof,
+					    proof_len);
+}
+
+int kt_witness_add(const char *dir, const struct kt_note_verifier *v, const char *note, size_t len,
+		   const uint8_t *proof, size_t proof_len)
+{
+	struct kt_checkpoint c = {0}, old = {0};
+	bool have_old = false;
+	int dirfd, r;
+
+	r = open_checkpoint(note, len, v, &c);
+	if (r < 0)
+		return r;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		kt_checkpoint_clear(&c);
+		return -errno;
+	}
+	if (flock(dirfd, LOCK_EX) < 0) {
+		r = -errno;
+	} else {
+		r = latest_at(dirfd, v, &old);
+		have_old = r == 0;
+		if (r == -ENOENT)
+			r = 0;
+	}
+	if (r == 0 && have_old)
+		r = extends(&old, &c, proof, proof_len);
+	if (r == 0 && !(have_old && old.size == c.size))
+		r = store(dirfd, &c, note, len);
+	close(dirfd); /* and the lock with it */
+	kt_checkpoint_clear(&c);
+	kt_checkpoint_clear(&old);
+	return r;
+}
+
+int kt_witness_latest(const char *dir, const struct kt_note_verifier *v, struct kt_checkpoint *ret)
+{
+	int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int r;
+
+	if (dirfd < 0)
+		return -errno;
+	r = flock(dirfd, LOCK_SH) < 0 ? -errno : latest_at(dirfd, v, ret);
+	close(dirfd);
+	return r;
+}
