@@ -55,7 +55,7 @@ static void put_u64(struct writer *w, uint64_t v)
 
 static void put_u32(struct writer *w, uint32_t v)
 {
-	uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
+	uint8_t b[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
 
 	put(w, b, sizeof(b));
 }
@@ -69,7 +69,7 @@ static void put_bytes(struct writer *w, const void *p, size_t len)
 
 int meta_record_encode(const struct meta_record *r, uint8_t **ret, size_t *ret_len)
 {
-	struct writer w = { 0 };
+	struct writer w = {0};
 	uint8_t version = RECORD_ENCODING_VERSION;
 
 	if (r->path_enc_len > UINT32_MAX || r->path2_enc_len > UINT32_MAX)
@@ -209,30 +209,113 @@ int meta_log_tree_head(struct meta_db *db, uint64_t *ret_size,
 	return 0;
 }
 
-int meta_log_tree_recompute(struct meta_db *db, struct meta_tlog_frontier *ret)
+/* Call fn for each record in id order, up to max (0: all); stops at fn's error. */
+static int each_record(struct meta_db *db, uint64_t max,
+		       int (*fn)(void *arg, const struct meta_record *r), void *arg)
 {
-	struct meta_log_filter filter = { .level = -1, .raw = true, .limit = 4096 };
+	struct meta_log_filter filter = {.level = -1, .raw = true, .limit = 4096};
+	uint64_t seen = 0;
 	int e = 0;
 
-	meta_tlog_frontier_init(ret);
 	for (;;) {
 		struct meta_record *v = NULL;
 		size_t n = 0;
 
+		if (max && max - seen < filter.limit)
+			filter.limit = (size_t)(max - seen);
 		e = meta_log_query(db, &filter, &v, &n);
 		for (size_t i = 0; i < n; i++) {
-			uint8_t leaf[META_TLOG_HASH_BYTES];
-
 			if (e == 0)
-				e = meta_record_leaf_hash(&v[i], leaf);
-			if (e == 0)
-				e = meta_tlog_append(ret, leaf);
+				e = fn(arg, &v[i]);
 			meta_record_clear(&v[i]);
 		}
+		seen += n;
 		if (n)
 			filter.after_id = v[n - 1].id;
 		free(v);
-		if (e < 0 || n < filter.limit)
+		if (e < 0 || n < filter.limit || (max && seen == max))
 			return e;
 	}
+}
+
+static int append_leaf(void *arg, const struct meta_record *r)
+{
+	uint8_t leaf[META_TLOG_HASH_BYTES];
+	int e = meta_record_leaf_hash(r, leaf);
+
+	return e < 0 ? e : meta_tlog_append(arg, leaf);
+}
+
+int meta_log_tree_recompute(struct meta_db *db, struct meta_tlog_frontier *ret)
+{
+	meta_tlog_frontier_init(ret);
+	return each_record(db, 0, append_leaf, ret);
+}
+
+struct leaves {
+	uint8_t *hash;
+	uint64_t n;
+};
+
+static int store_leaf(void *arg, const struct meta_record *r)
+{
+	struct leaves *l = arg;
+	int e = meta_record_leaf_hash(r, l->hash + l->n * META_TLOG_HASH_BYTES);
+
+	if (e == 0)
+		l->n++;
+	return e;
+}
+
+int meta_log_leaves(struct meta_db *db, uint64_t size, uint8_t **ret)
+{
+	struct leaves l = {0};
+	int e;
+
+	if (size > SIZE_MAX / META_TLOG_HASH_BYTES)
+		return -ERANGE;
+	l.hash = malloc(size ? size * META_TLOG_HASH_BYTES : 1);
+	if (!l.hash)
+		return -ENOMEM;
+	e = size ? each_record(db, size, store_leaf, &l) : 0;
+	if (e == 0 && l.n != size)
+		e = -ERANGE;
+	if (e < 0) {
+		free(l.hash);
+		return e;
+	}
+	*ret = l.hash;
+	return 0;
+}
+
+int meta_log_leaf_at(void *leaves, uint64_t index, uint8_t ret_hash[META_TLOG_HASH_BYTES])
+{
+	memcpy(ret_hash, (uint8_t *)leaves + index * META_TLOG_HASH_BYTES, META_TLOG_HASH_BYTES);
+	return 0;
+}
+
+int meta_log_leaf_index(struct meta_db *db, int64_t id, uint64_t *ret_index)
+{
+	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
+	int64_t n;
+	int e;
+
+	e = meta_stmt(db, META_ST_TREE_INDEX,
+		      "SELECT (SELECT count(*) FROM access_log WHERE id < ?1),"
+		      " EXISTS (SELECT 1 FROM access_log WHERE id = ?1)",
+		      &st);
+	if (e < 0)
+		return e;
+	if (sqlite3_bind_int64(st, 1, id))
+		return meta_bind_errno(st);
+	e = meta_step_row(st);
+	if (e <= 0)
+		return e < 0 ? e : -EIO;
+	if (sqlite3_column_int(st, 1) == 0)
+		return -ENOENT;
+	e = meta_col_int(st, 0, 0, INT64_MAX, &n);
+	if (e < 0)
+		return e;
+	*ret_index = (uint64_t)n;
+	return 0;
 }

@@ -32,6 +32,17 @@ int meta_log_tree_head(struct meta_db *db, uint64_t *ret_size,
 /* The tree recomputed from the records alone (O(records)). */
 int meta_log_tree_recompute(struct meta_db *db, struct meta_tlog_frontier *ret);
 
+/*
+ * The leaf hashes of the first size records, recomputed from the records
+ * (malloc'd, size * META_TLOG_HASH_BYTES into *ret): what proofs are made
+ * from. -ERANGE when the log holds fewer records.
+ */
+int meta_log_leaves(struct meta_db *db, uint64_t size, uint8_t **ret);
+/* The leaf index of record id (its position in id order); -ENOENT. */
+int meta_log_leaf_index(struct meta_db *db, int64_t id, uint64_t *ret_index);
+/* Reads leaf i out of an array from meta_log_leaves (a meta_tlog_leaf_fn). */
+int meta_log_leaf_at(void *leaves, uint64_t index, uint8_t ret_hash[META_TLOG_HASH_BYTES]);
+
 /* Within meta/: store the tree of the records there are (schema creation
  * and migration), or append one record's leaf to it (the caller's
  * transaction). */

@@ -303,6 +303,67 @@ START_TEST(test_tree_follows_records)
 }
 END_TEST
 
+/* Proofs from the records: a record is in the head, an old head is in the new one. */
+START_TEST(test_tree_proofs)
+{
+	uint8_t proof[META_TLOG_MAX_PROOF][META_TLOG_HASH_BYTES];
+	uint8_t old_root[META_TLOG_HASH_BYTES], root[META_TLOG_HASH_BYTES];
+	uint8_t leaf[META_TLOG_HASH_BYTES], *leaves = NULL;
+	uint64_t old_size, size, index;
+	struct meta_record *v = NULL;
+	struct meta_log_filter f = any();
+	int64_t ids[3];
+	size_t len, n;
+
+	/* more than one page (4,096) of records, read in pages */
+	ck_assert_int_eq(meta_tx_begin(db), 0);
+	for (int i = 0; i < 5000; i++)
+		append(i + 1, "alice", "open", 1, 0, i == 100 ? &ids[0] : NULL);
+	ck_assert_int_eq(meta_tx_commit(db), 0);
+	ck_assert_int_eq(meta_log_tree_head(db, &old_size, old_root), 0);
+	append(6000, "bob", "unlink", 2, 0, &ids[1]);
+	ck_assert_int_eq(meta_log_close(db, ids[0], 5, 6), 0);
+	append(6002, "carl", "open", 3, -EACCES, &ids[2]);
+	ck_assert_int_eq(meta_log_tree_head(db, &size, root), 0);
+	ck_assert_uint_eq(old_size, 5000);
+	ck_assert_uint_eq(size, 5003);
+
+	ck_assert_int_eq(meta_log_leaves(db, size, &leaves), 0);
+	for (int k = 0; k < 3; k++) {
+		ck_assert_int_eq(meta_log_leaf_index(db, ids[k], &index), 0);
+		f.raw = true;
+		f.after_id = ids[k] - 1;
+		f.limit = 1;
+		ck_assert_int_eq(meta_log_query(db, &f, &v, &n), 0);
+		ck_assert_uint_eq(n, 1);
+		ck_assert_int_eq(meta_record_leaf_hash(&v[0], leaf), 0);
+		free_records(v, n);
+		ck_assert_int_eq(meta_tlog_inclusion_proof(meta_log_leaf_at, leaves, index, size,
+							   proof, &len),
+				 0);
+		ck_assert_int_eq(
+		    meta_tlog_verify_inclusion(index, size, leaf, &proof[0][0], len, root), 0);
+		leaf[0] ^= 1; /* another record is not in the tree */
+		ck_assert_int_eq(
+		    meta_tlog_verify_inclusion(index, size, leaf, &proof[0][0], len, root),
+		    -EBADMSG);
+	}
+	ck_assert_int_eq(meta_log_leaf_index(db, 100, &index), 0);
+	ck_assert_uint_eq(index, 99);
+	ck_assert_int_eq(meta_tlog_consistency_proof(meta_log_leaf_at, leaves, old_size, size,
+						     proof, &len),
+			 0);
+	ck_assert_int_eq(meta_tlog_verify_consistency(old_size, size, old_root, root,
+						      &proof[0][0], len),
+			 0);
+	free(leaves);
+	ck_assert_int_eq(meta_log_leaves(db, size + 1, &leaves), -ERANGE);
+	ck_assert_int_eq(meta_log_leaf_index(db, ids[2] + 10, &index), -ENOENT);
+	ck_assert_int_eq(meta_log_leaves(db, 0, &leaves), 0);
+	free(leaves);
+}
+END_TEST
+
 /* Records edited, deleted or added past the library change the recomputed tree. */
 START_TEST(test_tree_shows_tampering)
 {
@@ -655,6 +716,7 @@ int main(void)
 	tcase_add_test(tc, test_append_invalid);
 	tcase_add_test(tc, test_close);
 	tcase_add_test(tc, test_tree_follows_records);
+	tcase_add_test(tc, test_tree_proofs);
 	tcase_add_test(tc, test_tree_shows_tampering);
 	tcase_add_test(tc, test_tree_row_damaged);
 	tcase_add_test(tc, test_query_filters);
