@@ -187,31 +187,34 @@ static int connect_daemon(const char *mountpoint, const struct sockaddr_un *addr
 static int request(const char *mountpoint, const struct sockaddr_un *addr, enum vfs_ctl_op op,
 		   const char *payload, size_t len)
 {
-	struct vfs_ctl_request req = {
-		.magic = VFS_CTL_MAGIC, .version = VFS_CTL_VERSION, .op = (uint8_t)op,
-		.len = (uint32_t)len,
-	};
-	struct vfs_ctl_reply rep;
+	uint8_t req[VFS_CTL_REQUEST_SIZE], rep[VFS_CTL_REPLY_SIZE], raw[VFS_CTL_TEXT_MAX];
 	char text[VFS_CTL_TEXT_MAX + 1];
-	int fd = connect_daemon(mountpoint, addr);
+	int32_t status;
+	uint32_t text_len;
+	int fd;
 
+	if (vfs_ctl_request_encode(req, op, len) < 0) {
+		cli_error("cannot ask the vaultfs daemon of %s: %s", mountpoint, strerror(EINVAL));
+		return CLI_EXIT_FAILED;
+	}
+	fd = connect_daemon(mountpoint, addr);
 	if (fd < 0)
 		return CLI_EXIT_FAILED;
-	if (write_all(fd, &req, sizeof(req)) < 0 || (len && write_all(fd, payload, len) < 0) ||
-	    read_all(fd, &rep, sizeof(rep)) < 0 || rep.magic != VFS_CTL_MAGIC ||
-	    rep.len > VFS_CTL_TEXT_MAX || read_all(fd, text, rep.len) < 0) {
+	if (write_all(fd, req, sizeof(req)) < 0 || (len && write_all(fd, payload, len) < 0) ||
+	    read_all(fd, rep, sizeof(rep)) < 0 ||
+	    vfs_ctl_reply_decode(rep, sizeof(rep), &status, &text_len) < 0 ||
+	    read_all(fd, raw, text_len) < 0 || vfs_ctl_reply_text(raw, text_len, text_len, text) < 0) {
 		cli_error("the vaultfs daemon of %s did not answer properly", mountpoint);
 		close(fd);
 		return CLI_EXIT_FAILED;
 	}
 	close(fd);
-	text[rep.len] = '\0';
-	if (rep.status == 0) {
+	if (status == 0) {
 		printf("%s\n", text);
 		return CLI_EXIT_OK;
 	}
 	cli_error("%s", text);
-	return rep.status == -EACCES ? CLI_EXIT_DENIED : CLI_EXIT_FAILED;
+	return status == -EACCES ? CLI_EXIT_DENIED : CLI_EXIT_FAILED;
 }
 
 /* The mount is checked before the passphrase is asked for: a refusal costs

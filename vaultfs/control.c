@@ -546,26 +546,12 @@ static int read_by_deadline(struct vfs_control *ctl, struct ctl_conn *c, void *b
  * buffer, or never gets one. */
 static void send_reply(int fd, int status, const char *text)
 {
-	struct {
-		struct vfs_ctl_reply rep;
-		char text[VFS_CTL_TEXT_MAX];
-	} __attribute__((packed)) out = {
-		.rep = { .magic = VFS_CTL_MAGIC, .version = VFS_CTL_VERSION, .status = status },
-	};
-	size_t len = strnlen(text, VFS_CTL_TEXT_MAX);
+	uint8_t out[VFS_CTL_REPLY_MAX];
+	size_t len = vfs_ctl_reply_encode(out, status, text);
 
-	out.rep.len = (uint32_t)len;
-	memcpy(out.text, text, len);
-	if (send(fd, &out, sizeof(out.rep) + len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+	if (send(fd, out, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 		/* gone, or not reading: nothing more to tell it */
 	}
-}
-
-static bool request_valid(const struct vfs_ctl_request *req)
-{
-	return req->magic == VFS_CTL_MAGIC && req->version == VFS_CTL_VERSION &&
-	       req->reserved == 0 && req->len <= VFS_CTL_PAYLOAD_MAX &&
-	       req->op >= VFS_CTL_UNLOCK && req->op <= VFS_CTL_STATUS;
 }
 
 /* A request not read whole (r < 0 from read_by_deadline): say so and note it. */
@@ -587,38 +573,40 @@ static void cut_off(struct vfs_control *ctl, struct ctl_conn *c, int r)
 
 static void serve(struct vfs_control *ctl, struct ctl_conn *c)
 {
-	struct vfs_ctl_request req;
+	uint8_t head[VFS_CTL_REQUEST_SIZE];
+	enum vfs_ctl_op op;
+	uint32_t len;
 	char text[VFS_CTL_TEXT_MAX] = "";
 	char *payload = NULL;
 	int r;
 
-	c->want = sizeof(req);
-	r = read_by_deadline(ctl, c, &req, sizeof(req));
+	c->want = sizeof(head);
+	r = read_by_deadline(ctl, c, head, sizeof(head));
 	if (r < 0) {
 		cut_off(ctl, c, r);
 		return;
 	}
-	if (!request_valid(&req)) {
+	if (vfs_ctl_request_decode(head, sizeof(head), &op, &len) < 0) {
 		send_reply(c->fd, -EPROTO, "malformed request");
 		note(ctl, NOTE_MALFORMED, c->uid, c->pid, NULL);
 		return;
 	}
-	c->want += req.len;
-	payload = kt_secure_alloc(req.len + 1); /* the passphrase, for unlock */
+	c->want += len;
+	payload = kt_secure_alloc(len + 1); /* the passphrase, for unlock */
 	if (!payload) {
 		send_reply(c->fd, -ENOMEM, strerror(ENOMEM));
 		return;
 	}
-	r = read_by_deadline(ctl, c, payload, req.len);
+	r = read_by_deadline(ctl, c, payload, len);
 	if (r < 0) {
 		cut_off(ctl, c, r);
 		kt_secure_free(payload);
 		return;
 	}
-	payload[req.len] = '\0';
-	switch (req.op) {
+	payload[len] = '\0';
+	switch (op) {
 	case VFS_CTL_UNLOCK:
-		r = do_unlock(ctl, c, payload, req.len, text, sizeof(text));
+		r = do_unlock(ctl, c, payload, len, text, sizeof(text));
 		break;
 	case VFS_CTL_LOCK:
 		r = do_lock(ctl, c, text, sizeof(text));
