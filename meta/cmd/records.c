@@ -673,8 +673,12 @@ static int records_parse(const struct cmd_command *cmd, int argc, char **argv,
 			if (c == 'S') {
 				a->arg_since_ns = ns;
 			} else {
+				/* a date means all of that day (the last one
+				 * a time can name ends at INT64_MAX) */
 				if (time_is_date_only(optarg))
-					ns += INT64_C(86400000000000) - 1;
+					ns = ns > INT64_MAX - (INT64_C(86400000000000) - 1)
+						 ? INT64_MAX
+						 : ns + INT64_C(86400000000000) - 1;
 				a->arg_until_ns = ns;
 			}
 			break;

@@ -255,6 +255,9 @@ tc_rec_queries() {
 	check_eq "$(jq length "$r")" 0 "records in the year 2000"
 	records "$r" --since "$(date -u +%Y-%m-%d)"
 	(($(jq length "$r") > 5)) || fail "--since today found only $(jq length "$r") records"
+	# the last day a time can name: the whole of it, no overflow past it
+	records "$r" --since "$(date -u +%Y-%m-%d)" --until 2262-04-11
+	(($(jq length "$r") > 5)) || fail "--until 2262-04-11 found only $(jq length "$r") records"
 	# CSV with the same fields
 	meta_as audrey log --csv >"$T/log.csv" || fail "log --csv failed"
 	check_eq "$(head -n 1 "$T/log.csv" | tr -d '\r')" \
