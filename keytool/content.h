@@ -16,9 +16,11 @@
 
 /* The blobs of one vault. */
 struct vfs_blob;
+struct kt_store;
 
 struct kt_content_store {
-	int objects_fd;		/* VAULT/objects, O_DIRECTORY */
+	struct kt_store *objects; /* the vault's content store */
+	int objects_fd;		/* VAULT/objects, O_DIRECTORY (folder fsyncs) */
 	struct vfs_blob *held;	/* the blob being replaced, locked exclusively
 				 * from its copy until it is removed */
 	uint8_t held_id[KT_OBJECT_ID_BYTES];
