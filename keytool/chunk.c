@@ -17,18 +17,16 @@
 #include "keytool/chunk.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <pthread.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <sodium.h>
+
+#include "keytool/store.h"
 
 #define HEADER_MAGIC "VFSO"
 #define HEADER_VERSION 1
@@ -42,7 +40,7 @@ _Static_assert(VFS_CHUNK_TAG == crypto_aead_xchacha20poly1305_ietf_ABYTES, "tag 
 _Static_assert(VFS_HEADER_BYTES == HEADER_FIELDS + crypto_generichash_BYTES, "header size");
 
 struct vfs_blob {
-	int fd;					/* the blob file, O_RDWR */
+	struct kt_object obj;			/* the blob's object in its store */
 	uint8_t object_id[KT_OBJECT_ID_BYTES];	/* its name, bound into header and chunks */
 	uint8_t data_key[KT_KEY_BYTES];		/* vfs-data subkey of the file key */
 	uint8_t header_key[KT_KEY_BYTES];	/* vfs-hdr_ subkey of the file key */
@@ -114,14 +112,6 @@ static uint64_t get_le64(const uint8_t *p)
 	for (int i = 7; i >= 0; i--)
 		v = (v << 8) | p[i];
 	return v;
-}
-
-void vfs_object_path(const uint8_t object_id[KT_OBJECT_ID_BYTES], char ret_path[VFS_OBJECT_PATH_MAX])
-{
-	char hex[2 * KT_OBJECT_ID_BYTES + 1];
-
-	sodium_bin2hex(hex, sizeof(hex), object_id, KT_OBJECT_ID_BYTES);
-	snprintf(ret_path, VFS_OBJECT_PATH_MAX, "%.2s/%s", hex, hex + 2);
 }
 
 static void chunk_ad(const uint8_t object_id[KT_OBJECT_ID_BYTES], uint64_t index,
@@ -202,9 +192,9 @@ static int header_write(struct vfs_blob *b, uint64_t size)
 	ssize_t n;
 
 	header_encode(b, size, hdr);
-	n = pwrite(b->fd, hdr, sizeof(hdr), 0);
+	n = kt_object_pwrite(&b->obj, hdr, sizeof(hdr), 0);
 	if (n < 0)
-		return -errno;
+		return (int)n;
 	if (n != sizeof(hdr))
 		return -EIO;
 	b->header_size = size;
@@ -236,7 +226,7 @@ static struct vfs_blob *blob_new(const uint8_t object_id[KT_OBJECT_ID_BYTES],
 
 	if (!b)
 		return NULL;
-	b->fd = -1;
+	b->obj.store = NULL;
 	memcpy(b->object_id, object_id, KT_OBJECT_ID_BYTES);
 	kt_file_subkeys(file_key, b->data_key, b->header_key);
 	b->size = 0;
@@ -246,114 +236,66 @@ static struct vfs_blob *blob_new(const uint8_t object_id[KT_OBJECT_ID_BYTES],
 	return b;
 }
 
-/* The shared lock every open blob holds (waits while re-encryption holds it
- * exclusively, which lasts one file's copy). */
-static int lock_shared(int fd)
-{
-	while (flock(fd, LOCK_SH) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
-	return 0;
-}
-
 int vfs_blob_lock_exclusive(struct vfs_blob *b)
 {
-	if (flock(b->fd, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? -EBUSY : -errno;
-	return 0;
+	return kt_object_lock(&b->obj, true);
 }
 
 static void blob_free(struct vfs_blob *b)
 {
 	if (!b)
 		return;
-	if (b->fd >= 0)
-		close(b->fd);
+	kt_object_close(&b->obj);
 	kt_secure_free(b);
 }
 
-/* The first blob of its "xx" folder: make the folder (path is "xx/..."). */
-static int make_shard(int objects_fd, char *path)
-{
-	int r = 0;
-
-	path[2] = '\0';
-	if (mkdirat(objects_fd, path, 0700) < 0 && errno != EEXIST)
-		r = -errno;
-	path[2] = '/';
-	return r;
-}
-
 /*
- * Rename a made-ahead file to its blob's name, never over an existing file;
- * a filesystem without RENAME_NOREPLACE gets a plain rename (the names are
- * 128 random bits: a clash is not a practical concern). -1 and errno.
+ * A new blob's object is in place: take the shared lock every open blob
+ * holds (it waits while re-encryption holds the lock exclusively, which
+ * lasts one file's copy), write the header.
  */
-static int move_into_place(int from_fd, const char *from, int to_fd, const char *to)
+static int finish_create(struct vfs_blob *b, struct kt_store *store, struct vfs_blob **ret_blob)
 {
-	int r = renameat2(from_fd, from, to_fd, to, RENAME_NOREPLACE);
-
-	if (r < 0 && (errno == EINVAL || errno == ENOSYS))
-		r = renameat(from_fd, from, to_fd, to);
-	return r;
-}
-
-/* A new blob's file is in place: take the shared lock, write the header. */
-static int finish_create(struct vfs_blob *b, int objects_fd, const char *path,
-			 struct vfs_blob **ret_blob)
-{
-	int r = lock_shared(b->fd);
+	int r = kt_object_lock(&b->obj, false);
 
 	if (r == 0)
 		r = header_write(b, 0);
 	if (r < 0) {
+		uint8_t id[KT_OBJECT_ID_BYTES];
+
+		memcpy(id, b->object_id, sizeof(id));
 		blob_free(b);
-		unlinkat(objects_fd, path, 0);
+		kt_store_remove(store, id);
 		return r;
 	}
 	*ret_blob = b;
 	return 0;
 }
 
-int vfs_blob_create(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
+int vfs_blob_create(struct kt_store *store, const uint8_t object_id[KT_OBJECT_ID_BYTES],
 		    const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob)
 {
-	char path[VFS_OBJECT_PATH_MAX];
-	struct vfs_blob *b;
+	struct vfs_blob *b = blob_new(object_id, file_key);
 	int r;
 
-	vfs_object_path(object_id, path);
-	b = blob_new(object_id, file_key);
 	if (!b)
 		return -ENOMEM;
-	b->fd = openat(objects_fd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (b->fd < 0 && errno == ENOENT) {
-		r = make_shard(objects_fd, path);
-		if (r < 0) {
-			blob_free(b);
-			return r;
-		}
-		b->fd = openat(objects_fd, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-			       0600);
-	}
-	if (b->fd < 0) {
-		r = -errno;
+	r = kt_object_create(store, object_id, &b->obj);
+	if (r < 0) {
 		blob_free(b);
 		return r;
 	}
-	return finish_create(b, objects_fd, path, ret_blob);
+	return finish_create(b, store, ret_blob);
 }
 
-int vfs_blob_create_from(int objects_fd, int pool_fd, int fd,
+int vfs_blob_create_from(struct kt_store *store, int pool_fd, int fd,
 			 const uint8_t object_id[KT_OBJECT_ID_BYTES],
 			 const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob)
 {
-	char path[VFS_OBJECT_PATH_MAX], name[2 * KT_OBJECT_ID_BYTES + 1];
+	char name[2 * KT_OBJECT_ID_BYTES + 1];
 	struct vfs_blob *b;
 	int r;
 
-	vfs_object_path(object_id, path);
 	sodium_bin2hex(name, sizeof(name), object_id, KT_OBJECT_ID_BYTES);
 	b = blob_new(object_id, file_key);
 	if (!b) {
@@ -361,50 +303,39 @@ int vfs_blob_create_from(int objects_fd, int pool_fd, int fd,
 		unlinkat(pool_fd, name, 0);
 		return -ENOMEM;
 	}
-	b->fd = fd;
-	r = move_into_place(pool_fd, name, objects_fd, path);
-	if (r < 0 && errno == ENOENT) {
-		r = make_shard(objects_fd, path);
-		if (r == 0)
-			r = move_into_place(pool_fd, name, objects_fd, path);
-		else
-			errno = -r;
-	}
+	r = kt_object_adopt(store, pool_fd, name, fd, object_id, &b->obj);
 	if (r < 0) {
-		r = -errno;
 		blob_free(b);
-		unlinkat(pool_fd, name, 0);
 		return r;
 	}
-	return finish_create(b, objects_fd, path, ret_blob);
+	return finish_create(b, store, ret_blob);
 }
 
-int vfs_blob_open(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
+int vfs_blob_open(struct kt_store *store, const uint8_t object_id[KT_OBJECT_ID_BYTES],
 		  const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob)
 {
-	char path[VFS_OBJECT_PATH_MAX];
 	uint8_t hdr[VFS_HEADER_BYTES];
 	struct vfs_blob *b;
-	struct stat st;
+	uint64_t length;
 	ssize_t n;
 	int r;
 
-	vfs_object_path(object_id, path);
 	b = blob_new(object_id, file_key);
 	if (!b)
 		return -ENOMEM;
-	b->fd = openat(objects_fd, path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (b->fd < 0) {
+	r = kt_object_open(store, object_id, &b->obj);
+	if (r < 0) {
 		/* A blob that vanished is damage to the vault, not a missing name. */
-		r = errno == ENOENT ? -EBADMSG : -errno;
+		if (r == -ENOENT)
+			r = -EBADMSG;
 		goto fail;
 	}
-	r = lock_shared(b->fd);
+	r = kt_object_lock(&b->obj, false);
 	if (r < 0)
 		goto fail;
-	n = pread(b->fd, hdr, sizeof(hdr), 0);
+	n = kt_object_pread(&b->obj, hdr, sizeof(hdr), 0);
 	if (n < 0) {
-		r = -errno;
+		r = (int)n;
 		goto fail;
 	}
 	if (n != sizeof(hdr)) {
@@ -414,11 +345,10 @@ int vfs_blob_open(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
 	r = header_verify(b, hdr);
 	if (r < 0)
 		goto fail;
-	if (fstat(b->fd, &st) < 0) {
-		r = -errno;
+	r = kt_object_length(&b->obj, &length);
+	if (r < 0)
 		goto fail;
-	}
-	if ((uint64_t)st.st_size < (uint64_t)chunk_offset(chunk_count(b->size))) {
+	if (length < (uint64_t)chunk_offset(chunk_count(b->size))) {
 		r = -EBADMSG; /* truncated */
 		goto fail;
 	}
@@ -442,16 +372,6 @@ struct vfs_blob *vfs_blob_close(struct vfs_blob *b, int *ret_err)
 	return NULL;
 }
 
-int vfs_blob_unlink(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES])
-{
-	char path[VFS_OBJECT_PATH_MAX];
-
-	vfs_object_path(object_id, path);
-	if (unlinkat(objects_fd, path, 0) < 0)
-		return -errno;
-	return 0;
-}
-
 uint64_t vfs_blob_size(const struct vfs_blob *b)
 {
 	return b->size;
@@ -464,12 +384,13 @@ static int read_chunks(struct vfs_blob *b, uint64_t first, uint64_t n, uint8_t *
 	size_t got = 0;
 
 	while (got < want) {
-		ssize_t r = pread(b->fd, disk + got, want - got, chunk_offset(first) + (off_t)got);
+		ssize_t r = kt_object_pread(&b->obj, disk + got, want - got,
+					    (uint64_t)chunk_offset(first) + got);
 
 		if (r < 0) {
-			if (errno == EINTR)
+			if (r == -EINTR)
 				continue;
-			return -errno;
+			return (int)r;
 		}
 		if (r == 0)
 			return -EBADMSG; /* the blob ends before the header's size */
@@ -546,7 +467,7 @@ static int write_range(struct vfs_blob *b, const uint8_t *src, uint64_t off, uin
 		struct statvfs sv;
 		uint64_t need = (last - first + 1) * (uint64_t)VFS_CHUNK_DISK;
 
-		if (fstatvfs(b->fd, &sv) == 0 && sv.f_frsize && need / sv.f_frsize >= sv.f_bavail)
+		if (kt_store_space(b->obj.store, &sv) == 0 && sv.f_frsize && need / sv.f_frsize >= sv.f_bavail)
 			return -ENOSPC;
 	}
 
@@ -587,12 +508,13 @@ static int write_range(struct vfs_blob *b, const uint8_t *src, uint64_t off, uin
 				goto out;
 		}
 		while (done < want) {
-			ssize_t w = pwrite(b->fd, disk + done, want - done, chunk_offset(batch) + (off_t)done);
+			ssize_t w = kt_object_pwrite(&b->obj, disk + done, want - done,
+						     (uint64_t)chunk_offset(batch) + done);
 
 			if (w < 0) {
-				if (errno == EINTR)
+				if (w == -EINTR)
 					continue;
-				r = -errno;
+				r = (int)w;
 				goto out;
 			}
 			done += (size_t)w;
@@ -629,9 +551,7 @@ int vfs_blob_truncate(struct vfs_blob *b, uint64_t size)
 		if (r < 0)
 			return r;
 		b->size = size;
-		if (ftruncate(b->fd, chunk_offset(chunk_count(size))) < 0)
-			return -errno;
-		return 0;
+		return kt_object_truncate(&b->obj, (uint64_t)chunk_offset(chunk_count(size)));
 	}
 	r = write_range(b, NULL, b->size, size);
 	if (r < 0)
@@ -648,7 +568,7 @@ int vfs_blob_sync(struct vfs_blob *b, int data_sync)
 		if (r < 0)
 			return r;
 	}
-	if (data_sync && fdatasync(b->fd) < 0)
-		return -errno;
+	if (data_sync)
+		return kt_object_datasync(&b->obj);
 	return 0;
 }

@@ -1,15 +1,16 @@
 /*
  * keytool/chunk.h — a file's content blob: authenticated encryption in chunks.
  *
- * A blob (objects/XX/YYYY…) is a 64-byte MAC'd header holding the object id
- * and plaintext size, followed by fixed-size chunks, each sealed with AEAD
- * bound to the object id and chunk index (docs/format.md §7). This module
- * reads and writes plaintext ranges of a blob; it knows nothing of FUSE or
- * the database.
+ * A blob is one object of the content store (keytool/store.h; locally
+ * objects/XX/YYYY…): a 64-byte MAC'd header holding the object id and
+ * plaintext size, followed by fixed-size chunks, each sealed with AEAD bound
+ * to the object id and chunk index (docs/format.md §7). This module reads and
+ * writes plaintext ranges of a blob; it knows nothing of FUSE, the database
+ * or where the store keeps its objects.
  *
  * Errors: 0 / byte counts, or -errno: -EBADMSG stored data failed
  * authentication (tampered, truncated, swapped); -EIO, -ENOSPC etc. from the
- * backing file; -ENOMEM.
+ * store; -ENOMEM.
  *
  * Locking: a struct vfs_blob is not locked here. Callers allow concurrent
  * vfs_blob_read() calls but must serialise writes, truncates and header
@@ -30,38 +31,36 @@
 #define VFS_CHUNK_DISK (VFS_CHUNK_NONCE + VFS_CHUNK_SIZE + VFS_CHUNK_TAG)
 #define VFS_HEADER_BYTES 64
 #define VFS_CIPHER_XCHACHA20POLY1305 1
-#define VFS_OBJECT_PATH_MAX 36 /* "xx/" + 30 hex + NUL */
 
 struct vfs_blob;
-
-/* "xx/yyyy…" for an object id (relative to objects/). */
-void vfs_object_path(const uint8_t object_id[KT_OBJECT_ID_BYTES], char ret_path[VFS_OBJECT_PATH_MAX]);
+struct kt_store;
 
 /*
- * Create a new empty blob (size 0) under objects_fd, O_EXCL; make the "xx"
- * folder if missing. The file key is copied (secure memory).
+ * Create a new empty blob (size 0) in store, never over an existing object
+ * (-EEXIST). The file key is copied (secure memory).
  *
- * Every open blob holds a shared flock(2) on its file, so that re-encryption
- * (vaultfs-keytool rotate --reencrypt, another process) can tell a blob in
- * use from one it may replace: see vfs_blob_lock_exclusive.
+ * Every open blob holds a shared lock on its object (kt_object_lock; locally
+ * flock(2)), so that re-encryption (vaultfs-keytool rotate --reencrypt,
+ * another process) can tell a blob in use from one it may replace: see
+ * vfs_blob_lock_exclusive.
  */
-int vfs_blob_create(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
+int vfs_blob_create(struct kt_store *store, const uint8_t object_id[KT_OBJECT_ID_BYTES],
 		    const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob);
 /*
  * vfs_blob_create on an empty file made ahead of time (blobpool.h): fd, open
  * O_RDWR, is named by the hex of object_id in directory pool_fd, and is moved
- * into place (a rename, instead of ext4's search for a free inode). fd
- * belongs to the blob from now on; on failure it is closed and the file
- * removed.
+ * into place (kt_object_adopt: a rename, instead of ext4's search for a free
+ * inode). fd belongs to the blob from now on; on failure it is closed and the
+ * file removed.
  */
-int vfs_blob_create_from(int objects_fd, int pool_fd, int fd,
+int vfs_blob_create_from(struct kt_store *store, int pool_fd, int fd,
 			 const uint8_t object_id[KT_OBJECT_ID_BYTES],
 			 const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob);
 /*
  * Open an existing blob and authenticate its header: -EBADMSG if the MAC, the
  * object id, the format or the blob's length does not match.
  */
-int vfs_blob_open(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
+int vfs_blob_open(struct kt_store *store, const uint8_t object_id[KT_OBJECT_ID_BYTES],
 		  const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob);
 /*
  * Turn b's shared lock into an exclusive one, without waiting: -EBUSY while
@@ -71,8 +70,7 @@ int vfs_blob_open(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES],
 int vfs_blob_lock_exclusive(struct vfs_blob *b);
 /* Write the header if the size changed, close, wipe the keys. Takes NULL. */
 struct vfs_blob *vfs_blob_close(struct vfs_blob *b, int *ret_err);
-/* Remove a blob's file (not open). -ENOENT if absent. */
-int vfs_blob_unlink(int objects_fd, const uint8_t object_id[KT_OBJECT_ID_BYTES]);
+/* (A blob is removed as the store's object: kt_store_remove.) */
 
 /* The plaintext size (in memory, may be ahead of the header until sync). */
 uint64_t vfs_blob_size(const struct vfs_blob *b);

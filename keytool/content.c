@@ -5,45 +5,23 @@
  * A copy reads the old blob through vfs_blob_read (every chunk
  * authenticated under the old file key) and writes the new blob through
  * vfs_blob_write under the new key, then makes it durable (header, data,
- * the folder entry) before returning: only then may the node be pointed at
- * it. The plaintext passes through one sodium_malloc'd buffer, wiped after.
+ * its name in the store) before returning: only then may the node be
+ * pointed at it. The plaintext passes through one sodium_malloc'd buffer,
+ * wiped after.
  */
 #include "keytool/content.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
 #include "keytool/chunk.h"
+#include "keytool/store.h"
 
 #define COPY_BYTES (64u * 1024u)
 
 _Static_assert(COPY_BYTES % VFS_CHUNK_SIZE == 0, "copy whole chunks");
-
-/* fsync the "xx" folder holding a blob, so its new entry is durable. */
-static int sync_folder(int objects_fd, const uint8_t id[KT_OBJECT_ID_BYTES])
-{
-	char path[VFS_OBJECT_PATH_MAX];
-	int fd, r = 0;
-
-	vfs_object_path(id, path);
-	path[2] = '\0';
-	fd = openat(objects_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	/* and objects/ itself, in case the "xx" folder was new */
-	if (r == 0 && fsync(objects_fd) < 0)
-		r = -errno;
-	return r;
-}
 
 /* Drop the lock on the blob being replaced, if any. */
 static void release_held(struct kt_content_store *store)
@@ -69,7 +47,7 @@ static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
 	 * exclusively here, the daemon waits for us before opening it, and then
 	 * finds the row pointing at the new blob. */
 	release_held(store);
-	r = vfs_blob_open(store->objects_fd, old_id, old_key, &in);
+	r = vfs_blob_open(store->objects, old_id, old_key, &in);
 	if (r < 0)
 		return r;
 	r = vfs_blob_lock_exclusive(in);
@@ -82,7 +60,7 @@ static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
 		vfs_blob_close(in, NULL);
 		return -ENOMEM;
 	}
-	r = vfs_blob_create(store->objects_fd, new_id, new_key, &out);
+	r = vfs_blob_create(store->objects, new_id, new_key, &out);
 	size = vfs_blob_size(in);
 	while (r == 0 && off < size) {
 		size_t want = size - off < COPY_BYTES ? (size_t)(size - off) : COPY_BYTES;
@@ -112,11 +90,11 @@ static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
 			r = e;
 	}
 	if (r == 0)
-		r = sync_folder(store->objects_fd, new_id);
+		r = kt_store_persist(store->objects, new_id);
 	if (r < 0) {
 		vfs_blob_close(in, NULL);
 		if (r != -EEXIST)
-			(void)vfs_blob_unlink(store->objects_fd, new_id);
+			(void)kt_store_remove(store->objects, new_id);
 		return r;
 	}
 	/* Keep the old blob locked until the swap is done and it is removed. */
@@ -129,7 +107,7 @@ static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
 static int blob_remove(void *ctx, const uint8_t id[KT_OBJECT_ID_BYTES])
 {
 	struct kt_content_store *store = ctx;
-	int r = vfs_blob_unlink(store->objects_fd, id);
+	int r = kt_store_remove(store->objects, id);
 
 	/* Removing the old blob (or, on failure, the new copy) ends this file's
 	 * replacement: let the daemon open its blob again. */
@@ -140,14 +118,12 @@ static int blob_remove(void *ctx, const uint8_t id[KT_OBJECT_ID_BYTES])
 int kt_content_open(const char *vault_dir, struct kt_content_store *store,
 		    struct kt_content_ops *ret_ops)
 {
-	char path[4096];
+	int r;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/objects", vault_dir) >= sizeof(path))
-		return -ENAMETOOLONG;
 	store->held = NULL;
-	store->objects_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (store->objects_fd < 0)
-		return -errno;
+	r = kt_store_open(vault_dir, &store->objects);
+	if (r < 0)
+		return r;
 	ret_ops->copy = blob_copy;
 	ret_ops->remove = blob_remove;
 	ret_ops->ctx = store;
@@ -156,10 +132,8 @@ int kt_content_open(const char *vault_dir, struct kt_content_store *store,
 
 void kt_content_close(struct kt_content_store *store)
 {
-	if (store)
+	if (store) {
 		release_held(store);
-	if (store && store->objects_fd >= 0) {
-		close(store->objects_fd);
-		store->objects_fd = -1;
+		store->objects = kt_store_close(store->objects);
 	}
 }

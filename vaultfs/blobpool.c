@@ -20,8 +20,7 @@
 
 #include <sodium.h>
 
-#include "keytool/chunk.h"
-#include "meta/db.h" /* META_OBJECTS_DIR */
+#include "keytool/store.h"
 
 #define POOL_DIR "pool"
 #define POOL_FILES 64 /* ready files: descriptors held open */
@@ -35,7 +34,7 @@ struct ready {
 struct vfs_blobpool {
 	int dir_fd;			/* VAULT/pool */
 	int vault_fd;			/* VAULT, to remove pool/ at the end */
-	int objects_fd;			/* VAULT/objects (O_PATH) */
+	struct kt_store *store;		/* where blobs are adopted and removed */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t low;		/* work: the stack is half empty, a removal, stop */
@@ -89,7 +88,7 @@ static void remove_one(struct vfs_blobpool *p)
 	p->gone_head = (p->gone_head + 1) % GONE_MAX;
 	p->ngone--;
 	pthread_mutex_unlock(&p->lock);
-	(void)vfs_blob_unlink(p->objects_fd, id); /* gone already: nothing to do */
+	(void)kt_store_remove(p->store, id); /* gone already: nothing to do */
 	pthread_mutex_lock(&p->lock);
 }
 
@@ -169,22 +168,17 @@ int vfs_blobpool_fd(const struct vfs_blobpool *p)
 	return p->dir_fd;
 }
 
-int vfs_blobpool_start(const char *vault_dir, struct vfs_blobpool **ret)
+int vfs_blobpool_start(const char *vault_dir, struct kt_store *store, struct vfs_blobpool **ret)
 {
 	struct vfs_blobpool *p = calloc(1, sizeof(*p));
-	struct stat pool_st, objects_st;
 	int r;
 
 	if (!p)
 		return -ENOMEM;
-	p->dir_fd = p->objects_fd = -1;
+	p->store = store;
+	p->dir_fd = -1;
 	p->vault_fd = open(vault_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (p->vault_fd < 0 || (mkdirat(p->vault_fd, POOL_DIR, 0700) < 0 && errno != EEXIST)) {
-		r = -errno;
-		goto fail;
-	}
-	p->objects_fd = openat(p->vault_fd, META_OBJECTS_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (p->objects_fd < 0) {
 		r = -errno;
 		goto fail;
 	}
@@ -193,16 +187,11 @@ int vfs_blobpool_start(const char *vault_dir, struct vfs_blobpool **ret)
 		r = -errno;
 		goto fail;
 	}
-	if (fstat(p->dir_fd, &pool_st) < 0 || fstat(p->objects_fd, &objects_st) < 0) {
-		r = -errno;
-		goto fail;
-	}
-	if (pool_st.st_dev != objects_st.st_dev) {
-		/* objects/ is another filesystem: no rename can move a file there */
+	r = kt_store_adopt_check(store, p->dir_fd);
+	if (r == -EXDEV) /* the store cannot take files from pool/: no pool */
 		unlinkat(p->vault_fd, POOL_DIR, AT_REMOVEDIR);
-		r = -EXDEV;
+	if (r < 0)
 		goto fail;
-	}
 	empty_dir(p->dir_fd);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->low, NULL);
@@ -215,8 +204,6 @@ int vfs_blobpool_start(const char *vault_dir, struct vfs_blobpool **ret)
 	*ret = p;
 	return 0;
 fail:
-	if (p->objects_fd >= 0)
-		close(p->objects_fd);
 	if (p->dir_fd >= 0)
 		close(p->dir_fd);
 	if (p->vault_fd >= 0)
@@ -238,7 +225,6 @@ struct vfs_blobpool *vfs_blobpool_stop(struct vfs_blobpool *p)
 		close(p->stack[i].fd);
 	empty_dir(p->dir_fd);
 	close(p->dir_fd);
-	close(p->objects_fd);
 	unlinkat(p->vault_fd, POOL_DIR, AT_REMOVEDIR);
 	close(p->vault_fd);
 	pthread_cond_destroy(&p->low);

@@ -26,6 +26,7 @@
 
 #include "config.h"
 #include "keytool/cli.h"
+#include "keytool/store.h"
 #include "vaultfs/blobpool.h"
 #include "vaultfs/checkpoint.h"
 #include "vaultfs/control.h"
@@ -201,9 +202,9 @@ static int open_vault(struct vfs *v, const struct options *o, int *ret_lock_fd)
 	}
 	*ret_lock_fd = fd;
 	snprintf(path, sizeof(path), "%s/%s", v->vault_dir, META_OBJECTS_DIR);
-	v->objects_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (v->objects_fd < 0) {
-		cli_error("the vault %s is damaged: %s: %s", o->vault, path, strerror(errno));
+	r = kt_store_open(v->vault_dir, &v->store);
+	if (r < 0) {
+		cli_error("the vault %s is damaged: %s: %s", o->vault, path, strerror(-r));
 		return CLI_EXIT_FAILED;
 	}
 	return 0;
@@ -306,7 +307,7 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 {
 	/* Single-user mode: every change to the tree goes through this daemon,
 	 * so the kernel may cache names and attributes for long. */
-	struct vfs v = { .objects_fd = -1, .attr_timeout = 60.0, .entry_timeout = 60.0 };
+	struct vfs v = { .attr_timeout = 60.0, .entry_timeout = 60.0 };
 	struct fuse_loop_config *loop = NULL;
 	struct vfs_checkpointer *ckpt = NULL;
 	struct vfs_control *ctl = NULL;
@@ -345,7 +346,7 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		cli_error("cannot clean up the vault after a crash: %s", strerror(-r));
 		code = CLI_EXIT_FAILED;
 	}
-	if (code == 0 && (r = vfs_blobpool_start(v.vault_dir, &v.blobpool)) < 0 && r != -EXDEV) {
+	if (code == 0 && (r = vfs_blobpool_start(v.vault_dir, v.store, &v.blobpool)) < 0 && r != -EXDEV) {
 		cli_error("cannot prepare %s/pool: %s", v.vault_dir, strerror(-r));
 		code = CLI_EXIT_FAILED;
 	}
@@ -453,8 +454,7 @@ out:
 	v.dcache = vfs_dcache_free(v.dcache);
 	v.sessions = vfs_sessions_free(v.sessions);
 	v.db = meta_db_close(v.db);
-	if (v.objects_fd >= 0)
-		close(v.objects_fd);
+	v.store = kt_store_close(v.store);
 	if (lock_fd >= 0)
 		close(lock_fd);
 	/* A start-up that failed is reported only now: the parent exits on the

@@ -193,10 +193,12 @@ void vfs_statfs(fuse_req_t req, fuse_ino_t ino)
 	struct vfs *v = vfs_of(req);
 	struct statvfs sv;
 	uint64_t nodes = 0, bytes = 0;
+	int r;
 
 	(void)ino;
-	if (fstatvfs(v->objects_fd, &sv) < 0) {
-		fuse_reply_err(req, errno);
+	r = kt_store_space(v->store, &sv);
+	if (r < 0) {
+		fuse_reply_err(req, -r);
 		return;
 	}
 	db_lock(v);

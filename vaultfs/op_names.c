@@ -164,11 +164,11 @@ int vfs_make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t
 		kt_random(file_key, KT_KEY_BYTES);
 		n.has_object = true;
 		if (v->blobpool && vfs_blobpool_take(v->blobpool, n.object_id, &pool_fd) == 0) {
-			r = vfs_blob_create_from(v->objects_fd, vfs_blobpool_fd(v->blobpool), pool_fd,
+			r = vfs_blob_create_from(v->store, vfs_blobpool_fd(v->blobpool), pool_fd,
 						 n.object_id, file_key, &blob);
 		} else {
 			kt_random(n.object_id, KT_OBJECT_ID_BYTES);
-			r = vfs_blob_create(v->objects_fd, n.object_id, file_key, &blob);
+			r = vfs_blob_create(v->store, n.object_id, file_key, &blob);
 		}
 		if (r < 0)
 			goto out;
@@ -227,7 +227,7 @@ out:
 	db_unlock(v);
 	if (r < 0 && blob) {
 		blob = vfs_blob_close(blob, NULL);
-		vfs_blob_unlink(v->objects_fd, n.object_id);
+		kt_store_remove(v->store, n.object_id);
 	}
 	kt_secure_free(file_key);
 	free(name_enc);

@@ -38,7 +38,7 @@ int vfs_inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inode *
 
 		r = vfs_file_key_of(v, s, &cur, key, false);
 		if (r == 0)
-			r = vfs_blob_open(v->objects_fd, cur.object_id, key, &in->blob);
+			r = vfs_blob_open(v->store, cur.object_id, key, &in->blob);
 		if (r < 0 && r != -EBADMSG)
 			break;
 		/* (a failed read leaves now zeroed: then the open's result stands) */

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 
 #include "keytool/chunk.h"
+#include "keytool/store.h"
 #include "meta/ns.h"
 #include "vaultfs/ops.h"
 #include "vaultfs/record.h"

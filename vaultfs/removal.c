@@ -18,7 +18,7 @@
 void vfs_blob_discard(struct vfs *v, const uint8_t object_id[META_OBJECT_ID_BYTES])
 {
 	if (!v->blobpool || vfs_blobpool_discard(v->blobpool, object_id) < 0)
-		(void)vfs_blob_unlink(v->objects_fd, object_id);
+		(void)kt_store_remove(v->store, object_id);
 }
 
 /*

@@ -21,12 +21,13 @@
 struct fuse_session;
 struct vfs_deferred;
 struct vfs_blobpool;
+struct kt_store;
 
 #define VFS_DCACHE_MAX 65536 /* directories whose names the daemon remembers */
 
 struct vfs {
 	char *vault_dir;			/* the vault directory (absolute) */
-	int objects_fd;				/* vault_dir/objects, O_PATH|O_DIRECTORY */
+	struct kt_store *store;			/* the content blobs (keytool/store.h) */
 	struct meta_db *db;			/* vault.db (db_lock) */
 	pthread_mutex_t db_lock;		/* serialises db */
 	pthread_mutex_t keys_lock;		/* serialises level-key use with keyring refreshes

@@ -253,7 +253,7 @@ static int reencrypt(const struct globals *g, struct meta_db *db, struct kt_keyr
 	struct progress p = {.tty = isatty(STDERR_FILENO) == 1};
 	struct kt_rotation_options o = {
 	    .batch = batch, .progress = show_progress, .progress_ctx = &p};
-	struct kt_content_store store = {.objects_fd = -1};
+	struct kt_content_store store = {.objects = NULL};
 	struct kt_rotation_result res = {0};
 	struct kt_content_ops ops;
 	int r;

@@ -18,10 +18,12 @@
 
 #include "vaultfs/blobpool.h"
 #include "keytool/chunk.h"
+#include "keytool/store.h"
 #include "tests/unit/testutil.h"
 
 static char *vault;
 static int objects_fd;
+static struct kt_store *store;
 
 static void setup(void)
 {
@@ -34,10 +36,12 @@ static void setup(void)
 	ck_assert_int_eq(mkdir(path, 0700), 0);
 	objects_fd = open(path, O_RDONLY | O_DIRECTORY);
 	ck_assert_int_ge(objects_fd, 0);
+	ck_assert_int_eq(kt_store_open(vault, &store), 0);
 }
 
 static void teardown(void)
 {
+	store = kt_store_close(store);
 	close(objects_fd);
 	tu_rmrf(vault);
 	free(vault);
@@ -67,26 +71,26 @@ START_TEST(taken_file_becomes_a_blob)
 	struct vfs_blobpool *p = NULL;
 	struct vfs_blob *b = NULL;
 	uint8_t id[KT_OBJECT_ID_BYTES], key[KT_KEY_BYTES], out[5];
-	char hex[2 * KT_OBJECT_ID_BYTES + 1], rel[64 + VFS_OBJECT_PATH_MAX];
+	char hex[2 * KT_OBJECT_ID_BYTES + 1], rel[64 + KT_STORE_PATH_MAX];
 	int fd, err = -1;
 
 	randombytes_buf(key, sizeof(key));
-	ck_assert_int_eq(vfs_blobpool_start(vault, &p), 0);
+	ck_assert_int_eq(vfs_blobpool_start(vault, store, &p), 0);
 	ck_assert_int_eq(take(p, id, &fd), 0);
 	sodium_bin2hex(hex, sizeof(hex), id, sizeof(id));
 	snprintf(rel, sizeof(rel), "pool/%s", hex);
 	ck_assert(exists(rel));
-	ck_assert_int_eq(vfs_blob_create_from(objects_fd, vfs_blobpool_fd(p), fd, id, key, &b), 0);
+	ck_assert_int_eq(vfs_blob_create_from(store, vfs_blobpool_fd(p), fd, id, key, &b), 0);
 	ck_assert(!exists(rel)); /* moved, not copied */
 	ck_assert_int_eq(vfs_blob_write(b, "hello", 5, 0), 5);
 	vfs_blob_close(b, &err);
 	ck_assert_int_eq(err, 0);
 	/* a blob like any other: opens with its key, authenticates, reads back */
-	ck_assert_int_eq(vfs_blob_open(objects_fd, id, key, &b), 0);
+	ck_assert_int_eq(vfs_blob_open(store, id, key, &b), 0);
 	ck_assert_int_eq(vfs_blob_read(b, out, sizeof(out), 0), 5);
 	ck_assert_mem_eq(out, "hello", 5);
 	vfs_blob_close(b, NULL);
-	ck_assert_int_eq(vfs_blob_unlink(objects_fd, id), 0);
+	ck_assert_int_eq(kt_store_remove(store, id), 0);
 	ck_assert_ptr_null(vfs_blobpool_stop(p));
 	ck_assert(!exists("pool"));
 }
@@ -100,7 +104,7 @@ START_TEST(refills_and_ids_differ)
 	static uint8_t ids[N][KT_OBJECT_ID_BYTES];
 	int fd;
 
-	ck_assert_int_eq(vfs_blobpool_start(vault, &p), 0);
+	ck_assert_int_eq(vfs_blobpool_start(vault, store, &p), 0);
 	for (int i = 0; i < N; i++) {
 		ck_assert_int_eq(take(p, ids[i], &fd), 0);
 		close(fd);
@@ -123,7 +127,7 @@ START_TEST(discarded_blobs_are_removed)
 	struct vfs_blobpool *p = NULL;
 	static uint8_t ids[N][KT_OBJECT_ID_BYTES];
 	uint8_t key[KT_KEY_BYTES], keep[KT_OBJECT_ID_BYTES], missing[KT_OBJECT_ID_BYTES];
-	char rel[VFS_OBJECT_PATH_MAX];
+	char rel[KT_STORE_PATH_MAX];
 	struct vfs_blob *b;
 	int inline_removals = 0;
 
@@ -132,26 +136,26 @@ START_TEST(discarded_blobs_are_removed)
 		uint8_t *id = i < N ? ids[i] : keep;
 
 		randombytes_buf(id, KT_OBJECT_ID_BYTES);
-		ck_assert_int_eq(vfs_blob_create(objects_fd, id, key, &b), 0);
+		ck_assert_int_eq(vfs_blob_create(store, id, key, &b), 0);
 		vfs_blob_close(b, NULL);
 	}
 	randombytes_buf(missing, sizeof(missing));
-	ck_assert_int_eq(vfs_blobpool_start(vault, &p), 0);
+	ck_assert_int_eq(vfs_blobpool_start(vault, store, &p), 0);
 	ck_assert_int_eq(vfs_blobpool_discard(p, missing), 0);
 	for (int i = 0; i < N; i++) {
 		if (vfs_blobpool_discard(p, ids[i]) < 0) {
-			ck_assert_int_eq(vfs_blob_unlink(objects_fd, ids[i]), 0);
+			ck_assert_int_eq(kt_store_remove(store, ids[i]), 0);
 			inline_removals++;
 		}
 	}
 	vfs_blobpool_stop(p);
 	ck_assert_msg(inline_removals < N, "the queue took none of %d blobs", N);
 	for (int i = 0; i < N; i++) {
-		vfs_object_path(ids[i], rel);
+		kt_store_local_path(ids[i], rel);
 		ck_assert_msg(faccessat(objects_fd, rel, F_OK, 0) < 0 && errno == ENOENT,
 			      "blob %d of %d still there (%d removed inline)", i, N, inline_removals);
 	}
-	vfs_object_path(keep, rel);
+	kt_store_local_path(keep, rel);
 	ck_assert_int_eq(faccessat(objects_fd, rel, F_OK, 0), 0);
 	ck_assert(!exists("pool"));
 }
@@ -174,7 +178,7 @@ START_TEST(leftovers_removed_at_start)
 	f = fopen(path, "w");
 	ck_assert_ptr_nonnull(f);
 	fclose(f);
-	ck_assert_int_eq(vfs_blobpool_start(vault, &p), 0);
+	ck_assert_int_eq(vfs_blobpool_start(vault, store, &p), 0);
 	ck_assert(!exists("pool/00112233445566778899aabbccddeeff"));
 	ck_assert(exists("objects/keep"));
 	vfs_blobpool_stop(p);

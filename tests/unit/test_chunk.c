@@ -16,20 +16,33 @@
 #include <sodium.h>
 
 #include "keytool/chunk.h"
+#include "keytool/store.h"
 #include "tests/unit/testutil.h"
 
-static char *dir;
-static int objects_fd;
+static char *dir;		/* the vault directory */
+static int objects_fd;		/* its objects/, for the attacks */
+static struct kt_store *store;
 static uint8_t key_a[KT_KEY_BYTES], key_b[KT_KEY_BYTES];
 static uint8_t id_a[KT_OBJECT_ID_BYTES], id_b[KT_OBJECT_ID_BYTES];
+
+/* dir/objects and the store on it. */
+static int open_store(void)
+{
+	char *path = NULL;
+
+	if (asprintf(&path, "%s/objects", dir) < 0 || mkdir(path, 0700) < 0)
+		return -1;
+	objects_fd = open(path, O_RDONLY | O_DIRECTORY);
+	free(path);
+	return objects_fd < 0 ? -1 : kt_store_open(dir, &store);
+}
 
 static void setup(void)
 {
 	ck_assert_int_eq(kt_crypto_init(), 0);
 	dir = tu_tmpdir();
 	ck_assert_ptr_nonnull(dir);
-	objects_fd = open(dir, O_RDONLY | O_DIRECTORY);
-	ck_assert_int_ge(objects_fd, 0);
+	ck_assert_int_eq(open_store(), 0);
 	randombytes_buf(key_a, sizeof(key_a));
 	randombytes_buf(key_b, sizeof(key_b));
 	randombytes_buf(id_a, sizeof(id_a));
@@ -38,6 +51,7 @@ static void setup(void)
 
 static void teardown(void)
 {
+	store = kt_store_close(store);
 	close(objects_fd);
 	tu_rmrf(dir);
 	free(dir);
@@ -52,10 +66,10 @@ static void fill_pattern(uint8_t *buf, size_t len, unsigned seed)
 /* Path of a blob's file on disk (for the attacks). */
 static char *blob_path(const uint8_t id[KT_OBJECT_ID_BYTES])
 {
-	char rel[VFS_OBJECT_PATH_MAX], *p = NULL;
+	char rel[KT_STORE_PATH_MAX], *p = NULL;
 
-	vfs_object_path(id, rel);
-	if (asprintf(&p, "%s/%s", dir, rel) < 0)
+	kt_store_local_path(id, rel);
+	if (asprintf(&p, "%s/objects/%s", dir, rel) < 0)
 		abort();
 	return p;
 }
@@ -69,7 +83,7 @@ static void make_blob(const uint8_t id[KT_OBJECT_ID_BYTES], const uint8_t key[KT
 	int err = -1;
 
 	fill_pattern(buf, len, seed);
-	ck_assert_int_eq(vfs_blob_create(objects_fd, id, key, &b), 0);
+	ck_assert_int_eq(vfs_blob_create(store, id, key, &b), 0);
 	ck_assert_int_eq(vfs_blob_write(b, buf, len, 0), (ssize_t)len);
 	vfs_blob_close(b, &err);
 	ck_assert_int_eq(err, 0);
@@ -82,7 +96,7 @@ static ssize_t read_all(const uint8_t id[KT_OBJECT_ID_BYTES], const uint8_t key[
 {
 	struct vfs_blob *b = NULL;
 	ssize_t n;
-	int r = vfs_blob_open(objects_fd, id, key, &b);
+	int r = vfs_blob_open(store, id, key, &b);
 
 	if (r < 0)
 		return r;
@@ -143,7 +157,7 @@ START_TEST(test_random_writes_match_model)
 	struct vfs_blob *b = NULL;
 	uint64_t size = 0;
 
-	ck_assert_int_eq(vfs_blob_create(objects_fd, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, &b), 0);
 	for (int round = 0; round < 400; round++) {
 		uint32_t off = randombytes_uniform(MAX - 1);
 		uint32_t len = 1 + randombytes_uniform(MAX - off - 1);
@@ -170,7 +184,7 @@ START_TEST(test_random_writes_match_model)
 
 			vfs_blob_close(b, &err);
 			ck_assert_int_eq(err, 0);
-			ck_assert_int_eq(vfs_blob_open(objects_fd, id_a, key_a, &b), 0);
+			ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, &b), 0);
 			ck_assert_uint_eq(vfs_blob_size(b), size);
 		}
 		{
@@ -195,7 +209,7 @@ START_TEST(test_sparse_gap_reads_zero)
 	struct vfs_blob *b = NULL;
 	uint8_t zeros[sizeof(got)] = { 0 };
 
-	ck_assert_int_eq(vfs_blob_create(objects_fd, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, &b), 0);
 	ck_assert_int_eq(vfs_blob_write(b, data, 10, 0), 10);
 	ck_assert_int_eq(vfs_blob_write(b, data, 10, 1 << 20), 10);
 	ck_assert_uint_eq(vfs_blob_size(b), (1 << 20) + 10);
@@ -213,7 +227,7 @@ START_TEST(test_truncate_down_then_up_zeroes)
 	struct vfs_blob *b = NULL;
 
 	fill_pattern(buf, sizeof(buf), 3);
-	ck_assert_int_eq(vfs_blob_create(objects_fd, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, &b), 0);
 	ck_assert_int_eq(vfs_blob_write(b, buf, sizeof(buf), 0), sizeof(buf));
 	ck_assert_int_eq(vfs_blob_truncate(b, 5000), 0);
 	ck_assert_int_eq(vfs_blob_truncate(b, 9000), 0);
@@ -248,7 +262,7 @@ START_TEST(test_interrupted_shrink_is_consistent)
 		full = malloc(st.st_size);
 		ck_assert_int_eq(pread(fd, full, st.st_size, 0), st.st_size);
 		close(fd);
-		ck_assert_int_eq(vfs_blob_open(objects_fd, id_a, key_a, &b), 0);
+		ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, &b), 0);
 		ck_assert_int_eq(vfs_blob_truncate(b, 6000), 0);
 		vfs_blob_close(b, NULL);
 		read_file_at(p, 0, hdr, sizeof(hdr));
@@ -261,7 +275,7 @@ START_TEST(test_interrupted_shrink_is_consistent)
 	ck_assert_int_eq(read_all(id_a, key_a, got, sizeof(got)), 6000);
 	ck_assert_mem_eq(got, buf, 6000);
 	/* growing again must not resurrect the old bytes */
-	ck_assert_int_eq(vfs_blob_open(objects_fd, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, &b), 0);
 	ck_assert_int_eq(vfs_blob_truncate(b, 12000), 0);
 	ck_assert_int_eq(vfs_blob_read(b, got, 12000, 0), 12000);
 	for (size_t i = 6000; i < 12000; i++)
@@ -405,14 +419,14 @@ START_TEST(test_nonces_unique)
 	char *p;
 
 	fill_pattern(buf, sizeof(buf), 7);
-	ck_assert_int_eq(vfs_blob_create(objects_fd, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, &b), 0);
 	ck_assert_int_eq(vfs_blob_write(b, buf, sizeof(buf), 0), sizeof(buf));
 	vfs_blob_close(b, NULL);
 	p = blob_path(id_a);
 	for (int i = 0; i < 3; i++)
 		read_file_at(p, VFS_HEADER_BYTES + i * VFS_CHUNK_DISK, nonces[i], VFS_CHUNK_NONCE);
 	/* rewrite the same three chunks after a reopen */
-	ck_assert_int_eq(vfs_blob_open(objects_fd, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, &b), 0);
 	ck_assert_int_eq(vfs_blob_write(b, buf, sizeof(buf), 0), sizeof(buf));
 	vfs_blob_close(b, NULL);
 	for (int i = 0; i < 3; i++)
@@ -445,7 +459,7 @@ START_TEST(test_long_writes)
 	uint64_t size = 0;
 	char *p;
 
-	ck_assert_int_eq(vfs_blob_create(objects_fd, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, &b), 0);
 	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
 		uint32_t off = offs[i], len = lens[i];
 
@@ -465,7 +479,7 @@ START_TEST(test_long_writes)
 	/* the whole file twice, once per open: 512 chunks, 512 nonces */
 	p = blob_path(id_a);
 	for (int round = 0; round < 2; round++) {
-		ck_assert_int_eq(vfs_blob_open(objects_fd, id_a, key_a, &b), 0);
+		ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, &b), 0);
 		ck_assert_int_eq(vfs_blob_write(b, model, MAX, 0), MAX);
 		vfs_blob_close(b, NULL);
 		for (int i = 0; i < N / 2; i++)
@@ -496,7 +510,7 @@ static void *long_writer(void *arg)
 	uint8_t *buf = malloc(LEN), *got = malloc(LEN);
 	struct vfs_blob *b = NULL;
 
-	w->ok = buf && got && vfs_blob_create(objects_fd, w->id, key_a, &b) == 0;
+	w->ok = buf && got && vfs_blob_create(store, w->id, key_a, &b) == 0;
 	fill_pattern(buf, LEN, w->seed);
 	for (int i = 0; w->ok && i < 20; i++)
 		w->ok = vfs_blob_write(b, buf, LEN, (uint64_t)i * LEN) == LEN;
@@ -532,7 +546,7 @@ START_TEST(test_huge_growth_refused)
 	struct vfs_blob *b = NULL;
 	uint8_t x = 1;
 
-	ck_assert_int_eq(vfs_blob_create(objects_fd, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, &b), 0);
 	ck_assert_int_eq(vfs_blob_write(b, &x, 1, 0), 1);
 	ck_assert_int_eq(vfs_blob_truncate(b, 1ull << 50), -ENOSPC);
 	ck_assert_uint_eq(vfs_blob_size(b), 1);
@@ -601,14 +615,14 @@ START_TEST(test_golden_blob_v1)
 	ck_assert_mem_eq(blob + 8, id, KT_OBJECT_ID_BYTES);
 	ck_assert_uint_eq(blob[24], plain_len & 0xff);
 	{
-		char rel[VFS_OBJECT_PATH_MAX], *p = NULL;
+		char rel[KT_STORE_PATH_MAX], *p = NULL;
 		int fd;
 
-		vfs_object_path(id, rel);
+		kt_store_local_path(id, rel);
 		rel[2] = '\0';
 		mkdirat(objects_fd, rel, 0700);
 		rel[2] = '/';
-		ck_assert_int_ge(asprintf(&p, "%s/%s", dir, rel), 0);
+		ck_assert_int_ge(asprintf(&p, "%s/objects/%s", dir, rel), 0);
 		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		ck_assert_int_eq(write(fd, blob, blob_len), (ssize_t)blob_len);
 		close(fd);
@@ -673,8 +687,7 @@ static int generate(const char *out)
 		id_a[i] = (uint8_t)(0xa0 + i);
 	fill_pattern(plain, sizeof(plain), 42);
 	dir = tu_tmpdir();
-	objects_fd = open(dir, O_RDONLY | O_DIRECTORY);
-	if (vfs_blob_create(objects_fd, id_a, key_a, &b) < 0 ||
+	if (!dir || open_store() < 0 || vfs_blob_create(store, id_a, key_a, &b) < 0 ||
 	    vfs_blob_write(b, plain, sizeof(plain), 0) != sizeof(plain))
 		return 1;
 	vfs_blob_close(b, NULL);

@@ -47,7 +47,7 @@ static void setup(void)
 	ck_assert_int_eq(meta_db_open(dir, META_OPEN_RW, &db), 0);
 	ck_assert_int_eq(kt_unlock(db, "admin", PASS, strlen(PASS), &admin), 0);
 
-	v = (struct vfs){ .vault_dir = dir, .objects_fd = -1, .db = db, .multi_user = true };
+	v = (struct vfs){ .vault_dir = dir, .db = db, .multi_user = true };
 	pthread_mutex_init(&v.db_lock, NULL);
 	pthread_mutex_init(&v.keys_lock, NULL);
 	v.sessions = vfs_sessions_new(NULL);

@@ -28,6 +28,7 @@
 #include "keytool/content.h"
 #include "keytool/keystore.h"
 #include "keytool/rotation.h"
+#include "keytool/store.h"
 #include "meta/lifecycle.h"
 #include "meta/log.h"
 #include "meta/ns.h"
@@ -698,22 +699,20 @@ static size_t content_of(size_t i, uint8_t *buf, size_t max)
 	return len;
 }
 
-static int objects_fd(void)
+/* The vault's content store (objects/). */
+static struct kt_store *objects_open(void)
 {
-	char path[4096];
-	int fd;
+	struct kt_store *objects = NULL;
 
-	snprintf(path, sizeof(path), "%s/objects", dir);
-	fd = open(path, O_RDONLY | O_DIRECTORY);
-	ck_assert_int_ge(fd, 0);
-	return fd;
+	ck_assert_int_eq(kt_store_open(dir, &objects), 0);
+	return objects;
 }
 
 /* Files with real blobs. */
 static void make_blob_files(struct kt_keyring *kr, size_t count)
 {
 	uint8_t buf[20000];
-	int ofd = objects_fd();
+	struct kt_store *objects = objects_open();
 
 	for (size_t i = 0; i < count; i++) {
 		struct vfs_blob *b = NULL;
@@ -723,7 +722,7 @@ static void make_blob_files(struct kt_keyring *kr, size_t count)
 
 		make_file(db, kr, (uint8_t)(i % 3));
 		ck_assert_int_eq(meta_node_get(db, files[n_files - 1].ino, &n), 0);
-		ck_assert_int_eq(vfs_blob_create(ofd, n.object_id, files[n_files - 1].key, &b), 0);
+		ck_assert_int_eq(vfs_blob_create(objects, n.object_id, files[n_files - 1].key, &b), 0);
 		ck_assert_int_eq(vfs_blob_write(b, buf, len, 0), (ssize_t)len);
 		vfs_blob_close(b, &err);
 		ck_assert_int_eq(err, 0);
@@ -731,14 +730,14 @@ static void make_blob_files(struct kt_keyring *kr, size_t count)
 		ck_assert_int_eq(meta_node_update(db, &n), 0);
 		meta_node_clear(&n);
 	}
-	close(ofd);
+	kt_store_close(objects);
 }
 
 /* Every file's content reads back through its (current) key. */
 static void all_content_reads(const struct kt_keyring *kr)
 {
 	uint8_t want[20000], got[20000];
-	int ofd = objects_fd();
+	struct kt_store *objects = objects_open();
 
 	for (size_t i = 0; i < n_files; i++) {
 		struct vfs_blob *b = NULL;
@@ -753,14 +752,14 @@ static void all_content_reads(const struct kt_keyring *kr)
 		ck_assert_int_eq(kt_file_key_info(n.file_key, &level, &version), 0);
 		ck_assert_int_eq(kt_keyring_level_key(kr, level, version, &lk), 0);
 		ck_assert_int_eq(kt_file_key_unwrap(lk, n.object_id, n.file_key, key), 0);
-		ck_assert_int_eq(vfs_blob_open(ofd, n.object_id, key, &b), 0);
+		ck_assert_int_eq(vfs_blob_open(objects, n.object_id, key, &b), 0);
 		ck_assert_uint_eq(vfs_blob_size(b), len);
 		ck_assert_int_eq(vfs_blob_read(b, got, sizeof(got), 0), (ssize_t)len);
 		ck_assert_int_eq(memcmp(got, want, len), 0);
 		vfs_blob_close(b, NULL);
 		meta_node_clear(&n);
 	}
-	close(ofd);
+	kt_store_close(objects);
 }
 
 /* Blobs in objects/. */
@@ -803,11 +802,11 @@ START_TEST(reencrypt_resumable)
 		struct vfs_blob *held = NULL;
 		uint8_t key[KT_KEY_BYTES];
 		struct meta_node n;
-		int ofd = objects_fd();
+		struct kt_store *objects = objects_open();
 
 		ck_assert_int_eq(meta_node_get(db, files[0].ino, &n), 0);
 		memcpy(key, files[0].key, sizeof(key));
-		ck_assert_int_eq(vfs_blob_open(ofd, n.object_id, key, &held), 0);
+		ck_assert_int_eq(vfs_blob_open(objects, n.object_id, key, &held), 0);
 		sodium_memzero(key, sizeof(key));
 		meta_node_clear(&n);
 		ck_assert_int_eq(kt_reencrypt_run(db, alice, 0, &ops, &busy, &r0), -EBUSY);
@@ -816,7 +815,7 @@ START_TEST(reencrypt_resumable)
 		ck_assert(memcmp(n.object_id, old_ids[0], KT_OBJECT_ID_BYTES) == 0);
 		meta_node_clear(&n);
 		vfs_blob_close(held, NULL);
-		close(ofd);
+		kt_store_close(objects);
 	}
 
 	ck_assert_int_eq(kt_reencrypt_run(db, alice, 0, &ops, &o, &res), -EINTR);
@@ -827,7 +826,7 @@ START_TEST(reencrypt_resumable)
 	{
 		struct meta_rotation *rots = NULL;
 		size_t n = 0;
-		int ofd = objects_fd();
+		struct kt_store *objects = objects_open();
 		struct vfs_blob *b = NULL;
 		uint8_t key[KT_KEY_BYTES];
 
@@ -836,11 +835,11 @@ START_TEST(reencrypt_resumable)
 		kt_random(rots[0].pending_object, KT_OBJECT_ID_BYTES);
 		kt_random(key, sizeof(key));
 		rots[0].has_pending = true;
-		ck_assert_int_eq(vfs_blob_create(ofd, rots[0].pending_object, key, &b), 0);
+		ck_assert_int_eq(vfs_blob_create(objects, rots[0].pending_object, key, &b), 0);
 		vfs_blob_close(b, NULL);
 		ck_assert_int_eq(meta_rotation_update(db, &rots[0]), 0);
 		free(rots);
-		close(ofd);
+		kt_store_close(objects);
 		ck_assert_uint_eq(count_blobs(), 13);
 	}
 	memset(&res, 0, sizeof(res));
@@ -881,14 +880,14 @@ START_TEST(reencrypt_skips_damaged_blob)
 	struct kt_content_store store;
 	struct kt_content_ops ops;
 	struct kt_keyring *carol = unlock(db, "carol", CAROL_PASS);
-	char path[4200], rel[VFS_OBJECT_PATH_MAX];
+	char path[4200], rel[KT_STORE_PATH_MAX];
 	struct meta_node n;
 	int fd;
 	uint8_t byte;
 
 	make_blob_files(carol, 5);
 	ck_assert_int_eq(meta_node_get(db, files[2].ino, &n), 0);
-	vfs_object_path(n.object_id, rel);
+	kt_store_local_path(n.object_id, rel);
 	snprintf(path, sizeof(path), "%s/objects/%s", dir, rel);
 	fd = open(path, O_RDWR);
 	ck_assert_int_ge(fd, 0);
