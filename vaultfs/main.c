@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "keytool/cli.h"
+#include "cli/cli.h"
 #include "vaultfs/blobpool.h"
 #include "vaultfs/checkpoint.h"
 #include "vaultfs/control.h"
