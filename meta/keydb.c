@@ -420,11 +420,6 @@ int meta_role_key_get(struct meta_db *db, int64_t role_id, uint32_t version,
 
 /* ---- grants ---- */
 
-#define GRANT_SELECT                                                                               \
-	"SELECT g.user_id, g.role_id, g.role_version, g.sealed, g.granted_by, g.granted_at,"       \
-	" g.expires, u.name, r.name FROM grants g JOIN users u ON u.id = g.user_id"                \
-	" JOIN roles r ON r.id = g.role_id"
-
 static int read_grant(sqlite3_stmt *st, struct meta_grant *g)
 {
 	int r;
@@ -517,7 +512,7 @@ int meta_grant_list_user(struct meta_db *db, int64_t user_id, struct meta_grant 
 	if (!ret || !ret_n)
 		return -EINVAL;
 	r = meta_stmt(db, META_ST_GRANT_LIST_USER,
-		      GRANT_SELECT " WHERE g.user_id = ?1 ORDER BY g.role_id, g.role_version", &st);
+		      META_GRANT_SELECT " WHERE g.user_id = ?1 ORDER BY g.role_id, g.role_version", &st);
 	if (r < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, user_id))
@@ -533,7 +528,7 @@ int meta_grant_list_all(struct meta_db *db, struct meta_grant **ret, size_t *ret
 	if (!ret || !ret_n)
 		return -EINVAL;
 	r = meta_stmt(db, META_ST_GRANT_LIST_ALL,
-		      GRANT_SELECT " ORDER BY u.name, r.name, g.role_version", &st);
+		      META_GRANT_SELECT " ORDER BY u.name, r.name, g.role_version", &st);
 	if (r < 0)
 		return r;
 	return meta_grants_read(st, ret, ret_n);
