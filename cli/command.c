@@ -9,7 +9,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,22 +74,6 @@ int cli_open_vault(struct cli_context *ctx, enum meta_open_mode mode)
 	return r == 0 ? CLI_EXIT_OK : ctx->prog->fail(ctx, CLI_FAIL_OPEN, ctx->vault, r);
 }
 
-/* The vault user mapped to our uid, else the one named like our login
- * (unless that name is mapped to another uid). */
-static int user_of_uid(struct meta_db *db, uid_t uid, struct meta_user *ret_user)
-{
-	struct passwd *pw;
-	int r = meta_user_get_by_uid(db, (int64_t)uid, ret_user);
-
-	if (r == -ENOENT) {
-		pw = getpwuid(uid);
-		r = pw ? meta_user_get_by_name(db, pw->pw_name, ret_user) : -ENOENT;
-		if (r == 0 && ret_user->uid >= 0 && ret_user->uid != (int64_t)uid)
-			r = -ENOENT;
-	}
-	return r;
-}
-
 /* The acting user: --as, else the vault user of our uid. */
 static int find_user(struct cli_context *ctx)
 {
@@ -109,7 +92,7 @@ static int find_user(struct cli_context *ctx)
 			return CLI_EXIT_DENIED;
 		}
 	} else {
-		r = user_of_uid(ctx->db, getuid(), &u);
+		r = meta_user_for_uid(ctx->db, (int64_t)getuid(), &u);
 		if (r == -ENOENT)
 			return ctx->prog->fail(ctx, CLI_FAIL_USER_UNMAPPED, NULL, r);
 	}

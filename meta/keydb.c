@@ -13,6 +13,7 @@
 #include "meta/keydb.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +159,31 @@ int meta_user_get_by_uid(struct meta_db *db, int64_t uid, struct meta_user *ret_
 	if (sqlite3_bind_int64(st, 1, uid))
 		return meta_bind_errno(st);
 	return one_user(st, ret_user);
+}
+
+int meta_user_for_uid(struct meta_db *db, int64_t uid, struct meta_user *ret_user)
+{
+	struct passwd pw, *res = NULL;
+	struct meta_user u;
+	char buf[4096];
+	int r;
+
+	if (!ret_user)
+		return -EINVAL;
+	r = meta_user_get_by_uid(db, uid, ret_user);
+	if (r != -ENOENT)
+		return r;
+	/* getpwuid_r: the daemon asks from many threads */
+	if (uid < 0 || uid > (int64_t)(uid_t)-1 ||
+	    getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return -ENOENT;
+	r = meta_user_get_by_name(db, res->pw_name, &u);
+	if (r < 0)
+		return r;
+	if (u.uid >= 0)
+		return -ENOENT; /* that name is mapped to another uid */
+	*ret_user = u;
+	return 0;
 }
 
 int meta_user_set_secret(struct meta_db *db, int64_t id,
