@@ -1,7 +1,7 @@
 /*
  * keytool/control-proto.c — building and reading the messages of a
  * multi-user mount's control socket (see control-proto.h). No I/O: the
- * daemon (vaultfs/control.c) and the client (keytool/mountctl.c) read and
+ * daemon (vaultfs/control.c) and the client (keytool/cmd/mount.c) read and
  * write the bytes, these functions only turn them into values and back.
  *
  * Every field is read byte by byte, little-endian, from a buffer whose

@@ -17,7 +17,7 @@
  *
  * Messages are built and read only by the functions below (control-proto.c:
  * no I/O), on both sides: the daemon (vaultfs/control.c) and the client
- * (keytool/mountctl.c). The structs at the end show the layout; the
+ * (keytool/cmd/mount.c). The structs at the end show the layout; the
  * functions read and write the bytes, little-endian, on any host.
  */
 #pragma once

@@ -187,7 +187,12 @@ int meta_col_i64(struct sqlite3_stmt *st, int col, int64_t *ret);
 struct meta_key_seal;
 int meta_key_seals_read(struct sqlite3_stmt *st, struct meta_key_seal **ret, size_t *ret_n);
 /* The same for grants (columns user_id, role_id, role_version, sealed,
- * granted_by, granted_at, expires, user name, role name). */
+ * granted_by, granted_at, expires, user name, role name: the columns of
+ * META_GRANT_SELECT, to which a query adds its WHERE and ORDER BY). */
+#define META_GRANT_SELECT                                                                          \
+	"SELECT g.user_id, g.role_id, g.role_version, g.sealed, g.granted_by, g.granted_at,"       \
+	" g.expires, u.name, r.name FROM grants g JOIN users u ON u.id = g.user_id"                \
+	" JOIN roles r ON r.id = g.role_id"
 struct meta_grant;
 int meta_grants_read(struct sqlite3_stmt *st, struct meta_grant **ret, size_t *ret_n);
 

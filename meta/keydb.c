@@ -13,6 +13,7 @@
 #include "meta/keydb.h"
 
 #include <errno.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -158,6 +159,31 @@ int meta_user_get_by_uid(struct meta_db *db, int64_t uid, struct meta_user *ret_
 	if (sqlite3_bind_int64(st, 1, uid))
 		return meta_bind_errno(st);
 	return one_user(st, ret_user);
+}
+
+int meta_user_for_uid(struct meta_db *db, int64_t uid, struct meta_user *ret_user)
+{
+	struct passwd pw, *res = NULL;
+	struct meta_user u;
+	char buf[4096];
+	int r;
+
+	if (!ret_user)
+		return -EINVAL;
+	r = meta_user_get_by_uid(db, uid, ret_user);
+	if (r != -ENOENT)
+		return r;
+	/* getpwuid_r: the daemon asks from many threads */
+	if (uid < 0 || uid > (int64_t)(uid_t)-1 ||
+	    getpwuid_r((uid_t)uid, &pw, buf, sizeof(buf), &res) != 0 || !res)
+		return -ENOENT;
+	r = meta_user_get_by_name(db, res->pw_name, &u);
+	if (r < 0)
+		return r;
+	if (u.uid >= 0)
+		return -ENOENT; /* that name is mapped to another uid */
+	*ret_user = u;
+	return 0;
 }
 
 int meta_user_set_secret(struct meta_db *db, int64_t id,
@@ -420,11 +446,6 @@ int meta_role_key_get(struct meta_db *db, int64_t role_id, uint32_t version,
 
 /* ---- grants ---- */
 
-#define GRANT_SELECT                                                                               \
-	"SELECT g.user_id, g.role_id, g.role_version, g.sealed, g.granted_by, g.granted_at,"       \
-	" g.expires, u.name, r.name FROM grants g JOIN users u ON u.id = g.user_id"                \
-	" JOIN roles r ON r.id = g.role_id"
-
 static int read_grant(sqlite3_stmt *st, struct meta_grant *g)
 {
 	int r;
@@ -517,7 +538,7 @@ int meta_grant_list_user(struct meta_db *db, int64_t user_id, struct meta_grant 
 	if (!ret || !ret_n)
 		return -EINVAL;
 	r = meta_stmt(db, META_ST_GRANT_LIST_USER,
-		      GRANT_SELECT " WHERE g.user_id = ?1 ORDER BY g.role_id, g.role_version", &st);
+		      META_GRANT_SELECT " WHERE g.user_id = ?1 ORDER BY g.role_id, g.role_version", &st);
 	if (r < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, user_id))
@@ -533,7 +554,7 @@ int meta_grant_list_all(struct meta_db *db, struct meta_grant **ret, size_t *ret
 	if (!ret || !ret_n)
 		return -EINVAL;
 	r = meta_stmt(db, META_ST_GRANT_LIST_ALL,
-		      GRANT_SELECT " ORDER BY u.name, r.name, g.role_version", &st);
+		      META_GRANT_SELECT " ORDER BY u.name, r.name, g.role_version", &st);
 	if (r < 0)
 		return r;
 	return meta_grants_read(st, ret, ret_n);

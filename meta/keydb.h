@@ -98,6 +98,13 @@ int meta_user_get_by_name(struct meta_db *db, const char *name, struct meta_user
 int meta_user_get_by_id(struct meta_db *db, int64_t id, struct meta_user *ret_user);
 /* The user whose uid column equals uid; -ENOENT if none. */
 int meta_user_get_by_uid(struct meta_db *db, int64_t uid, struct meta_user *ret_user);
+/*
+ * The vault user of an OS uid, as every program finds it: the user whose uid
+ * column equals uid, else the user named like uid's login name who has no
+ * uid of their own. -ENOENT if neither; other errors as the lookups give
+ * them. *ret_user is written only on success.
+ */
+int meta_user_for_uid(struct meta_db *db, int64_t uid, struct meta_user *ret_user);
 int meta_user_set_secret(struct meta_db *db, int64_t id, const uint8_t secret_sealed[META_USER_SECRET_BYTES]);
 /* All users ordered by name; *ret_users is malloc'd (free()), *ret_n its count. */
 int meta_user_list(struct meta_db *db, struct meta_user **ret_users, size_t *ret_n);

@@ -168,10 +168,7 @@ int meta_grant_list_role(struct meta_db *db, int64_t role_id, struct meta_grant 
 	if (!ret || !ret_n)
 		return -EINVAL;
 	r = meta_stmt(db, META_ST_GRANT_LIST_ROLE,
-		      "SELECT g.user_id, g.role_id, g.role_version, g.sealed, g.granted_by,"
-		      " g.granted_at, g.expires, u.name, r.name FROM grants g"
-		      " JOIN users u ON u.id = g.user_id JOIN roles r ON r.id = g.role_id"
-		      " WHERE g.role_id = ?1 ORDER BY u.name, g.role_version",
+		      META_GRANT_SELECT " WHERE g.role_id = ?1 ORDER BY u.name, g.role_version",
 		      &st);
 	if (r < 0)
 		return r;

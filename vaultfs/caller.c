@@ -9,7 +9,6 @@
 #include "vaultfs/ops-internal.h"
 
 #include <errno.h>
-#include <pwd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 
@@ -52,26 +51,15 @@ void vfs_record_integrity(struct vfs *v, struct vfs_session *s, fuse_req_t req, 
 	db_unlock(v);
 }
 
-/* The vault user of uid: the user registered with that uid, else the user
- * named like uid's login who has no uid of their own; "" when none. */
+/* The session of uid's vault user (meta_user_for_uid); "" when none. */
 static struct vfs_session *session_map(struct vfs *v, uid_t uid)
 {
 	struct meta_user u = { 0 };
 	char name[META_NAME_MAX + 1] = "";
-	int r;
 
 	db_lock(v);
-	r = meta_user_get_by_uid(v->db, uid, &u);
-	if (r == 0) {
+	if (meta_user_for_uid(v->db, uid, &u) == 0)
 		snprintf(name, sizeof(name), "%s", u.name);
-	} else {
-		struct passwd pw, *res = NULL;
-		char buf[4096];
-
-		if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res &&
-		    meta_user_get_by_name(v->db, res->pw_name, &u) == 0 && u.uid < 0)
-			snprintf(name, sizeof(name), "%s", u.name);
-	}
 	db_unlock(v);
 	return vfs_session_add(v->sessions, uid, name);
 }

@@ -32,7 +32,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,23 +356,15 @@ static void kdf_give(struct vfs_control *ctl, int turn)
 
 /* ---------- requests ---------- */
 
-/* The vault user of uid (see caller.c's session_map), via db. */
+/* The name of uid's vault user (meta_user_for_uid), via db. */
 static int user_of_uid(struct meta_db *db, uid_t uid, char name[META_NAME_MAX + 1])
 {
 	struct meta_user u = { 0 };
-	struct passwd pw, *res = NULL;
-	char buf[4096];
+	int r = meta_user_for_uid(db, uid, &u);
 
-	if (meta_user_get_by_uid(db, uid, &u) == 0) {
+	if (r == 0)
 		snprintf(name, META_NAME_MAX + 1, "%s", u.name);
-		return 0;
-	}
-	if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res &&
-	    meta_user_get_by_name(db, res->pw_name, &u) == 0 && u.uid < 0) {
-		snprintf(name, META_NAME_MAX + 1, "%s", u.name);
-		return 0;
-	}
-	return -ENOENT;
+	return r;
 }
 
 static void levels_text(uint32_t mask, char *buf, size_t len)

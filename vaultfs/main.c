@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "keytool/cli.h"
+#include "cli/cli.h"
 #include "keytool/store.h"
 #include "vaultfs/blobpool.h"
 #include "vaultfs/checkpoint.h"

@@ -1,9 +1,8 @@
 /*
  * keytool/cmd/cmd.h — what the source files of vaultfs-keytool share: the
- * global options, the command table's entries, the helpers of
- * keytool/main.c (usage, opening the vault, unlocking, errors, JSON), and
- * the commands of the key lifecycle (lifecycle.c: revoke, user remove,
- * rotate, expire, list keys; recover.c: recovery setup, recover).
+ * verbs (one file per family, gathered in the table of main.c), the steps
+ * and output helpers they have in common (common.c), and the few things one
+ * verb family lends another (finishing rotations, recovery setup at init).
  *
  * Only the command uses this; the libraries never print.
  */
@@ -16,54 +15,24 @@
 
 #include <jansson.h>
 
-#include "keytool/cli.h"
+#include "cli/cli.h"
+#include "cli/command.h"
 #include "keytool/keystore.h"
 
 #define PROGRAM		"vaultfs-keytool"
 #define HINT_LIST_USERS "see '" PROGRAM " list users'"
 #define HINT_LIST_ROLES "see '" PROGRAM " list roles'"
 
-/* Global options, parsed before the command. */
-struct globals {
-	const char *vault;	     /* --vault or $VAULTFS_VAULT, else NULL */
-	const char *as;		     /* --as: the acting user, else NULL */
-	const char *passphrase_file; /* --passphrase-file: the acting user's passphrase */
-};
+/* ---- common.c: steps and output the verbs share ------------------------ */
 
-struct command {
-	const char *name;
-	int (*run)(const struct globals *g, int argc, char **argv);
-	const char *usage;   /* after "usage: vaultfs-keytool " */
-	const char *summary; /* one line for the command list */
-	const char *options; /* option help, may be NULL */
-};
-
-/* ---- keytool/main.c ---------------------------------------------------- */
-
-const struct command *find_command(const char *name);
-void print_help(const struct command *c);
-/* A usage error: one line saying what is wrong, then the usage line; returns 2. */
-int usage_error(const struct command *c, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-/* getopt_long returned '?' or ':' (opterr is off): say which option. */
-int bad_option(const struct command *c, int opt, char **argv);
-/* Reset getopt for a command's argv (argv[0] is the command name). */
-void getopt_reset(void);
-int need_vault(const struct globals *g, const struct command *c);
-/* Open the vault; on failure print why and return the exit code. */
-int open_vault(const struct globals *g, enum meta_open_mode mode, struct meta_db **ret_db);
-/* Ask for user's passphrase (--passphrase-file or terminal) and unlock their keys. */
-int unlock_user(const struct globals *g, struct meta_db *db, const char *user,
-		struct kt_keyring **ret_keyring);
-/* Open the vault read-write and find the acting user (no passphrase yet). */
-int admin_session(const struct globals *g, const struct command *c, struct meta_db **ret_db,
-		  struct meta_user *ret_user);
 /* The error of an administration, as one line and an exit code. */
 int admin_error(const char *admin, const char *what, int r);
-bool valid_name_or_complain(const struct command *c, const char *kind, const char *name,
+bool valid_name_or_complain(const struct cli_context *ctx, const char *kind, const char *name,
 			    int *ret_exit);
 /* Read a new passphrase for user (from file or twice from the terminal). */
 char *new_passphrase(const char *file, const char *user);
+/* An OS uid argument; false if malformed. */
+bool parse_uid(const char *text, int64_t *ret_uid);
 /* Both names exist; else print which one does not. */
 int check_user_role(struct meta_db *db, const char *user, const char *role_name,
 		    struct meta_user *ret_user, struct meta_role *ret_role);
@@ -73,15 +42,25 @@ int json_print(json_t *root);
 /* Print s left-aligned in width columns (UTF-8 characters), then a space. */
 void print_cell(const char *s, int width);
 
-/* ---- lifecycle.c ------------------------------------------------------- */
+/* ---- the verbs (run from the table in main.c) -------------------------- */
 
-int cmd_revoke(const struct globals *g, int argc, char **argv);
-int cmd_rotate(const struct globals *g, int argc, char **argv);
-int cmd_expire(const struct globals *g, int argc, char **argv);
-/* "user remove NAME" (argv[0] is "remove"), from cmd_user. */
-int cmd_user_remove(const struct globals *g, const struct command *c, int argc, char **argv);
-/* "list keys": versions, fingerprints, holders, expiry, files; never key bytes. */
-int list_keys(struct meta_db *db, bool json);
+int cmd_init(struct cli_context *ctx, int argc, char **argv);	  /* init.c */
+int cmd_user(struct cli_context *ctx, int argc, char **argv);	  /* user.c: add, remove */
+int cmd_role(struct cli_context *ctx, int argc, char **argv);	  /* role.c */
+int cmd_grant(struct cli_context *ctx, int argc, char **argv);	  /* grant.c */
+int cmd_revoke(struct cli_context *ctx, int argc, char **argv);	  /* grant.c */
+int cmd_expire(struct cli_context *ctx, int argc, char **argv);	  /* grant.c */
+int cmd_rotate(struct cli_context *ctx, int argc, char **argv);	  /* rotate.c */
+int cmd_recovery(struct cli_context *ctx, int argc, char **argv); /* recover.c */
+int cmd_recover(struct cli_context *ctx, int argc, char **argv);  /* recover.c */
+int cmd_passwd(struct cli_context *ctx, int argc, char **argv);	  /* passwd.c */
+int cmd_list(struct cli_context *ctx, int argc, char **argv);	  /* list.c */
+int cmd_unlock(struct cli_context *ctx, int argc, char **argv);	  /* mount.c */
+int cmd_lock(struct cli_context *ctx, int argc, char **argv);	  /* mount.c */
+int cmd_status(struct cli_context *ctx, int argc, char **argv);	  /* mount.c */
+
+/* ---- rotate.c, for revoke, expire and user remove ---------------------- */
+
 /*
  * Finish the rotations the vault has running, as administrator kr, showing
  * progress on a terminal; print one line of what was done or went wrong.
@@ -89,7 +68,7 @@ int list_keys(struct meta_db *db, bool json);
  */
 int run_rotations(struct meta_db *db, struct kt_keyring *kr);
 
-/* ---- recover.c --------------------------------------------------------- */
+/* ---- recover.c, for init's --recovery-* options ------------------------ */
 
 /* Options of a recovery setup as given (init's --recovery-* or "recovery setup"). */
 struct recovery_args {
@@ -100,9 +79,8 @@ struct recovery_args {
 };
 
 /* Check the options before anything is created; prints and sets *ret_exit if bad. */
-bool recovery_args_valid(const struct command *c, const struct recovery_args *a, int *ret_exit);
+bool recovery_args_valid(const struct cli_context *ctx, const struct recovery_args *a,
+			 int *ret_exit);
 /* After init: unlock the new administrator with pass and set up recovery. */
-int init_recovery(const struct globals *g, const char *admin, const char *pass,
+int init_recovery(struct cli_context *ctx, const char *admin, const char *pass,
 		  const struct recovery_args *a);
-int cmd_recovery(const struct globals *g, int argc, char **argv);
-int cmd_recover(const struct globals *g, int argc, char **argv);

@@ -13,7 +13,6 @@
 
 #include "keytool/cmd/cmd.h"
 #include "keytool/recovery.h"
-#include "keytool/rotation.h"
 
 /* Officer names from "a,b,c" into names (pointing into copy, strdup'd). */
 static bool split_officers(const char *text, char **ret_copy, const char **names,
@@ -56,39 +55,42 @@ static bool parse_count(const char *text, unsigned int *ret)
 	return true;
 }
 
-bool recovery_args_valid(const struct command *c, const struct recovery_args *a, int *ret_exit)
+bool recovery_args_valid(const struct cli_context *ctx, const struct recovery_args *a,
+			 int *ret_exit)
 {
 	const char *names[KT_RECOVERY_SHARES_MAX];
 	unsigned int shares, threshold, n;
 	char *copy = NULL;
 
 	if (!a->shares || !a->threshold || !a->officers) {
-		*ret_exit = usage_error(c, "recovery needs the number of shares, the threshold and "
-					   "the officers (all three)");
+		*ret_exit =
+		    cli_usage_error(ctx, "recovery needs the number of shares, the threshold and "
+					 "the officers (all three)");
 		return false;
 	}
 	if (!parse_count(a->shares, &shares) || shares < 2 || shares > KT_RECOVERY_SHARES_MAX) {
-		*ret_exit = usage_error(c, "invalid number of shares '%s' (2-%d)", a->shares,
-					KT_RECOVERY_SHARES_MAX);
+		*ret_exit = cli_usage_error(ctx, "invalid number of shares '%s' (2-%d)", a->shares,
+					    KT_RECOVERY_SHARES_MAX);
 		return false;
 	}
 	if (!parse_count(a->threshold, &threshold) || threshold < 2 || threshold > shares) {
-		*ret_exit =
-		    usage_error(c, "invalid threshold '%s' (2 up to the number of shares, %u)",
-				a->threshold, shares);
+		*ret_exit = cli_usage_error(
+		    ctx, "invalid threshold '%s' (2 up to the number of shares, %u)", a->threshold,
+		    shares);
 		return false;
 	}
 	if (!split_officers(a->officers, &copy, names, &n)) {
-		*ret_exit = usage_error(c,
-					"invalid officers '%s' (distinct names of a-z 0-9 _ . -, "
-					"separated by commas)",
-					a->officers);
+		*ret_exit =
+		    cli_usage_error(ctx,
+				    "invalid officers '%s' (distinct names of a-z 0-9 _ . -, "
+				    "separated by commas)",
+				    a->officers);
 		return false;
 	}
 	free(copy);
 	if (n != shares) {
-		*ret_exit = usage_error(c, "%u officers for %u shares: give one officer per share",
-					n, shares);
+		*ret_exit = cli_usage_error(
+		    ctx, "%u officers for %u shares: give one officer per share", n, shares);
 		return false;
 	}
 	return true;
@@ -142,48 +144,38 @@ static int setup(struct meta_db *db, struct kt_keyring *kr, const struct recover
 	return x;
 }
 
-int init_recovery(const struct globals *g, const char *admin, const char *pass,
+int init_recovery(struct cli_context *ctx, const char *admin, const char *pass,
 		  const struct recovery_args *a)
 {
-	struct kt_keyring *kr = NULL;
-	struct meta_db *db = NULL;
 	int x, r;
 
-	x = open_vault(g, META_OPEN_RW, &db);
+	x = cli_open_vault(ctx, META_OPEN_RW);
 	if (x != CLI_EXIT_OK)
 		return x;
-	r = kt_unlock(db, admin, pass, strlen(pass), &kr);
+	r = kt_unlock(ctx->db, admin, pass, strlen(pass), &ctx->keyring);
 	if (r < 0) {
 		cli_error("the vault was created but recovery was not set up (%s): run '" PROGRAM
 			  " recovery setup'",
 			  strerror(-r));
-		x = CLI_EXIT_FAILED;
-	} else {
-		x = setup(db, kr, a);
-		if (x != CLI_EXIT_OK)
-			cli_error("the vault was created without recovery: run '" PROGRAM
-				  " recovery setup' once the problem is fixed");
+		return CLI_EXIT_FAILED;
 	}
-	kt_keyring_free(kr);
-	meta_db_close(db);
+	x = setup(ctx->db, ctx->keyring, a);
+	if (x != CLI_EXIT_OK)
+		cli_error("the vault was created without recovery: run '" PROGRAM
+			  " recovery setup' once the problem is fixed");
 	return x;
 }
 
-int cmd_recovery(const struct globals *g, int argc, char **argv)
+int cmd_recovery(struct cli_context *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"shares", required_argument, NULL, 'S'},	{"threshold", required_argument, NULL, 'T'},
 	    {"officers", required_argument, NULL, 'O'}, {"out-dir", required_argument, NULL, 'D'},
 	    {"help", no_argument, NULL, 'h'},		{0},
 	};
-	const struct command *c = find_command("recovery");
 	struct recovery_args a = {0};
-	struct kt_keyring *kr = NULL;
-	struct meta_db *db = NULL;
-	struct meta_user admin;
 	int opt, x;
 
-	getopt_reset();
 	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'S':
@@ -199,29 +191,27 @@ int cmd_recovery(const struct globals *g, int argc, char **argv)
 			a.out_dir = optarg;
 			break;
 		case 'h':
-			print_help(c);
+			cli_command_help(ctx->prog, ctx->cmd);
 			return CLI_EXIT_OK;
 		default:
-			return bad_option(c, opt, argv);
+			return cli_bad_option(ctx, opt, argv);
 		}
 	}
 	if (optind >= argc)
-		return usage_error(c, "missing 'setup'");
+		return cli_usage_error(ctx, "missing 'setup'");
 	if (strcmp(argv[optind], "setup") != 0)
-		return usage_error(c, "unknown recovery command '%s' (only 'recovery setup')",
-				   argv[optind]);
+		return cli_usage_error(ctx, "unknown recovery command '%s' (only 'recovery setup')",
+				       argv[optind]);
 	if (argc - optind != 1)
-		return usage_error(c, "unexpected argument '%s'", argv[optind + 1]);
-	if (!recovery_args_valid(c, &a, &x))
+		return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind + 1]);
+	if (!recovery_args_valid(ctx, &a, &x))
 		return x;
-	x = admin_session(g, c, &db, &admin);
+	x = cli_setup(ctx);
 	if (x != CLI_EXIT_OK)
 		return x;
-	x = unlock_user(g, db, admin.name, &kr);
+	x = cli_unlock(ctx);
 	if (x == CLI_EXIT_OK)
-		x = setup(db, kr, &a);
-	kt_keyring_free(kr);
-	meta_db_close(db);
+		x = setup(ctx->db, ctx->keyring, &a);
 	return x;
 }
 
@@ -277,7 +267,7 @@ static int recovery_refused(int r, const struct kt_recovery_error *e, const char
 	return CLI_EXIT_FAILED;
 }
 
-int cmd_recover(const struct globals *g, int argc, char **argv)
+int cmd_recover(struct cli_context *ctx, int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"share", required_argument, NULL, 's'},
@@ -286,11 +276,8 @@ int cmd_recover(const struct globals *g, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
-	const struct command *c = find_command("recover");
 	const char *paths[KT_RECOVERY_SHARES_MAX + 1], *new_file = NULL, *action;
 	struct kt_recovery_error e;
-	struct kt_keyring *kr = NULL;
-	struct meta_db *db = NULL;
 	struct meta_user u;
 	struct meta_role role;
 	int64_t expires = 0;
@@ -298,13 +285,12 @@ int cmd_recover(const struct globals *g, int argc, char **argv)
 	char *pass = NULL, when[40];
 	int opt, x, r;
 
-	getopt_reset();
 	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
 			if (n > KT_RECOVERY_SHARES_MAX)
-				return usage_error(c, "too many --share (at most %d)",
-						   KT_RECOVERY_SHARES_MAX);
+				return cli_usage_error(ctx, "too many --share (at most %d)",
+						       KT_RECOVERY_SHARES_MAX);
 			paths[n++] = optarg;
 			break;
 		case 'n':
@@ -312,48 +298,51 @@ int cmd_recover(const struct globals *g, int argc, char **argv)
 			break;
 		case 'e':
 			if (cli_time_parse(optarg, &expires) < 0)
-				return usage_error(c,
-						   "invalid date '%s' (use YYYY-MM-DD, "
-						   "YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM] or @SECONDS)",
-						   optarg);
+				return cli_usage_error(
+				    ctx,
+				    "invalid date '%s' (use YYYY-MM-DD, "
+				    "YYYY-MM-DDTHH:MM[:SS][Z|+HH:MM] or @SECONDS)",
+				    optarg);
 			if (expires <= meta_now_ns())
-				return usage_error(c, "--expires %s is in the past", optarg);
+				return cli_usage_error(ctx, "--expires %s is in the past", optarg);
 			break;
 		case 'h':
-			print_help(c);
+			cli_command_help(ctx->prog, ctx->cmd);
 			return CLI_EXIT_OK;
 		default:
-			return bad_option(c, opt, argv);
+			return cli_bad_option(ctx, opt, argv);
 		}
 	}
 	if (optind >= argc)
-		return usage_error(c, "recover what? (reset-passphrase USER or grant USER ROLE)");
+		return cli_usage_error(ctx,
+				       "recover what? (reset-passphrase USER or grant USER ROLE)");
 	action = argv[optind];
 	if (strcmp(action, "reset-passphrase") == 0) {
 		if (argc - optind != 2)
-			return usage_error(c, "reset-passphrase needs one user");
+			return cli_usage_error(ctx, "reset-passphrase needs one user");
 		if (expires)
-			return usage_error(c, "--expires is for grant");
+			return cli_usage_error(ctx, "--expires is for grant");
 	} else if (strcmp(action, "grant") == 0) {
 		if (argc - optind != 3)
-			return usage_error(c, "grant needs a user and a role");
+			return cli_usage_error(ctx, "grant needs a user and a role");
 		if (new_file)
-			return usage_error(c, "--new-passphrase-file is for reset-passphrase");
+			return cli_usage_error(ctx,
+					       "--new-passphrase-file is for reset-passphrase");
 	} else {
-		return usage_error(c, "unknown action '%s' (reset-passphrase or grant)", action);
+		return cli_usage_error(ctx, "unknown action '%s' (reset-passphrase or grant)",
+				       action);
 	}
 	if (n == 0)
-		return usage_error(c, "give the officers' share files with --share FILE (one per "
-				      "share)");
-	x = need_vault(g, c);
-	if (x == CLI_EXIT_OK)
-		x = open_vault(g, META_OPEN_RW, &db);
+		return cli_usage_error(ctx,
+				       "give the officers' share files with --share FILE (one per "
+				       "share)");
+	x = cli_setup(ctx);
 	if (x != CLI_EXIT_OK)
 		return x;
 	/* names first: bad input costs nobody's share */
 	if (action[0] == 'g')
-		x = check_user_role(db, argv[optind + 1], argv[optind + 2], &u, &role);
-	else if ((r = meta_user_get_by_name(db, argv[optind + 1], &u)) < 0) {
+		x = check_user_role(ctx->db, argv[optind + 1], argv[optind + 2], &u, &role);
+	else if ((r = meta_user_get_by_name(ctx->db, argv[optind + 1], &u)) < 0) {
 		cli_error("unknown user '%s' (" HINT_LIST_USERS ")", argv[optind + 1]);
 		x = CLI_EXIT_FAILED;
 	}
@@ -362,23 +351,21 @@ int cmd_recover(const struct globals *g, int argc, char **argv)
 		x = CLI_EXIT_FAILED;
 	}
 	if (x == CLI_EXIT_OK && action[0] == 'g' && (role.flags & META_ROLE_EXPIRING) && !expires)
-		x = usage_error(c, "role '%s' needs --expires DATE (its grants must expire)",
-				role.name);
+		x = cli_usage_error(ctx, "role '%s' needs --expires DATE (its grants must expire)",
+				    role.name);
 	if (x != CLI_EXIT_OK)
-		goto out;
+		return x;
 
-	r = kt_recovery_unlock(db, paths, n, &e, &kr);
+	r = kt_recovery_unlock(ctx->db, paths, n, &e, &ctx->keyring);
 	if (r < 0) {
-		x = recovery_refused(r, &e, paths);
-		goto out;
+		return recovery_refused(r, &e, paths);
 	}
 	if (action[0] == 'r') {
 		pass = new_passphrase(new_file, u.name);
 		if (!pass) {
-			x = CLI_EXIT_FAILED;
-			goto out;
+			return CLI_EXIT_FAILED;
 		}
-		r = kt_user_reset(db, kr, u.name, pass, strlen(pass));
+		r = kt_user_reset(ctx->db, ctx->keyring, u.name, pass, strlen(pass));
 		pass = cli_passphrase_free(pass);
 		x = admin_error(KT_RECOVERY_NAME, "reset the passphrase", r);
 		if (x == CLI_EXIT_OK)
@@ -386,7 +373,7 @@ int cmd_recover(const struct globals *g, int argc, char **argv)
 			       "(see '" PROGRAM " list grants')\n",
 			       u.name);
 	} else {
-		r = kt_grant(db, kr, u.name, role.name, expires);
+		r = kt_grant(ctx->db, ctx->keyring, u.name, role.name, expires);
 		x = admin_error(KT_RECOVERY_NAME, "grant the role", r);
 		if (x == CLI_EXIT_OK && expires)
 			printf("recovered: granted role '%s' to '%s' until %s\n", role.name, u.name,
@@ -394,8 +381,5 @@ int cmd_recover(const struct globals *g, int argc, char **argv)
 		else if (x == CLI_EXIT_OK)
 			printf("recovered: granted role '%s' to '%s'\n", role.name, u.name);
 	}
-out:
-	kt_keyring_free(kr);
-	meta_db_close(db);
 	return x;
 }

@@ -17,7 +17,7 @@
 
 #include <jansson.h>
 
-#include "keytool/cli.h"
+#include "cli/cli.h"
 #include "meta/ns.h"
 #include "meta/cmd/cmd.h"
 #include "meta/cmd/out.h"
@@ -312,7 +312,7 @@ static int print_human(const struct cmd_session *s, const struct inventory *inv,
 	return r;
 }
 
-int cmd_inventory(const struct cmd_global *g, const struct cmd_command *cmd, int argc, char **argv)
+int cmd_inventory(struct cli_context *ctx, int argc, char **argv)
 {
 	/* clang-format off */
 	static const struct option options[] = {
@@ -328,8 +328,6 @@ int cmd_inventory(const struct cmd_global *g, const struct cmd_command *cmd, int
 	bool arg_json = false;
 	int c, ret, r, level = -1;
 
-	optind = 0;
-	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
 		case 'L':
@@ -339,22 +337,20 @@ int cmd_inventory(const struct cmd_global *g, const struct cmd_command *cmd, int
 			arg_json = true;
 			break;
 		case 'h':
-			cmd_help(cmd);
+			cli_command_help(ctx->prog, ctx->cmd);
 			return CLI_EXIT_OK;
-		case ':':
-			return cmd_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return cmd_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option(ctx, c, argv);
 		}
 	}
 	if (optind < argc)
-		return cmd_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+		return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
 
-	ret = cmd_session_open(g, &s);
+	ret = cmd_session_open(ctx, &s);
 	if (ret == 0 && arg_level)
-		ret = cmd_level_arg(&s, cmd, arg_level, &level);
+		ret = cmd_level_arg(&s, arg_level, &level);
 	if (ret == 0)
-		ret = cmd_session_unlock(g, &s);
+		ret = cmd_session_unlock(&s);
 	if (ret != 0)
 		return ret;
 

@@ -7,43 +7,40 @@
  * the metadata key (through the auditor role) and no level key: they read
  * names and records, never content.
  *
- * This file holds the global options, the subcommand table and the session
- * every subcommand starts from: the database opened read-only (so it works
- * while the vault is mounted and can change nothing), the --as user's keys
- * unlocked, and the configured level names. The subcommands are in
+ * This file holds the subcommand table (run by cli/command.h), the help,
+ * how the setup's failures are worded, and the session every subcommand
+ * starts from: the database opened read-only (so it works while the vault
+ * is mounted and can change nothing), the --as user's keys unlocked, and
+ * the configured level names. The subcommands are in
  * records.c (log, incidents) and inventory.c; text output in out.c.
  */
-#include <ctype.h>
 #include <errno.h>
-#include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <pwd.h>
-#include <sys/prctl.h>
-#include <unistd.h>
 
-#include "config.h"
-#include "keytool/cli.h"
 #include "keytool/crypto.h"
 #include "keytool/keystore.h"
 #include "meta/cmd/cmd.h"
 
 #define PROGRAM "vaultfs-meta"
 
-static int cmd_help_command(const struct cmd_global *g, const struct cmd_command *cmd, int argc,
-			    char **argv);
+static int cmd_help_command(struct cli_context *ctx, int argc, char **argv);
+
+/* The auditors' commands: the vault read-only, the auditor's keys. */
+#define AUDIT (CLI_OPENS_RO | CLI_FINDS_USER | CLI_AUDITS)
 
 /* clang-format off */
-static const struct cmd_command commands[] = {
+static const struct cli_command commands[] = {
 	{
 		.name = "log",
 		.run = cmd_log,
+		.setup = AUDIT,
 		.usage = "log [--user U] [--path PREFIX] [--ino N] [--op OP] [--level N] [--denied] "
 			 "[--since T] [--until T] [--limit N] [--json|--csv]",
 		.summary = "list access records: who did what, when, with what outcome",
-		.help = "  --user U         only records of vault user U\n"
+		.help = "Options:\n"
+			"  --user U         only records of vault user U\n"
 			"  --path PREFIX    only records whose path (or rename target) is PREFIX\n"
 			"                   or lies under it (\"/hr\" matches /hr and /hr/x, not /hrx)\n"
 			"  --ino N          only records of inode N (one file, across its renames)\n"
@@ -61,10 +58,12 @@ static const struct cmd_command commands[] = {
 	{
 		.name = "incidents",
 		.run = cmd_incidents,
+		.setup = AUDIT,
 		.usage = "incidents [--since T] [--until T] [--user U] [--path PREFIX] [--limit N] "
 			 "[--json|--csv]",
 		.summary = "list incidents: denials, refused level 4, integrity failures",
-		.help = "  --since T        from time T: 2026-11-22, 2026-11-22T10:00[:SS[.mmm]][Z|+01:00],\n"
+		.help = "Options:\n"
+			"  --since T        from time T: 2026-11-22, 2026-11-22T10:00[:SS[.mmm]][Z|+01:00],\n"
 			"                   @SECONDS; UTC unless an offset is given\n"
 			"  --until T        up to time T; a date alone includes that whole day\n"
 			"  --user U         only incidents of vault user U\n"
@@ -77,9 +76,11 @@ static const struct cmd_command commands[] = {
 	{
 		.name = "inventory",
 		.run = cmd_inventory,
+		.setup = AUDIT,
 		.usage = "inventory [--level N] [--json]",
 		.summary = "count files and bytes per level and per top-level folder",
-		.help = "  --level N        only level N (a number or a level name)\n"
+		.help = "Options:\n"
+			"  --level N        only level N (a number or a level name)\n"
 			"  --json           {\"levels\": [...], \"folders\": [...]}\n"
 			"  -h, --help       show this help\n",
 	},
@@ -94,16 +95,6 @@ static const struct cmd_command commands[] = {
 /* clang-format on */
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
-
-static const struct cmd_command *command_find(const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < N_COMMANDS; i++)
-		if (strcmp(commands[i].name, name) == 0)
-			return &commands[i];
-	return NULL;
-}
 
 static void usage_line(FILE *f)
 {
@@ -136,30 +127,6 @@ static void help_global(void)
 	       "'" PROGRAM " COMMAND --help' describes a command; see also vaultfs-meta(1).\n");
 }
 
-void cmd_help(const struct cmd_command *cmd)
-{
-	printf("usage: " PROGRAM " [global options] %s\n\n%c%s.\n", cmd->usage,
-	       toupper((unsigned char)cmd->summary[0]), cmd->summary + 1);
-	if (cmd->help[0])
-		printf("\nOptions:\n%s", cmd->help);
-}
-
-int cmd_usage_error(const struct cmd_command *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, PROGRAM ": ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	if (cmd)
-		fprintf(stderr, "usage: " PROGRAM " [global options] %s\n", cmd->usage);
-	else
-		usage_line(stderr);
-	return CLI_EXIT_USAGE;
-}
-
 bool cmd_parse_u64(const char *text, uint64_t *ret_val)
 {
 	unsigned long long v;
@@ -175,22 +142,21 @@ bool cmd_parse_u64(const char *text, uint64_t *ret_val)
 	return true;
 }
 
-static int cmd_help_command(const struct cmd_global *g, const struct cmd_command *self, int argc,
-			    char **argv)
+static int cmd_help_command(struct cli_context *ctx, int argc, char **argv)
 {
-	const struct cmd_command *cmd;
+	const struct cli_command *cmd;
 
 	if (argc > 2)
-		return cmd_usage_error(self, "help takes one command name");
+		return cli_usage_error(ctx, "help takes one command name");
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		help_global();
 		return CLI_EXIT_OK;
 	}
-	cmd = command_find(argv[1]);
+	cmd = cli_command_find(ctx->prog, argv[1]);
 	if (!cmd)
-		return cmd_usage_error(self, "'%s' is not a command (see '" PROGRAM " --help')",
+		return cli_usage_error(ctx, "'%s' is not a command (see '" PROGRAM " --help')",
 				       argv[1]);
-	cmd_help(cmd);
+	cli_command_help(ctx->prog, cmd);
 	return CLI_EXIT_OK;
 }
 
@@ -221,144 +187,116 @@ static int load_level_names(struct cmd_session *s)
 	return CLI_EXIT_OK;
 }
 
-/*
- * The auditor, as vaultfs-keytool finds the acting user: --as, else the vault
- * user mapped to our uid, else the vault user named like our login (unless
- * that name is mapped to another uid).
- */
-static int session_user(const struct cmd_global *g, struct cmd_session *s)
+/* The vault at dir does not open (meta_db_open's r). */
+static int open_failed(const char *dir, int r)
 {
-	struct meta_user u;
-	struct passwd *pw;
-	int r;
-
-	if (g->as) {
-		snprintf(s->user, sizeof(s->user), "%s", g->as);
-		return CLI_EXIT_OK;
-	}
-	r = meta_user_get_by_uid(s->db, (int64_t)getuid(), &u);
-	if (r == -ENOENT) {
-		pw = getpwuid(getuid());
-		r = pw ? meta_user_get_by_name(s->db, pw->pw_name, &u) : -ENOENT;
-		if (r == 0 && u.uid >= 0 && u.uid != (int64_t)getuid())
-			r = -ENOENT;
-	}
-	if (r == -ENOENT) {
-		cli_error("no vault user is mapped to your account: give --as USER (a user granted "
-			  "the auditor role)");
-		r = CLI_EXIT_USAGE;
-	} else if (r < 0) {
-		cli_error("cannot read the users of the vault: %s", strerror(-r));
-		r = CLI_EXIT_FAILED;
-	} else {
-		snprintf(s->user, sizeof(s->user), "%s", u.name);
-		r = CLI_EXIT_OK;
-	}
-	return r;
-}
-
-int cmd_session_open(const struct cmd_global *g, struct cmd_session *s)
-{
-	int r;
-
-	memset(s, 0, sizeof(*s));
-	if (!g->vault) {
-		cli_error("no vault given: use --vault DIR or set VAULTFS_VAULT");
-		return CLI_EXIT_USAGE;
-	}
-	r = meta_db_open(g->vault, META_OPEN_RO, &s->db);
 	switch (r) {
-	case 0:
-		break;
 	case -ENOENT:
-		cli_error("no vault at %s: check --vault or VAULTFS_VAULT", g->vault);
+		cli_error("no vault at %s: check --vault or VAULTFS_VAULT", dir);
 		return CLI_EXIT_NO_VAULT;
 	case -EPROTO:
 		cli_error("the vault at %s has a database version this vaultfs-meta does not know: "
 			  "use the vaultfs release that last wrote it",
-			  g->vault);
+			  dir);
 		return CLI_EXIT_FAILED;
 	case -EBUSY:
-		cli_error("the vault database at %s is locked: try again in a moment", g->vault);
+		cli_error("the vault database at %s is locked: try again in a moment", dir);
 		return CLI_EXIT_FAILED;
 	case -EACCES:
 	case -EPERM:
 		cli_error("no permission to read the vault at %s: auditors need read access to "
 			  "its vault.db (ask the system administrator)",
-			  g->vault);
+			  dir);
 		return CLI_EXIT_FAILED;
 	case -EROFS:
 		/* WAL: a reader must find vault.db-shm or be able to create it */
 		cli_error("cannot open the vault at %s read-only: its vault.db-shm is missing and "
 			  "cannot be created; run while the vault is mounted, or ask the system "
 			  "administrator for write access to the vault directory",
-			  g->vault);
+			  dir);
 		return CLI_EXIT_FAILED;
 	default:
-		cli_error("cannot open the vault at %s: %s", g->vault, strerror(-r));
+		cli_error("cannot open the vault at %s: %s", dir, strerror(-r));
 		return CLI_EXIT_FAILED;
 	}
-	r = session_user(g, s);
-	if (r != CLI_EXIT_OK)
-		return r;
-	return load_level_names(s);
 }
 
-int cmd_session_unlock(const struct cmd_global *g, struct cmd_session *s)
+/* The keys of user do not unlock (kt_unlock's r). */
+static int unlock_failed(const char *user, int r)
 {
-	char prompt[META_NAME_MAX + 32];
-	char *pass;
-	int r;
-
-	snprintf(prompt, sizeof(prompt), "Passphrase for '%s': ", s->user);
-	pass = cli_passphrase_read(g->passphrase_file, prompt, false);
-	if (!pass)
-		return CLI_EXIT_FAILED; /* cli_passphrase_read said why */
-	r = kt_unlock(s->db, s->user, pass, strlen(pass), &s->keyring);
-	pass = cli_passphrase_free(pass);
 	switch (r) {
-	case 0:
-		break;
 	case -EACCES:
 		cli_error("wrong passphrase for user '%s', or the user is disabled: try again, "
 			  "or ask an administrator",
-			  s->user);
+			  user);
 		return CLI_EXIT_DENIED;
 	case -ENOENT:
 		cli_error("no user '%s' in this vault: check --as ('vaultfs-keytool list users' "
 			  "shows the users)",
-			  s->user);
+			  user);
 		return CLI_EXIT_DENIED;
 	case -EINVAL:
-		cli_error("'%s' is not a valid user name: check --as", s->user);
+		cli_error("'%s' is not a valid user name: check --as", user);
 		return CLI_EXIT_USAGE;
 	case -EBADMSG:
 		cli_error("the keys of user '%s' do not open: the vault's key tables may have been "
 			  "tampered with; report an incident",
-			  s->user);
+			  user);
 		return CLI_EXIT_FAILED;
 	case -EBUSY:
 		cli_error("the vault database is locked: try again in a moment");
 		return CLI_EXIT_FAILED;
 	default:
-		cli_error("cannot unlock the keys of user '%s': %s", s->user, strerror(-r));
+		cli_error("cannot unlock the keys of user '%s': %s", user, strerror(-r));
 		return cli_exit_code(r);
 	}
-	s->meta_keys = kt_keyring_meta(s->keyring);
-	if (!s->meta_keys) {
-		cli_error("user '%s' holds no role with the metadata key (grant the auditor role)",
-			  s->user);
-		return CLI_EXIT_DENIED;
+}
+
+/* The setup's failures, worded for vaultfs-meta. */
+static int fail(const struct cli_context *ctx, enum cli_failure what, const char *arg, int r)
+{
+	switch (what) {
+	case CLI_FAIL_UNKNOWN_OPTION:
+		return cli_usage_error(ctx, "unknown option '%s'", arg);
+	case CLI_FAIL_NO_COMMAND:
+		return cli_usage_error(ctx, "no command given (see '" PROGRAM " --help')");
+	case CLI_FAIL_UNKNOWN_COMMAND:
+		return cli_usage_error(ctx, "'%s' is not a command (see '" PROGRAM " --help')",
+				       arg);
+	case CLI_FAIL_NO_VAULT_GIVEN:
+		cli_error("no vault given: use --vault DIR or set VAULTFS_VAULT");
+		return CLI_EXIT_USAGE;
+	case CLI_FAIL_USER_UNMAPPED:
+		cli_error("no vault user is mapped to your account: give --as USER (a user granted "
+			  "the auditor role)");
+		return CLI_EXIT_USAGE;
+	case CLI_FAIL_OPEN:
+		return open_failed(arg, r);
+	case CLI_FAIL_UNLOCK:
+		return unlock_failed(arg, r);
 	}
-	/* The trail says who read what: only auditors and administrators see it,
-	 * not every member who holds the metadata key for names. */
-	if (!(kt_keyring_flags(s->keyring) & (META_ROLE_AUDITOR | META_ROLE_ADMIN))) {
-		cli_error("user '%s' is neither an auditor nor an administrator (grant the auditor "
-			  "role to read access records)",
-			  s->user);
-		return CLI_EXIT_DENIED;
-	}
-	return CLI_EXIT_OK;
+	return CLI_EXIT_FAILED;
+}
+
+int cmd_session_open(struct cli_context *ctx, struct cmd_session *s)
+{
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->ctx = ctx;
+	r = cli_setup(ctx);
+	if (r != CLI_EXIT_OK)
+		return r;
+	s->db = ctx->db;
+	return load_level_names(s);
+}
+
+int cmd_session_unlock(struct cmd_session *s)
+{
+	int r = cli_unlock(s->ctx);
+
+	s->meta_keys = s->ctx->meta_keys;
+	return r;
 }
 
 void cmd_session_close(struct cmd_session *s)
@@ -366,8 +304,7 @@ void cmd_session_close(struct cmd_session *s)
 	size_t i;
 
 	s->meta_keys = NULL;
-	s->keyring = kt_keyring_free(s->keyring);
-	s->db = meta_db_close(s->db);
+	s->db = NULL; /* closed by cli_main */
 	for (i = 0; i <= META_LEVEL_REFUSED; i++) {
 		free(s->level_names[i]);
 		s->level_names[i] = NULL;
@@ -391,14 +328,13 @@ const char *cmd_level_name(const struct cmd_session *s, int level)
 	return s->level_names[level];
 }
 
-int cmd_level_arg(const struct cmd_session *s, const struct cmd_command *cmd, const char *text,
-		  int *ret_level)
+int cmd_level_arg(const struct cmd_session *s, const char *text, int *ret_level)
 {
 	uint8_t level;
 	int r = kt_level_parse(s->db, text, &level);
 
 	if (r < 0 || level > META_LEVEL_REFUSED)
-		return cmd_usage_error(cmd,
+		return cli_usage_error(s->ctx,
 				       "'%s' is not a level: give 0..3 or a level name "
 				       "('vaultfs-keytool list levels' shows them)",
 				       text);
@@ -435,68 +371,18 @@ int cmd_decrypt(struct cmd_session *s, enum kt_meta_purpose purpose, uint64_t co
 	return 0;
 }
 
+static const struct cli_program program = {
+    .name = PROGRAM,
+    .commands = commands,
+    .n_commands = N_COMMANDS,
+    .usage_prefix = "[global options] ",
+    .short_options = "h",
+    .usage = usage_line,
+    .help = help_global,
+    .fail = fail,
+};
+
 int main(int argc, char **argv)
 {
-	/* clang-format off */
-	static const struct option options[] = {
-		{"vault", required_argument, NULL, 'V'},
-		{"as", required_argument, NULL, 'u'},
-		{"passphrase-file", required_argument, NULL, 'p'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'v'},
-		{NULL, 0, NULL, 0},
-	};
-	/* clang-format on */
-	struct cmd_global g = {0};
-	const struct cmd_command *cmd;
-	const char *arg_vault = NULL;
-	int c, ret;
-
-	cli_set_program(PROGRAM);
-	/* No core dumps: they would hold the auditor's keys. */
-	prctl(PR_SET_DUMPABLE, 0);
-	if (kt_crypto_init() < 0) {
-		cli_error("cannot initialise libsodium");
-		return CLI_EXIT_FAILED;
-	}
-
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:h", options, NULL)) != -1) {
-		switch (c) {
-		case 'V':
-			arg_vault = optarg;
-			break;
-		case 'u':
-			g.as = optarg;
-			break;
-		case 'p':
-			g.passphrase_file = optarg;
-			break;
-		case 'h':
-			help_global();
-			return CLI_EXIT_OK;
-		case 'v':
-			printf(PROGRAM " %s\n", VAULTFS_VERSION);
-			return CLI_EXIT_OK;
-		case ':':
-			return cmd_usage_error(NULL, "option '%s' needs a value", argv[optind - 1]);
-		default:
-			return cmd_usage_error(NULL, "unknown option '%s'", argv[optind - 1]);
-		}
-	}
-	g.vault = cli_vault_dir(arg_vault);
-	if (optind >= argc)
-		return cmd_usage_error(NULL, "no command given (see '" PROGRAM " --help')");
-	cmd = command_find(argv[optind]);
-	if (!cmd)
-		return cmd_usage_error(NULL, "'%s' is not a command (see '" PROGRAM " --help')",
-				       argv[optind]);
-
-	ret = cmd->run(&g, cmd, argc - optind, argv + optind);
-
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		cli_error("cannot write the output: %s", strerror(errno));
-		return CLI_EXIT_FAILED;
-	}
-	return ret;
+	return cli_main(&program, argc, argv);
 }

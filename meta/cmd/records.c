@@ -24,7 +24,7 @@
 
 #include <jansson.h>
 
-#include "keytool/cli.h"
+#include "cli/cli.h"
 #include "meta/log.h"
 #include "meta/cmd/cmd.h"
 #include "meta/cmd/out.h"
@@ -588,7 +588,7 @@ static int records_run(struct cmd_session *s, const struct records_args *a, int 
 	return 0;
 }
 
-static int records_parse(const struct cmd_command *cmd, int argc, char **argv,
+static int records_parse(const struct cli_context *ctx, int argc, char **argv,
 			 struct records_args *a)
 {
 	/* clang-format off */
@@ -623,8 +623,6 @@ static int records_parse(const struct cmd_command *cmd, int argc, char **argv,
 	bool json = false, csv = false;
 	int c;
 
-	optind = 0;
-	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":h", options, NULL)) != -1) {
 		switch (c) {
 		case 'U':
@@ -632,7 +630,7 @@ static int records_parse(const struct cmd_command *cmd, int argc, char **argv,
 			break;
 		case 'P':
 			if (!optarg[0])
-				return cmd_usage_error(cmd, "--path needs a path, e.g. /hr");
+				return cli_usage_error(ctx, "--path needs a path, e.g. /hr");
 			free(a->arg_path);
 			a->arg_path = path_prefix_normalise(optarg);
 			if (!a->arg_path) {
@@ -642,12 +640,12 @@ static int records_parse(const struct cmd_command *cmd, int argc, char **argv,
 			break;
 		case 'I':
 			if (!cmd_parse_u64(optarg, &a->arg_ino) || a->arg_ino == 0)
-				return cmd_usage_error(cmd, "--ino needs an inode number, not '%s'",
+				return cli_usage_error(ctx, "--ino needs an inode number, not '%s'",
 						       optarg);
 			break;
 		case 'O':
 			if (!op_known(optarg))
-				return cmd_usage_error(cmd,
+				return cli_usage_error(ctx,
 						       "'%s' is not an operation: see "
 						       "'vaultfs-meta log --help' and "
 						       "vaultfs-meta(1) for the list",
@@ -665,7 +663,7 @@ static int records_parse(const struct cmd_command *cmd, int argc, char **argv,
 			int64_t ns;
 
 			if (cli_time_parse(optarg, &ns) < 0)
-				return cmd_usage_error(cmd,
+				return cli_usage_error(ctx,
 						       "'%s' is not a time: use 2026-11-22, "
 						       "2026-11-22T10:00, 2026-11-22T10:00:00Z, "
 						       "2026-11-22T11:00+01:00 or @SECONDS",
@@ -685,7 +683,7 @@ static int records_parse(const struct cmd_command *cmd, int argc, char **argv,
 		}
 		case 'N':
 			if (!cmd_parse_u64(optarg, &a->arg_limit) || a->arg_limit == 0)
-				return cmd_usage_error(cmd,
+				return cli_usage_error(ctx,
 						       "--limit needs a positive number, not "
 						       "'%s'",
 						       optarg);
@@ -697,20 +695,18 @@ static int records_parse(const struct cmd_command *cmd, int argc, char **argv,
 			csv = true;
 			break;
 		case 'h':
-			cmd_help(cmd);
+			cli_command_help(ctx->prog, ctx->cmd);
 			return -1; /* done, exit 0 */
-		case ':':
-			return cmd_usage_error(cmd, "option '%s' needs a value", argv[optind - 1]);
 		default:
-			return cmd_usage_error(cmd, "unknown option '%s'", argv[optind - 1]);
+			return cli_bad_option(ctx, c, argv);
 		}
 	}
 	if (optind < argc)
-		return cmd_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+		return cli_usage_error(ctx, "unexpected argument '%s'", argv[optind]);
 	if (json && csv)
-		return cmd_usage_error(cmd, "choose one of --json and --csv");
+		return cli_usage_error(ctx, "choose one of --json and --csv");
 	if (a->arg_since_ns && a->arg_until_ns && a->arg_since_ns > a->arg_until_ns)
-		return cmd_usage_error(cmd, "--since is after --until");
+		return cli_usage_error(ctx, "--since is after --until");
 	a->format = json ? FORMAT_JSON : csv ? FORMAT_CSV : FORMAT_HUMAN;
 	return 0;
 }
@@ -731,7 +727,7 @@ static int records_error(int r)
 	return CLI_EXIT_FAILED;
 }
 
-static int records_command(const struct cmd_global *g, const struct cmd_command *cmd, int argc,
+static int records_command(struct cli_context *ctx, int argc,
 			   char **argv, bool incidents)
 {
 	_cleanup_(cmd_session_close) struct cmd_session s = {0};
@@ -739,16 +735,16 @@ static int records_command(const struct cmd_global *g, const struct cmd_command 
 	struct records_out o = {0};
 	int ret, level = -1, r;
 
-	ret = records_parse(cmd, argc, argv, &a);
+	ret = records_parse(ctx, argc, argv, &a);
 	if (ret != 0) {
 		free(a.arg_path);
 		return ret < 0 ? CLI_EXIT_OK : ret;
 	}
-	ret = cmd_session_open(g, &s);
+	ret = cmd_session_open(ctx, &s);
 	if (ret == 0 && a.arg_level)
-		ret = cmd_level_arg(&s, cmd, a.arg_level, &level);
+		ret = cmd_level_arg(&s, a.arg_level, &level);
 	if (ret == 0)
-		ret = cmd_session_unlock(g, &s);
+		ret = cmd_session_unlock(&s);
 	if (ret != 0)
 		goto out;
 
@@ -793,12 +789,12 @@ out:
 	return ret;
 }
 
-int cmd_log(const struct cmd_global *g, const struct cmd_command *cmd, int argc, char **argv)
+int cmd_log(struct cli_context *ctx, int argc, char **argv)
 {
-	return records_command(g, cmd, argc, argv, false);
+	return records_command(ctx, argc, argv, false);
 }
 
-int cmd_incidents(const struct cmd_global *g, const struct cmd_command *cmd, int argc, char **argv)
+int cmd_incidents(struct cli_context *ctx, int argc, char **argv)
 {
-	return records_command(g, cmd, argc, argv, true);
+	return records_command(ctx, argc, argv, true);
 }

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_cli_time.c — keytool/cli.c's cli_time_parse: the times
+ * tests/unit/test_cli_time.c — cli/cli.c's cli_time_parse: the times
  * given on the command line (vaultfs-keytool grant --expires, recover grant
  * --expires, vaultfs-meta log --since/--until).
  *
@@ -30,7 +30,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "keytool/cli.h"
+#include "cli/cli.h"
 #include "tests/unit/testutil.h"
 
 #define NS	 INT64_C(1000000000)

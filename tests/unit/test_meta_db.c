@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -688,6 +689,63 @@ START_TEST(test_users)
 }
 END_TEST
 
+/* Add a user (uid -1) named like uid's login; that name, or NULL when it cannot be one. */
+static const char *add_login_user(uid_t uid)
+{
+	struct passwd *pw = getpwuid(uid);
+	struct meta_user u;
+
+	if (!pw || strlen(pw->pw_name) > META_NAME_MAX)
+		return NULL;
+	u = make_user(pw->pw_name, -1, 1);
+	return meta_user_add(db, &u) == 0 ? pw->pw_name : NULL;
+}
+
+START_TEST(test_user_for_uid)
+{
+	struct meta_user a = make_user("alice", 4242, 1), got;
+	const char *login;
+
+	/* by the uid column first */
+	ck_assert_int_eq(meta_user_add(db, &a), 0);
+	ck_assert_int_eq(meta_user_for_uid(db, 4242, &got), 0);
+	ck_assert_str_eq(got.name, "alice");
+	/* no user, no login: nothing, and the output is left alone */
+	memset(&got, 0x77, sizeof(got));
+	ck_assert_int_eq(meta_user_for_uid(db, 4000000000LL, &got), -ENOENT);
+	ck_assert_int_eq(meta_user_for_uid(db, -1, &got), -ENOENT);
+	ck_assert_uint_eq(got.public_key[0], 0x77);
+	ck_assert_int_eq(meta_user_for_uid(db, 4242, NULL), -EINVAL);
+
+	/* else the user named like our login, who has no uid of their own */
+	if (getuid() == 4242)
+		return;
+	login = add_login_user(getuid());
+	if (!login)
+		return; /* our login is not a vault user name: nothing more to see */
+	ck_assert_int_eq(meta_user_for_uid(db, getuid(), &got), 0);
+	ck_assert_str_eq(got.name, login);
+	ck_assert_int_eq(got.uid, -1);
+}
+END_TEST
+
+START_TEST(test_user_for_uid_login_mapped_elsewhere)
+{
+	struct passwd *pw = getpwuid(getuid());
+	struct meta_user u, got;
+
+	if (!pw || strlen(pw->pw_name) > META_NAME_MAX || getuid() == 4243)
+		return;
+	/* a user named like our login but mapped to another uid is not ours */
+	u = make_user(pw->pw_name, 4243, 1);
+	if (meta_user_add(db, &u) != 0)
+		return; /* not a valid vault user name */
+	ck_assert_int_eq(meta_user_for_uid(db, getuid(), &got), -ENOENT);
+	ck_assert_int_eq(meta_user_for_uid(db, 4243, &got), 0);
+	ck_assert_str_eq(got.name, pw->pw_name);
+}
+END_TEST
+
 START_TEST(test_user_list_empty)
 {
 	struct meta_user *list = (struct meta_user *)0x1;
@@ -1142,6 +1200,8 @@ int main(void)
 	tcase_add_checked_fixture(keys, setup_vault, teardown);
 	tcase_add_test(keys, test_users);
 	tcase_add_test(keys, test_user_list_empty);
+	tcase_add_test(keys, test_user_for_uid);
+	tcase_add_test(keys, test_user_for_uid_login_mapped_elsewhere);
 	tcase_add_test(keys, test_roles);
 	tcase_add_test(keys, test_role_keys);
 	tcase_add_test(keys, test_grants);

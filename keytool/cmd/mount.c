@@ -1,5 +1,7 @@
 /*
- * keytool/mountctl.c — talking to a running multi-user mount.
+ * keytool/cmd/mount.c — "vaultfs-keytool unlock", "lock" and "status":
+ * talking to a running multi-user mount (the client side of
+ * keytool/control-proto.h).
  *
  * Finds the mount's control socket through the xattr user.vault.control on
  * the mountpoint, sends one request, prints the one-line answer. The daemon
@@ -13,9 +15,8 @@
  * run directory (root-owned, writable by root only), and the peer must be
  * root (SO_PEERCRED).
  */
-#include "keytool/mountctl.h"
-
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,7 +27,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include "keytool/cli.h"
+#include "keytool/cmd/cmd.h"
 #include "keytool/control-proto.h"
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -133,15 +134,16 @@ static int control_socket_of(const char *mountpoint, struct sockaddr_un *addr)
 	struct stat st;
 	ssize_t n;
 
-	*addr = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	*addr = (struct sockaddr_un){.sun_family = AF_UNIX};
 	if (stat(mountpoint, &st) < 0) {
 		cli_error("cannot use %s: %s", mountpoint, strerror(errno));
 		return -1;
 	}
 	if (!vaultfs_mount_of(st.st_dev)) {
-		cli_error("%s is not on a vaultfs mount made by root (see 'findmnt -t fuse.vaultfs'); "
-			  "nothing was sent",
-			  mountpoint);
+		cli_error(
+		    "%s is not on a vaultfs mount made by root (see 'findmnt -t fuse.vaultfs'); "
+		    "nothing was sent",
+		    mountpoint);
 		return -1;
 	}
 	n = getxattr(mountpoint, VFS_CTL_XATTR, addr->sun_path, sizeof(addr->sun_path) - 1);
@@ -168,14 +170,15 @@ static int connect_daemon(const char *mountpoint, const struct sockaddr_un *addr
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0 || connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) < 0) {
-		cli_error("cannot reach the vaultfs daemon of %s at %s: %s", mountpoint, addr->sun_path,
-			  strerror(errno));
+		cli_error("cannot reach the vaultfs daemon of %s at %s: %s", mountpoint,
+			  addr->sun_path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &peer, &peer_len) < 0 || peer.uid != 0) {
-		cli_error("the process behind %s is not run by root; nothing was sent", addr->sun_path);
+		cli_error("the process behind %s is not run by root; nothing was sent",
+			  addr->sun_path);
 		close(fd);
 		return -1;
 	}
@@ -220,7 +223,7 @@ static int request(const char *mountpoint, const struct sockaddr_un *addr, enum 
 /* The mount is checked before the passphrase is asked for: a refusal costs
  * the user no typing, and the daemon's deadline for a request starts only
  * once the passphrase is in hand. */
-int mountctl_unlock(const char *mountpoint, const char *passphrase_file)
+static int mountctl_unlock(const char *mountpoint, const char *passphrase_file)
 {
 	struct sockaddr_un addr;
 	char *pass;
@@ -241,7 +244,7 @@ int mountctl_unlock(const char *mountpoint, const char *passphrase_file)
 	return r;
 }
 
-int mountctl_lock(const char *mountpoint)
+static int mountctl_lock(const char *mountpoint)
 {
 	struct sockaddr_un addr;
 
@@ -250,11 +253,56 @@ int mountctl_lock(const char *mountpoint)
 	return request(mountpoint, &addr, VFS_CTL_LOCK, NULL, 0);
 }
 
-int mountctl_status(const char *mountpoint)
+static int mountctl_status(const char *mountpoint)
 {
 	struct sockaddr_un addr;
 
 	if (control_socket_of(mountpoint, &addr) < 0)
 		return CLI_EXIT_FAILED;
 	return request(mountpoint, &addr, VFS_CTL_STATUS, NULL, 0);
+}
+
+/* ---- a running multi-user mount: unlock, lock, status ------------------- */
+
+/* unlock/lock/status MOUNTPOINT: talk to the daemon; no --vault needed. */
+static int mount_command(struct cli_context *ctx, int argc, char **argv, const char *name)
+{
+	static const struct option opts[] = {
+	    {"help", no_argument, NULL, 'h'},
+	    {0},
+	};
+	int opt;
+
+	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'h':
+			cli_command_help(ctx->prog, ctx->cmd);
+			return CLI_EXIT_OK;
+		default:
+			return cli_bad_option(ctx, opt, argv);
+		}
+	}
+	if (argc - optind != 1)
+		return cli_usage_error(ctx, argc - optind < 1 ? "which mount? give its MOUNTPOINT"
+							      : "too many arguments");
+	if (strcmp(name, "unlock") == 0)
+		return mountctl_unlock(argv[optind], ctx->passphrase_file);
+	if (strcmp(name, "lock") == 0)
+		return mountctl_lock(argv[optind]);
+	return mountctl_status(argv[optind]);
+}
+
+int cmd_unlock(struct cli_context *ctx, int argc, char **argv)
+{
+	return mount_command(ctx, argc, argv, "unlock");
+}
+
+int cmd_lock(struct cli_context *ctx, int argc, char **argv)
+{
+	return mount_command(ctx, argc, argv, "lock");
+}
+
+int cmd_status(struct cli_context *ctx, int argc, char **argv)
+{
+	return mount_command(ctx, argc, argv, "status");
 }

@@ -1,5 +1,5 @@
 /*
- * keytool/cli.h — what the three commands share: exit codes, passphrase input,
+ * cli/cli.h — what the three commands share: exit codes, passphrase input,
  * error lines, vault location, and JSON output helpers.
  *
  * Only the commands (vaultfs, vaultfs-keytool, vaultfs-meta) use this; the

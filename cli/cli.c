@@ -1,5 +1,5 @@
 /*
- * keytool/cli.c — what the commands share: error lines, exit codes, the vault
+ * cli/cli.c — what the commands share: error lines, exit codes, the vault
  * location, passphrase input and UTC times.
  *
  * Passphrases are read into sodium_malloc'd memory one byte at a time (no
@@ -8,7 +8,7 @@
  * off, the usual terminal signals are caught so the terminal is restored
  * before the signal takes effect.
  */
-#include "keytool/cli.h"
+#include "cli/cli.h"
 
 #include <errno.h>
 #include <fcntl.h>

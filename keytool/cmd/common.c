@@ -1,0 +1,130 @@
+/*
+ * keytool/cmd/common.c — what the verbs of vaultfs-keytool share: the error
+ * line of an administration, name and uid arguments, new passphrases, and
+ * the JSON and column output of the listings.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+#include "keytool/cmd/cmd.h"
+
+int admin_error(const char *admin, const char *what, int r)
+{
+	switch (r) {
+	case 0:
+		return CLI_EXIT_OK;
+	case -EACCES:
+		cli_error("'%s' is not an administrator (needs the admin role)", admin);
+		return CLI_EXIT_DENIED;
+	case -ENOKEY:
+		cli_error(
+		    "cannot %s: a key it needs is not reachable from '%s' (was the admin role "
+		    "key rotated? run the command again)",
+		    what, admin);
+		return CLI_EXIT_FAILED;
+	case -EBADMSG:
+		cli_error(
+		    "cannot %s: a sealed key in the vault does not open (the vault database may "
+		    "have been tampered with; the incident is recorded)",
+		    what);
+		return CLI_EXIT_FAILED;
+	case -EBUSY:
+		cli_error("cannot %s: the vault is busy (another command holds it); try again",
+			  what);
+		return CLI_EXIT_FAILED;
+	default:
+		cli_error("cannot %s: %s", what, strerror(-r));
+		return CLI_EXIT_FAILED;
+	}
+}
+
+bool valid_name_or_complain(const struct cli_context *ctx, const char *kind, const char *name,
+			    int *ret_exit)
+{
+	if (kt_name_valid(name))
+		return true;
+	*ret_exit = cli_usage_error(ctx,
+				    "invalid %s name '%s' (1-64 of a-z 0-9 _ . -, starting with a "
+				    "letter or _)",
+				    kind, name);
+	return false;
+}
+
+/* Read a new passphrase for user (from file or twice from the terminal). */
+char *new_passphrase(const char *file, const char *user)
+{
+	char prompt[128];
+
+	snprintf(prompt, sizeof(prompt), "New passphrase for '%s': ", user);
+	return cli_passphrase_read(file, prompt, true);
+}
+
+bool parse_uid(const char *text, int64_t *ret_uid)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(text, &end, 10);
+	if (errno || end == text || *end || v < 0 || v > 4294967294LL)
+		return false;
+	*ret_uid = v;
+	return true;
+}
+
+/* Both names exist; else print which one does not. */
+int check_user_role(struct meta_db *db, const char *user, const char *role_name,
+		    struct meta_user *ret_user, struct meta_role *ret_role)
+{
+	int r = meta_user_get_by_name(db, user, ret_user);
+
+	if (r == -ENOENT) {
+		cli_error("unknown user '%s' (" HINT_LIST_USERS ")", user);
+		return CLI_EXIT_FAILED;
+	}
+	if (r == 0)
+		r = meta_role_get_by_name(db, role_name, ret_role);
+	if (r == -ENOENT) {
+		cli_error("unknown role '%s' (" HINT_LIST_ROLES ")", role_name);
+		return CLI_EXIT_FAILED;
+	}
+	if (r < 0) {
+		cli_error("cannot read the vault: %s", strerror(-r));
+		return CLI_EXIT_FAILED;
+	}
+	return CLI_EXIT_OK;
+}
+/* Print s left-aligned in width columns (counting UTF-8 characters, not
+ * bytes), then a space. */
+void print_cell(const char *s, int width)
+{
+	int chars = 0;
+
+	for (const char *p = s; *p; p++)
+		if (((unsigned char)*p & 0xc0) != 0x80)
+			chars++;
+	fputs(s, stdout);
+	for (; chars < width; chars++)
+		putchar(' ');
+	putchar(' ');
+}
+
+json_t *json_time(int64_t ns)
+{
+	char buf[40];
+
+	return json_string(cli_time_iso(ns, buf, sizeof(buf)));
+}
+
+/* Print root (and drop it); 0 or -EIO. */
+int json_print(json_t *root)
+{
+	int r = root ? json_dumpf(root, stdout, JSON_INDENT(2)) : -1;
+
+	json_decref(root);
+	if (r == 0)
+		putchar('\n');
+	return r == 0 ? 0 : -EIO;
+}
