@@ -534,3 +534,11 @@ void kt_fingerprint(const uint8_t key[KT_KEY_BYTES], uint8_t ret_fp[KT_FINGERPRI
 	memcpy(ret_fp, h, KT_FINGERPRINT_BYTES);
 	sodium_memzero(h, sizeof(h));
 }
+
+void kt_fingerprint_hex(const uint8_t key[KT_KEY_BYTES], char hex[KT_FINGERPRINT_HEX_BYTES])
+{
+	uint8_t fp[KT_FINGERPRINT_BYTES];
+
+	kt_fingerprint(key, fp);
+	sodium_bin2hex(hex, KT_FINGERPRINT_HEX_BYTES, fp, sizeof(fp));
+}

@@ -138,3 +138,6 @@ void kt_file_subkeys(const uint8_t file_key[KT_KEY_BYTES], uint8_t ret_data_key[
 
 /* Fingerprint of a key (for listings; never print the key). */
 void kt_fingerprint(const uint8_t key[KT_KEY_BYTES], uint8_t ret_fp[KT_FINGERPRINT_BYTES]);
+/* The same as 16 lower-case hex digits and a NUL, as listings print it. */
+#define KT_FINGERPRINT_HEX_BYTES (2 * KT_FINGERPRINT_BYTES + 1)
+void kt_fingerprint_hex(const uint8_t key[KT_KEY_BYTES], char hex[KT_FINGERPRINT_HEX_BYTES]);
