@@ -23,7 +23,7 @@
  * a revocation, new or destroyed key versions); administration functions
  * refresh an administrator's stale keyring themselves before acting.
  */
-#include "keytool/keystore.h"
+#include "keytool/keyring.h"
 #include "keytool/internal.h"
 
 #include <errno.h>

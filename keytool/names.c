@@ -4,7 +4,7 @@
  * level 4), parsing a level, formatting a set of levels, and the printable
  * copy of free text that goes into access records.
  */
-#include "keytool/keystore.h"
+#include "keytool/names.h"
 #include "keytool/internal.h"
 
 #include <errno.h>

@@ -2,7 +2,7 @@
  * keytool/record.c — the access records of key operations: who they name
  * (this process, or the actor a daemon sets for a peer) and their fields.
  */
-#include "keytool/keystore.h"
+#include "keytool/record.h"
 #include "keytool/internal.h"
 
 #include <errno.h>

@@ -27,7 +27,8 @@
 #include "config.h"
 #include "keytool/cli.h"
 #include "keytool/crypto.h"
-#include "keytool/keystore.h"
+#include "keytool/keyring.h"
+#include "keytool/names.h"
 #include "meta/cmd/cmd.h"
 
 #define PROGRAM "vaultfs-meta"

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "keytool/keystore.h"
+#include "keytool/rotation.h"
 #include "meta/log.h"
 #include "tests/unit/testutil.h"
 
