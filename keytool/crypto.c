@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -141,6 +142,22 @@ void *kt_secure_alloc(size_t len)
 void *kt_secure_free(void *p)
 {
 	return kt_secmem_free(p);
+}
+
+void *kt_secure_allocarray(size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return kt_secmem_alloc(n * size);
+}
+
+void kt_secure_freep(void *pp)
+{
+	void **p = pp;
+
+	*p = kt_secmem_free(*p);
 }
 
 void kt_keypair(uint8_t ret_pk[KT_KEY_BYTES], uint8_t ret_sk[KT_KEY_BYTES])

@@ -31,7 +31,7 @@ static const struct default_role {
 };
 #define N_DEFAULT_ROLES (sizeof(default_roles) / sizeof(default_roles[0]))
 
-/* The secrets of a new vault, in one sodium_malloc'd block. */
+/* The secrets of a new vault, in one block of secure memory. */
 struct init_secrets {
 	uint8_t level[META_LEVELS][KT_KEY_BYTES];
 	uint8_t meta[KT_KEY_BYTES];
@@ -184,7 +184,7 @@ static void init_cleanup(const char *dir, bool made_dir)
 
 int kt_vault_init(const char *dir, const struct kt_init_options *opt)
 {
-	struct init_secrets *sec = NULL;
+	_cleanup_(kt_secure_freep) struct init_secrets *sec = NULL;
 	struct meta_db *db = NULL;
 	struct meta_user admin;
 	char detail[META_DETAIL_MAX + 1];
@@ -201,21 +201,20 @@ int kt_vault_init(const char *dir, const struct kt_init_options *opt)
 			 &admin);
 	if (r < 0)
 		return r;
-	sec = sodium_malloc(sizeof(*sec));
+	sec = kt_secure_alloc(sizeof(*sec));
 	if (!sec)
 		return -ENOMEM;
 
 	if (mkdir(dir, 0700) == 0)
 		made_dir = true;
 	else if (errno != EEXIST) {
-		r = -errno;
-		goto out;
+		return -errno;
 	}
 	r = meta_db_open(dir, META_OPEN_CREATE, &db);
 	if (r < 0) {
 		if (made_dir)
 			rmdir(dir);
-		goto out;
+		return r;
 	}
 	r = meta_tx_begin(db);
 	if (r == 0) {
@@ -232,7 +231,5 @@ int kt_vault_init(const char *dir, const struct kt_init_options *opt)
 	db = meta_db_close(db);
 	if (r < 0)
 		init_cleanup(dir, made_dir);
-out:
-	sodium_free(sec);
 	return r;
 }

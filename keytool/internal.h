@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "keytool/keystore.h"
+#include "meta/cleanup.h"
 
 #define KT_ALL_LEVELS	   ((1u << META_LEVELS) - 1)
 #define KT_SEAL_FIELD_MAX  0xffffu /* id and version fields of a sealed key are u16 (§4) */
@@ -36,7 +37,7 @@ struct kt_keyring {
 	uint32_t flags;		   /* union of the unlocked roles' flags */
 	uint32_t readable;	   /* levels with a key through some role */
 	uint32_t writable;	   /* ... through a role that is not read-only */
-	struct kt_key_entry *keys; /* sodium_allocarray'd, n_keys of cap_keys used */
+	struct kt_key_entry *keys; /* kt_secure_allocarray'd, n_keys of cap_keys used */
 	size_t n_keys;
 	size_t cap_keys;
 	struct kt_meta_keys *meta; /* subkeys of the newest metadata key, or NULL */
@@ -44,9 +45,9 @@ struct kt_keyring {
 	int64_t admin_role_id;	   /* valid when admin */
 	uint32_t admin_role_version;
 	uint8_t admin_pk[KT_KEY_BYTES];
-	uint8_t *admin_sk;   /* sodium_malloc'd; NULL unless admin */
-	uint8_t *user_sk;    /* sodium_malloc'd user secret, kept for refresh; NULL for recovery */
-	int64_t epoch;	     /* key_epoch when unlocked or last refreshed */
+	uint8_t *admin_sk; /* kt_secure_alloc'd; NULL unless admin */
+	uint8_t *user_sk;  /* kt_secure_alloc'd user secret, kept for refresh; NULL for recovery */
+	int64_t epoch;	   /* key_epoch when unlocked or last refreshed */
 	int64_t next_expiry; /* earliest expiry among the grants unlocked, 0 none */
 	bool recovery;	     /* unlocked by recovery shares: an admin without a user */
 };

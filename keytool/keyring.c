@@ -50,9 +50,9 @@ struct kt_keyring *kt_keyring_free(struct kt_keyring *kr)
 {
 	if (!kr)
 		return NULL;
-	sodium_free(kr->keys);
-	sodium_free(kr->admin_sk);
-	sodium_free(kr->user_sk);
+	kt_secure_free(kr->keys);
+	kt_secure_free(kr->admin_sk);
+	kt_secure_free(kr->user_sk);
 	kt_meta_keys_free(kr->meta);
 	sodium_memzero(kr, sizeof(*kr));
 	free(kr);
@@ -62,9 +62,9 @@ struct kt_keyring *kt_keyring_free(struct kt_keyring *kr)
 /* Drop every key of kr (its user lost them all): it unlocks nothing more. */
 static void keyring_drop(struct kt_keyring *kr)
 {
-	sodium_free(kr->keys);
-	sodium_free(kr->admin_sk);
-	sodium_free(kr->user_sk);
+	kt_secure_free(kr->keys);
+	kt_secure_free(kr->admin_sk);
+	kt_secure_free(kr->user_sk);
 	kt_meta_keys_free(kr->meta);
 	kr->keys = NULL;
 	kr->n_keys = kr->cap_keys = 0;
@@ -101,13 +101,13 @@ static int keyring_put(struct kt_keyring *kr, uint8_t kind, uint8_t level, uint3
 	}
 	if (kr->n_keys == kr->cap_keys) {
 		size_t cap = kr->cap_keys ? kr->cap_keys * 2 : 8;
-		struct kt_key_entry *keys = sodium_allocarray(cap, sizeof(*keys));
+		struct kt_key_entry *keys = kt_secure_allocarray(cap, sizeof(*keys));
 
 		if (!keys)
 			return -ENOMEM;
 		if (kr->n_keys)
 			memcpy(keys, kr->keys, kr->n_keys * sizeof(*keys));
-		sodium_free(kr->keys);
+		kt_secure_free(kr->keys);
 		kr->keys = keys;
 		kr->cap_keys = cap;
 	}
@@ -273,7 +273,7 @@ static int unlock_role_keys(struct unlock_ctx *c, const struct meta_role *role, 
 	r = meta_key_seal_list_role(c->db, role->id, version, &seals, &n);
 	if (r < 0)
 		return r;
-	key = sodium_malloc(KT_KEY_BYTES);
+	key = kt_secure_alloc(KT_KEY_BYTES);
 	if (!key) {
 		r = -ENOMEM;
 		goto out;
@@ -319,7 +319,7 @@ static int unlock_role_keys(struct unlock_ctx *c, const struct meta_role *role, 
 	}
 	r = 0;
 out:
-	sodium_free(key);
+	kt_secure_free(key);
 	free(seals);
 	return r;
 }
@@ -331,7 +331,7 @@ static int unlock_grant(struct unlock_ctx *c, const struct meta_grant *g)
 	struct meta_role_key rk;
 	struct meta_role role;
 	uint8_t pk_check[KT_KEY_BYTES];
-	uint8_t *role_sk = NULL;
+	_cleanup_(kt_secure_freep) uint8_t *role_sk = NULL;
 	bool is_admin;
 	int r;
 
@@ -348,7 +348,7 @@ static int unlock_grant(struct unlock_ctx *c, const struct meta_grant *g)
 	if (r < 0)
 		return r;
 
-	role_sk = sodium_malloc(KT_KEY_BYTES);
+	role_sk = kt_secure_alloc(KT_KEY_BYTES);
 	if (!role_sk)
 		return -ENOMEM;
 	if (g->role_id < 0 || (uint64_t)g->role_id > KT_SEAL_FIELD_MAX ||
@@ -357,8 +357,7 @@ static int unlock_grant(struct unlock_ctx *c, const struct meta_grant *g)
 		      c->kr->user.public_key, c->user_sk, role_sk) < 0) {
 		unlock_incident(c, "grant of role=%s version=%u refused: tampered seal", role.name,
 				g->role_version);
-		r = 0;
-		goto out;
+		return 0;
 	}
 	crypto_scalarmult_base(pk_check, role_sk);
 	if (sodium_memcmp(pk_check, rk.public_key, KT_KEY_BYTES) != 0) {
@@ -366,8 +365,7 @@ static int unlock_grant(struct unlock_ctx *c, const struct meta_grant *g)
 				"grant of role=%s version=%u refused: key does not match "
 				"the role's public key",
 				role.name, g->role_version);
-		r = 0;
-		goto out;
+		return 0;
 	}
 
 	is_admin = c->have_admin_role && role.id == c->admin_role.id;
@@ -376,7 +374,7 @@ static int unlock_grant(struct unlock_ctx *c, const struct meta_grant *g)
 		c->kr->next_expiry = g->expires_ns;
 	r = unlock_role_keys(c, &role, g->role_version, rk.public_key, role_sk, is_admin);
 	if (r < 0)
-		goto out;
+		return r;
 	/* an administrator keeps the current admin role key, to reach custody */
 	if (is_admin && g->role_version == c->admin_role.key_version && !c->kr->admin) {
 		c->kr->admin = true;
@@ -386,10 +384,7 @@ static int unlock_grant(struct unlock_ctx *c, const struct meta_grant *g)
 		c->kr->admin_sk = role_sk;
 		role_sk = NULL;
 	}
-	r = 0;
-out:
-	sodium_free(role_sk);
-	return r;
+	return 0;
 }
 
 /* Derive the metadata subkeys from the newest metadata key held. */
@@ -527,7 +522,7 @@ int kt_unlock(struct meta_db *db, const char *user, const char *passphrase, size
 		goto out;
 	}
 
-	kr->user_sk = sodium_malloc(KT_KEY_BYTES);
+	kr->user_sk = kt_secure_alloc(KT_KEY_BYTES);
 	if (!kr->user_sk) {
 		r = -ENOMEM;
 		goto out;
@@ -599,10 +594,10 @@ static int refresh_recovery(struct meta_db *db, struct kt_keyring *kr)
 		return -EACCES;
 	}
 	fresh = calloc(1, sizeof(*fresh));
-	sk = sodium_malloc(KT_KEY_BYTES);
+	sk = kt_secure_alloc(KT_KEY_BYTES);
 	if (!fresh || !sk) {
 		free(fresh);
-		sodium_free(sk);
+		kt_secure_free(sk);
 		return -ENOMEM;
 	}
 	memcpy(sk, kr->admin_sk, KT_KEY_BYTES);

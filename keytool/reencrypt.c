@@ -81,37 +81,36 @@ static int reencrypt_one(struct meta_db *db, struct kt_keyring *admin, struct me
 {
 	uint8_t new_id[KT_OBJECT_ID_BYTES], wrapped[KT_WRAPPED_KEY_BYTES];
 	const uint8_t *old_level_key;
-	uint8_t *keys = NULL; /* old file key || new file key */
+	_cleanup_(kt_secure_freep) uint8_t *keys = NULL; /* old file key || new file key */
 	struct kt_current_keys cur;
 	uint64_t bytes = 0;
 	uint32_t version;
 	uint8_t level;
 	int r;
 
-	keys = sodium_malloc(2 * KT_KEY_BYTES);
+	keys = kt_secure_alloc(2 * KT_KEY_BYTES);
 	if (!keys)
 		return -ENOMEM;
 	r = kt_file_key_info(f->file_key, &level, &version);
 	old_level_key = r == 0 ? kt_custody_key(admin, KT_SEAL_LEVEL, level, version) : NULL;
 	if (!old_level_key ||
 	    kt_file_key_unwrap(old_level_key, f->object_id, f->file_key, keys) < 0) {
-		r = reencrypt_skip(db, admin, rot, f, "the file key does not open");
-		goto out;
+		return reencrypt_skip(db, admin, rot, f, "the file key does not open");
 	}
 	r = kt_current_keys(db, admin, 1u << level, &cur);
 	if (r < 0)
-		goto out;
+		return r;
 	kt_random(new_id, sizeof(new_id));
 	kt_random(keys + KT_KEY_BYTES, KT_KEY_BYTES);
 	r = kt_file_key_wrap(cur.key[level], level, cur.version[level], new_id, keys + KT_KEY_BYTES,
 			     wrapped);
 	if (r < 0)
-		goto out;
+		return r;
 
 	/* 1: the new blob is pending (removed on resumption unless a node names it) */
 	r = kt_admin_begin(db, admin, "reencrypt", "copy");
 	if (r < 0)
-		goto out;
+		return r;
 	rot->has_pending = true;
 	memcpy(rot->pending_object, new_id, sizeof(new_id));
 	r = meta_rotation_update(db, rot);
@@ -120,7 +119,7 @@ static int reencrypt_one(struct meta_db *db, struct kt_keyring *admin, struct me
 	else
 		meta_tx_rollback(db);
 	if (r < 0)
-		goto out;
+		return r;
 
 	/* 2: copy the content under the new key */
 	/* A file open in a running mount is busy: wait for it to be closed. */
@@ -135,15 +134,15 @@ static int reencrypt_one(struct meta_db *db, struct kt_keyring *admin, struct me
 		r = reencrypt_skip(db, admin, rot, f,
 				   r == -ENOENT ? "its blob is missing"
 						: "its blob does not authenticate");
-		goto out;
+		return r;
 	}
 	if (r < 0)
-		goto out; /* the pending blob is removed when this is run again */
+		return r; /* the pending blob is removed when this is run again */
 
 	/* 3: swap blob and key in one transaction; the old blob becomes pending */
 	r = kt_admin_begin(db, admin, "reencrypt", "swap");
 	if (r < 0)
-		goto out;
+		return r;
 	r = meta_file_key_swap(db, f->ino, f->object_id, f->file_key, new_id, wrapped);
 	if (r == 0) {
 		memcpy(rot->pending_object, f->object_id, sizeof(rot->pending_object));
@@ -161,10 +160,10 @@ static int reencrypt_one(struct meta_db *db, struct kt_keyring *admin, struct me
 		r = reencrypt_clean_pending(db, admin, rot, ops);
 		if (r == 0)
 			r = 2;
-		goto out;
+		return r;
 	}
 	if (r < 0)
-		goto out;
+		return r;
 
 	/* 4: the old blob goes */
 	r = ops->remove(ops->ctx, f->object_id);
@@ -175,8 +174,6 @@ static int reencrypt_one(struct meta_db *db, struct kt_keyring *admin, struct me
 		res->bytes += bytes;
 		r = 1;
 	}
-out:
-	sodium_free(keys);
 	return r;
 }
 

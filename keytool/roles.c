@@ -86,7 +86,7 @@ int kt_role_add(struct meta_db *db, struct kt_keyring *admin, const char *name, 
 	char detail[META_DETAIL_MAX + 1], lv[16], fl[64];
 	struct meta_role_key rk;
 	struct meta_role role;
-	uint8_t *sk = NULL;
+	_cleanup_(kt_secure_freep) uint8_t *sk = NULL;
 	int r;
 
 	if (!db || !admin || !name)
@@ -98,13 +98,13 @@ int kt_role_add(struct meta_db *db, struct kt_keyring *admin, const char *name, 
 		return kt_deny(db, admin, "role-add", detail);
 	if (!kt_name_valid(name) || (levels & ~KT_ALL_LEVELS) || (flags & ~ROLE_FLAGS_SETTABLE))
 		return -EINVAL;
-	sk = sodium_malloc(KT_KEY_BYTES);
+	sk = kt_secure_alloc(KT_KEY_BYTES);
 	if (!sk)
 		return -ENOMEM;
 
 	r = kt_admin_begin(db, admin, "role-add", detail);
 	if (r < 0)
-		goto out;
+		return r;
 	memset(&role, 0, sizeof(role));
 	snprintf(role.name, sizeof(role.name), "%s", name);
 	role.levels = levels;
@@ -129,10 +129,7 @@ int kt_role_add(struct meta_db *db, struct kt_keyring *admin, const char *name, 
 		r = meta_role_key_add(db, &rk);
 	if (r == 0)
 		r = seal_role_keys(db, admin, role.id, role.key_version, levels, rk.public_key);
-	r = kt_admin_end(db, admin, "role-add", detail, r);
-out:
-	sodium_free(sk);
-	return r;
+	return kt_admin_end(db, admin, "role-add", detail, r);
 }
 
 int kt_grant(struct meta_db *db, struct kt_keyring *admin, const char *user, const char *role_name,
@@ -142,7 +139,7 @@ int kt_grant(struct meta_db *db, struct kt_keyring *admin, const char *user, con
 	struct meta_grant g;
 	struct meta_user u;
 	struct meta_role role;
-	uint8_t *sk = NULL;
+	_cleanup_(kt_secure_freep) uint8_t *sk = NULL;
 	int64_t epoch = 0;
 	int r;
 
@@ -159,13 +156,13 @@ int kt_grant(struct meta_db *db, struct kt_keyring *admin, const char *user, con
 		return kt_deny(db, admin, "grant", detail);
 	if (expires_ns < 0)
 		return -EINVAL;
-	sk = sodium_malloc(KT_KEY_BYTES);
+	sk = kt_secure_alloc(KT_KEY_BYTES);
 	if (!sk)
 		return -ENOMEM;
 
 	r = kt_admin_begin(db, admin, "grant", detail);
 	if (r < 0)
-		goto out;
+		return r;
 	r = meta_user_get_by_name(db, user, &u);
 	if (r == 0)
 		r = meta_role_get_by_name(db, role_name, &role);
@@ -203,7 +200,5 @@ int kt_grant(struct meta_db *db, struct kt_keyring *admin, const char *user, con
 	/* only the grantee's keys changed: the administrator's keyring is current */
 	if (r == 0 && u.id != admin->user.id)
 		admin->epoch = epoch;
-out:
-	sodium_free(sk);
 	return r;
 }

@@ -55,13 +55,13 @@ struct ks_entry {
 };
 
 struct keyset {
-	struct ks_entry *e; /* sodium_allocarray'd */
+	struct ks_entry *e; /* kt_secure_allocarray'd */
 	size_t n, cap;
 };
 
 static void keyset_free(struct keyset *ks)
 {
-	sodium_free(ks->e);
+	kt_secure_free(ks->e);
 	ks->e = NULL;
 	ks->n = ks->cap = 0;
 }
@@ -73,13 +73,13 @@ static int keyset_add(struct keyset *ks, uint8_t kind, uint8_t id, uint32_t vers
 
 	if (ks->n == ks->cap) {
 		size_t cap = ks->cap ? ks->cap * 2 : 16;
-		struct ks_entry *v = sodium_allocarray(cap, sizeof(*v));
+		struct ks_entry *v = kt_secure_allocarray(cap, sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
 		if (ks->n)
 			memcpy(v, ks->e, ks->n * sizeof(*v));
-		sodium_free(ks->e);
+		kt_secure_free(ks->e);
 		ks->e = v;
 		ks->cap = cap;
 	}
@@ -180,7 +180,7 @@ static int rotate_role(struct start_ctx *c, struct meta_role *role)
 
 	if (role->id < 0 || role->id > (int64_t)KT_SEAL_FIELD_MAX || v > KT_SEAL_FIELD_MAX)
 		return -EOVERFLOW;
-	sk = sodium_malloc(KT_KEY_BYTES);
+	sk = kt_secure_alloc(KT_KEY_BYTES);
 	if (!sk)
 		return -ENOMEM;
 	memset(&rk, 0, sizeof(rk));
@@ -281,7 +281,7 @@ static int rotate_role(struct start_ctx *c, struct meta_role *role)
 	r = kt_record(c->db, c->admin->user.name, "role-key-new", detail, META_OUTCOME_OK);
 out:
 	sodium_memzero(sk, KT_KEY_BYTES);
-	sodium_free(sk);
+	kt_secure_free(sk);
 	free(grants);
 	return r;
 }
@@ -299,7 +299,7 @@ static int new_level_version(struct start_ctx *c, uint8_t level)
 		return r == -ENOENT ? -EIO : r;
 	if (cur.version >= KT_SEAL_FIELD_MAX)
 		return -EOVERFLOW;
-	key = sodium_malloc(KT_KEY_BYTES);
+	key = kt_secure_alloc(KT_KEY_BYTES);
 	if (!key)
 		return -ENOMEM;
 	kt_random(key, KT_KEY_BYTES);
@@ -312,7 +312,7 @@ static int new_level_version(struct start_ctx *c, uint8_t level)
 	r = meta_key_version_add(c->db, &v);
 	if (r == 0)
 		r = keyset_add(&c->ks, KT_SEAL_LEVEL, level, v.version, true, key);
-	sodium_free(key);
+	kt_secure_free(key);
 	if (r < 0)
 		return r;
 	sodium_bin2hex(fp, sizeof(fp), v.fingerprint, sizeof(v.fingerprint));
@@ -546,7 +546,7 @@ static int rewrap_one(struct meta_db *db, const struct kt_keyring *admin,
 	char detail[META_DETAIL_MAX + 1];
 	uint8_t wrapped[KT_WRAPPED_KEY_BYTES];
 	const uint8_t *old_key;
-	uint8_t *file_key;
+	_cleanup_(kt_secure_freep) uint8_t *file_key = NULL;
 	uint32_t version;
 	uint8_t level;
 	int r;
@@ -554,7 +554,7 @@ static int rewrap_one(struct meta_db *db, const struct kt_keyring *admin,
 	r = kt_file_key_info(f->file_key, &level, &version);
 	if (r == 0 && (!(levels & (1u << level)) || version == cur->version[level]))
 		return 0;
-	file_key = sodium_malloc(KT_KEY_BYTES);
+	file_key = kt_secure_alloc(KT_KEY_BYTES);
 	if (!file_key)
 		return -ENOMEM;
 	old_key = r == 0 ? kt_custody_key(admin, KT_SEAL_LEVEL, level, version) : NULL;
@@ -565,8 +565,7 @@ static int rewrap_one(struct meta_db *db, const struct kt_keyring *admin,
 			 (long long)rotation_id, r == 0 ? level : f->level, r == 0 ? version : 0);
 		r = kt_record_file(db, admin->user.name, "rotate", f->ino, f->level, detail,
 				   -EBADMSG);
-		r = r < 0 ? r : -EBADMSG;
-		goto out;
+		return r < 0 ? r : -EBADMSG;
 	}
 	r = kt_file_key_wrap(cur->key[level], level, cur->version[level], f->object_id, file_key,
 			     wrapped);
@@ -575,8 +574,6 @@ static int rewrap_one(struct meta_db *db, const struct kt_keyring *admin,
 				       wrapped);
 	if (r == 0)
 		r = 1;
-out:
-	sodium_free(file_key);
 	return r;
 }
 

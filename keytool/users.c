@@ -19,7 +19,7 @@
 int kt_user_make(const char *name, int64_t uid, const char *passphrase, size_t pass_len,
 		 enum kt_kdf_profile profile, struct meta_user *ret_user)
 {
-	uint8_t *sk = sodium_malloc(KT_KEY_BYTES);
+	uint8_t *sk = kt_secure_alloc(KT_KEY_BYTES);
 	struct meta_user u;
 	int r;
 
@@ -30,7 +30,7 @@ int kt_user_make(const char *name, int64_t uid, const char *passphrase, size_t p
 	u.uid = uid;
 	kt_keypair(u.public_key, sk);
 	r = kt_user_secret_seal(passphrase, pass_len, profile, u.public_key, sk, u.secret_sealed);
-	sodium_free(sk);
+	kt_secure_free(sk);
 	if (r < 0)
 		return r;
 	*ret_user = u;
@@ -87,7 +87,7 @@ int kt_passwd(struct meta_db *db, const char *user, const char *old_pass, size_t
 	      const char *new_pass, size_t new_len)
 {
 	enum kt_kdf_profile profile;
-	uint8_t *sk = NULL;
+	_cleanup_(kt_secure_freep) uint8_t *sk = NULL;
 	struct meta_user u, now_u;
 	uint8_t blob[KT_USER_SECRET_BYTES];
 	int r;
@@ -99,19 +99,17 @@ int kt_passwd(struct meta_db *db, const char *user, const char *old_pass, size_t
 		return r;
 	if (new_len == 0)
 		return -EINVAL;
-	sk = sodium_malloc(KT_KEY_BYTES);
+	sk = kt_secure_alloc(KT_KEY_BYTES);
 	if (!sk)
 		return -ENOMEM;
 	if (u.disabled) {
 		(void)kt_record(db, user, "passwd", "user disabled", -EACCES);
-		r = -EACCES;
-		goto out;
+		return -EACCES;
 	}
 	r = kt_user_secret_open(old_pass, old_len, u.public_key, u.secret_sealed, sk);
 	if (r == -EACCES || r == -EINVAL) {
 		(void)kt_record(db, user, "passwd", "wrong passphrase", -EACCES);
-		r = -EACCES;
-		goto out;
+		return -EACCES;
 	}
 	if (r == 0)
 		r = kt_vault_kdf_profile(db, &profile);
@@ -119,11 +117,11 @@ int kt_passwd(struct meta_db *db, const char *user, const char *old_pass, size_t
 		r = kt_user_secret_seal(new_pass, new_len, profile, u.public_key, sk, blob);
 	sodium_memzero(sk, KT_KEY_BYTES);
 	if (r < 0)
-		goto out;
+		return r;
 
 	r = meta_tx_begin(db);
 	if (r < 0)
-		goto out;
+		return r;
 	/* a concurrent passwd between our read and now: let the caller retry */
 	r = meta_user_get_by_id(db, u.id, &now_u);
 	if (r == 0 && sodium_memcmp(now_u.secret_sealed, u.secret_sealed, KT_USER_SECRET_BYTES))
@@ -136,7 +134,5 @@ int kt_passwd(struct meta_db *db, const char *user, const char *old_pass, size_t
 		r = meta_tx_commit(db);
 	else
 		meta_tx_rollback(db);
-out:
-	sodium_free(sk);
 	return r;
 }
