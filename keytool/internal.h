@@ -60,8 +60,6 @@ int kt_record_file(struct meta_db *db, const char *user, const char *op, uint64_
 		   const char *detail, int outcome);
 /* "2026-11-22T10:00:00Z" for a detail line. */
 void kt_format_utc(int64_t ns, char *buf, size_t size);
-/* "0,1,2" / "none" for a detail line. */
-void kt_format_levels(uint32_t levels, char *buf, size_t size);
 
 /*
  * Begin an administration: the transaction, and the check that kr is still an

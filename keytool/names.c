@@ -1,8 +1,8 @@
 /*
  * keytool/names.c — names and text: the rules for user and role names, the
  * vault's level names (configured, default, English aliases, the refused
- * level 4), parsing a level, formatting a set of levels, and the printable
- * copy of free text that goes into access records.
+ * level 4), parsing a level or a list of them, formatting a set of levels,
+ * and the printable copy of free text that goes into access records.
  */
 #include "keytool/names.h"
 #include "keytool/internal.h"
@@ -235,11 +235,48 @@ void kt_format_levels(uint32_t levels, char *buf, size_t size)
 	size_t o = 0;
 
 	buf[0] = '\0';
-	for (unsigned int l = 0; l < META_LEVELS; l++)
+	for (unsigned int l = 0; l < META_LEVELS && o < size; l++)
 		if (levels & (1u << l))
 			o += (size_t)snprintf(buf + o, size - o, "%s%u", o ? "," : "", l);
 	if (o == 0)
 		snprintf(buf, size, "none");
+}
+
+int kt_levels_parse(struct meta_db *db, const char *text, uint32_t *ret_levels,
+		    const char **ret_bad, size_t *ret_bad_len)
+{
+	uint32_t levels = 0;
+	const char *p = text;
+
+	if (!text || !ret_levels)
+		return -EINVAL;
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		char part[LEVEL_NAME_MAX * 2 + 2]; /* longer is no level name (fold_name) */
+		uint8_t level = 0;
+		int r = n < sizeof(part) ? 0 : -EINVAL;
+
+		if (r == 0) {
+			memcpy(part, p, n);
+			part[n] = '\0';
+			r = kt_level_parse(db, part, &level);
+		}
+		if (r == 0 && level == META_LEVEL_REFUSED)
+			r = -EPERM;
+		if (r < 0) {
+			if (ret_bad)
+				*ret_bad = p;
+			if (ret_bad_len)
+				*ret_bad_len = n;
+			return r;
+		}
+		levels |= 1u << level;
+		if (p[n] == '\0')
+			break;
+		p += n + 1;
+	}
+	*ret_levels = levels;
+	return 0;
 }
 
 int kt_level_names_check(const char *const names[META_LEVELS])
