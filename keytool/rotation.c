@@ -2,7 +2,7 @@
  * keytool/rotation.c — starting a rotation (new key versions sealed to the
  * right roles), re-wrapping file keys, destroying old key versions.
  *
- * Starting a rotation (one transaction, rotation_start): the roles to rotate
+ * Starting a rotation (one transaction, kt_rotation_start): the roles to rotate
  * are the revoked ones, or every role when the admin role is among them (the
  * admin role holds every role secret and level key in custody, so a revoked
  * administrator may know them all). Every rotated role gets a new key pair:
