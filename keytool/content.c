@@ -6,7 +6,7 @@
  * authenticated under the old file key) and writes the new blob through
  * vfs_blob_write under the new key, then makes it durable (header, data,
  * its name in the store) before returning: only then may the node be
- * pointed at it. The plaintext passes through one sodium_malloc'd buffer,
+ * pointed at it. The plaintext passes through one buffer of secure memory,
  * wiped after.
  */
 #include "keytool/content.h"
@@ -55,7 +55,7 @@ static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
 		vfs_blob_close(in, NULL);
 		return r;
 	}
-	buf = sodium_malloc(COPY_BYTES);
+	buf = kt_secure_alloc(COPY_BYTES);
 	if (!buf) {
 		vfs_blob_close(in, NULL);
 		return -ENOMEM;
@@ -81,7 +81,7 @@ static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
 			off += (uint64_t)n;
 	}
 	sodium_memzero(buf, COPY_BYTES);
-	sodium_free(buf);
+	kt_secure_free(buf);
 	if (r == 0)
 		r = vfs_blob_sync(out, 1);
 	if (out) {

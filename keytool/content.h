@@ -4,7 +4,7 @@
  * store (keytool/store.h).
  *
  * Works while the vault is mounted: a blob the daemon has open holds a
- * shared lock, and copy then answers -EBUSY (rotation.c waits and tries
+ * shared lock, and copy then answers -EBUSY (reencrypt.c waits and tries
  * again); a blob being replaced is held exclusively from its copy until it
  * is removed, and the daemon waits for that before opening it.
  *

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include <sodium.h>
@@ -141,6 +142,22 @@ void *kt_secure_alloc(size_t len)
 void *kt_secure_free(void *p)
 {
 	return kt_secmem_free(p);
+}
+
+void *kt_secure_allocarray(size_t n, size_t size)
+{
+	if (size != 0 && n > SIZE_MAX / size) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return kt_secmem_alloc(n * size);
+}
+
+void kt_secure_freep(void *pp)
+{
+	void **p = pp;
+
+	*p = kt_secmem_free(*p);
 }
 
 void kt_keypair(uint8_t ret_pk[KT_KEY_BYTES], uint8_t ret_sk[KT_KEY_BYTES])
@@ -533,4 +550,12 @@ void kt_fingerprint(const uint8_t key[KT_KEY_BYTES], uint8_t ret_fp[KT_FINGERPRI
 	crypto_generichash(h, sizeof(h), key, KT_KEY_BYTES, fp_key, sizeof(fp_key));
 	memcpy(ret_fp, h, KT_FINGERPRINT_BYTES);
 	sodium_memzero(h, sizeof(h));
+}
+
+void kt_fingerprint_hex(const uint8_t key[KT_KEY_BYTES], char hex[KT_FINGERPRINT_HEX_BYTES])
+{
+	uint8_t fp[KT_FINGERPRINT_BYTES];
+
+	kt_fingerprint(key, fp);
+	sodium_bin2hex(hex, KT_FINGERPRINT_HEX_BYTES, fp, sizeof(fp));
 }

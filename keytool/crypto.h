@@ -61,11 +61,17 @@ int kt_crypto_init(void);
 
 /* Zeroed memory for keys: locked, not in core dumps, wiped on free. Up to
  * KT_SECMEM_SMALL_MAX bytes come from a pool of slabs (secmem.h), larger
- * requests from sodium_malloc. Free only with kt_secure_free (not sodium_free,
- * no sodium_mprotect_*): it aborts on any other pointer. Free takes NULL and
- * returns NULL. */
+ * requests from sodium_malloc. Free only with kt_secure_free or
+ * kt_secure_freep (not sodium_free, no sodium_mprotect_*): it aborts on any
+ * other pointer. Free takes NULL and returns NULL. */
 void *kt_secure_alloc(size_t len);
 void *kt_secure_free(void *p);
+/* n zeroed elements of size bytes, the same memory; NULL (errno ENOMEM) when
+ * out of memory or n * size overflows. Free with kt_secure_free. */
+void *kt_secure_allocarray(size_t n, size_t size);
+/* For _cleanup_ (meta/cleanup.h): pp points to a pointer from
+ * kt_secure_alloc (or NULL); it is freed (wiped) and set to NULL. */
+void kt_secure_freep(void *pp);
 
 /* A fresh X25519 key pair. */
 void kt_keypair(uint8_t ret_pk[KT_KEY_BYTES], uint8_t ret_sk[KT_KEY_BYTES]);
@@ -117,7 +123,9 @@ struct kt_meta_keys {
 	uint8_t name_key[KT_KEY_BYTES]; /* vfs-name subkey */
 	uint8_t aead_key[KT_KEY_BYTES]; /* vfs-meta subkey */
 };
-/* Derive into sodium_malloc'd memory; free with kt_meta_keys_free. */
+/* Derive into a sodium_malloc region of its own, made read-only (the one
+ * exception to kt_secure_alloc: a slab slot cannot be mprotected alone);
+ * free with kt_meta_keys_free. */
 struct kt_meta_keys *kt_meta_keys_new(const uint8_t meta_key[KT_KEY_BYTES], uint16_t version);
 struct kt_meta_keys *kt_meta_keys_free(struct kt_meta_keys *k);
 
@@ -138,3 +146,6 @@ void kt_file_subkeys(const uint8_t file_key[KT_KEY_BYTES], uint8_t ret_data_key[
 
 /* Fingerprint of a key (for listings; never print the key). */
 void kt_fingerprint(const uint8_t key[KT_KEY_BYTES], uint8_t ret_fp[KT_FINGERPRINT_BYTES]);
+/* The same as 16 lower-case hex digits and a NUL, as listings print it. */
+#define KT_FINGERPRINT_HEX_BYTES (2 * KT_FINGERPRINT_BYTES + 1)
+void kt_fingerprint_hex(const uint8_t key[KT_KEY_BYTES], char hex[KT_FINGERPRINT_HEX_BYTES]);

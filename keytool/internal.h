@@ -1,8 +1,9 @@
 /*
- * keytool/internal.h — private to the keytool library (keystore.c,
- * rotation.c, recovery.c): the keyring's layout and the helpers the
- * administration code shares (transactions with the admin check, access
- * records, custody, the key epoch).
+ * keytool/internal.h — private to the keytool library's key hierarchy
+ * (keyring.c, names.c, record.c, admin.c, users.c, roles.c, init.c,
+ * rotation.c, revoke.c, reencrypt.c, recovery.c): the keyring's layout and
+ * the helpers the administration code shares (transactions with the admin
+ * check, access records, custody, the key epoch, starting a rotation).
  *
  * Locking: a keyring is not locked here; callers serialise its use with its
  * refresh (kt_keyring_refresh replaces its contents).
@@ -14,10 +15,12 @@
 #include <stdint.h>
 
 #include "keytool/keystore.h"
+#include "meta/cleanup.h"
 
-#define KT_ALL_LEVELS	  ((1u << META_LEVELS) - 1)
-#define KT_SEAL_FIELD_MAX 0xffffu /* id and version fields of a sealed key are u16 (§4) */
-#define KT_EPOCH_KEY	  "key_epoch"
+#define KT_ALL_LEVELS	   ((1u << META_LEVELS) - 1)
+#define KT_SEAL_FIELD_MAX  0xffffu /* id and version fields of a sealed key are u16 (§4) */
+#define KT_EPOCH_KEY	   "key_epoch"
+#define KT_KDF_PROFILE_KEY "kdf_profile"
 
 /* A level or metadata key in a keyring. */
 struct kt_key_entry {
@@ -34,7 +37,7 @@ struct kt_keyring {
 	uint32_t flags;		   /* union of the unlocked roles' flags */
 	uint32_t readable;	   /* levels with a key through some role */
 	uint32_t writable;	   /* ... through a role that is not read-only */
-	struct kt_key_entry *keys; /* sodium_allocarray'd, n_keys of cap_keys used */
+	struct kt_key_entry *keys; /* kt_secure_allocarray'd, n_keys of cap_keys used */
 	size_t n_keys;
 	size_t cap_keys;
 	struct kt_meta_keys *meta; /* subkeys of the newest metadata key, or NULL */
@@ -42,9 +45,9 @@ struct kt_keyring {
 	int64_t admin_role_id;	   /* valid when admin */
 	uint32_t admin_role_version;
 	uint8_t admin_pk[KT_KEY_BYTES];
-	uint8_t *admin_sk;   /* sodium_malloc'd; NULL unless admin */
-	uint8_t *user_sk;    /* sodium_malloc'd user secret, kept for refresh; NULL for recovery */
-	int64_t epoch;	     /* key_epoch when unlocked or last refreshed */
+	uint8_t *admin_sk; /* kt_secure_alloc'd; NULL unless admin */
+	uint8_t *user_sk;  /* kt_secure_alloc'd user secret, kept for refresh; NULL for recovery */
+	int64_t epoch;	   /* key_epoch when unlocked or last refreshed */
 	int64_t next_expiry; /* earliest expiry among the grants unlocked, 0 none */
 	bool recovery;	     /* unlocked by recovery shares: an admin without a user */
 };
@@ -57,10 +60,6 @@ int kt_record_file(struct meta_db *db, const char *user, const char *op, uint64_
 		   const char *detail, int outcome);
 /* "2026-11-22T10:00:00Z" for a detail line. */
 void kt_format_utc(int64_t ns, char *buf, size_t size);
-/* "0,1,2" / "none" for a detail line. */
-void kt_format_levels(uint32_t levels, char *buf, size_t size);
-/* 16 hex digits of a key's fingerprint. */
-void kt_fingerprint_hex(const uint8_t key[KT_KEY_BYTES], char hex[2 * KT_FINGERPRINT_BYTES + 1]);
 
 /*
  * Begin an administration: the transaction, and the check that kr is still an
@@ -95,3 +94,34 @@ int kt_vault_kdf_profile(struct meta_db *db, enum kt_kdf_profile *ret_profile);
 int kt_keyring_load_admin(struct meta_db *db, struct kt_keyring *kr,
 			  const struct meta_role *admin_role, uint32_t version,
 			  const uint8_t pk[KT_KEY_BYTES], uint8_t *sk);
+
+/* names.c: copy text into an access record field: invalid UTF-8 and control
+ * characters become '?', and the copy is cut at a character boundary. */
+void kt_copy_printable(char *dst, size_t size, const char *src);
+/* names.c: -EINVAL unless the four level names of a new vault are valid
+ * configurable names, distinct, and none another level's English name. */
+int kt_level_names_check(const char *const names[META_LEVELS]);
+
+/* users.c: a fresh user key pair with its secret sealed under passphrase
+ * (Argon2id: call it outside any transaction). */
+int kt_user_make(const char *name, int64_t uid, const char *passphrase, size_t pass_len,
+		 enum kt_kdf_profile profile, struct meta_user *ret_user);
+
+/* rotation.c: inside the caller's administration transaction
+ * (kt_admin_begin), rotate the roles role_ids[0..n_ids) (every role if the
+ * admin role is one of them) and the levels they hold plus extra_levels;
+ * record it as a rotations row. */
+int kt_rotation_start(struct meta_db *db, struct kt_keyring *admin, const int64_t *role_ids,
+		      size_t n_ids, uint32_t extra_levels, const char *reason,
+		      int64_t *ret_rotation);
+/* rotation.c: the key (kind, id, version) in custody; NULL if not held. */
+const uint8_t *kt_custody_key(const struct kt_keyring *admin, uint8_t kind, uint8_t id,
+			      uint32_t version);
+/* rotation.c: the current version and key of each level in custody. */
+struct kt_current_keys {
+	uint32_t version[META_LEVELS];
+	const uint8_t *key[META_LEVELS]; /* into the admin keyring; NULL if not held */
+};
+/* -ENOKEY if a level in `levels` has no current key in custody. */
+int kt_current_keys(struct meta_db *db, const struct kt_keyring *admin, uint32_t levels,
+		    struct kt_current_keys *ret);

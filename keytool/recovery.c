@@ -8,7 +8,7 @@
  * function pointer gfshare_fill_rand, NULL until set: it is set here to
  * libsodium's randombytes_buf before every use (never random(3)). libgfshare
  * overwrites its buffers with random bytes when a context is freed; our
- * copies of the secret and the shares live in sodium_malloc memory.
+ * copies of the secret and the shares live in secure memory (kt_secure_alloc).
  *
  * Locking: gfshare_fill_rand is a process-wide variable; setup and unlock
  * are not for concurrent use from several threads.
@@ -194,7 +194,7 @@ int kt_recovery_setup(struct meta_db *db, struct kt_keyring *admin,
 	sodium_bin2hex(vhex, sizeof(vhex), vid, sizeof(vid));
 	vhex[8] = '\0'; /* the first 4 bytes name the vault in file names */
 	paths = calloc(o->shares, sizeof(*paths));
-	sec = sodium_malloc(KT_KEY_BYTES * (1 + o->shares) + KT_SHARE_BYTES);
+	sec = kt_secure_alloc(KT_KEY_BYTES * (1 + o->shares) + KT_SHARE_BYTES);
 	if (!paths || !sec) {
 		r = -ENOMEM;
 		goto out;
@@ -276,7 +276,7 @@ out:
 	if (r < 0 && paths)
 		for (size_t i = 0; i < written; i++)
 			unlink(paths[i]);
-	sodium_free(sec);
+	kt_secure_free(sec);
 	if (r < 0) {
 		kt_strv_free(paths, o ? o->shares : 0);
 		return r;
@@ -399,8 +399,8 @@ static int recover_keyring(struct meta_db *db, const struct meta_recovery *rec,
 	gfshare_ctx *ctx = NULL;
 	int r;
 
-	rsk = sodium_malloc(KT_KEY_BYTES);
-	admin_sk = sodium_malloc(KT_KEY_BYTES);
+	rsk = kt_secure_alloc(KT_KEY_BYTES);
+	admin_sk = kt_secure_alloc(KT_KEY_BYTES);
 	kr = calloc(1, sizeof(*kr));
 	if (!rsk || !admin_sk || !kr) {
 		r = -ENOMEM;
@@ -442,8 +442,8 @@ static int recover_keyring(struct meta_db *db, const struct meta_recovery *rec,
 out:
 	if (ctx)
 		gfshare_ctx_free(ctx);
-	sodium_free(rsk);
-	sodium_free(admin_sk);
+	kt_secure_free(rsk);
+	kt_secure_free(admin_sk);
 	kt_keyring_free(kr);
 	return r;
 }
@@ -471,8 +471,8 @@ int kt_recovery_unlock(struct meta_db *db, const char *const *paths, size_t n,
 		goto out;
 	}
 	e.need = rec.threshold;
-	shares = sodium_allocarray(n ? n : 1, sizeof(*shares));
-	buf = sodium_malloc(KT_SHARE_BYTES);
+	shares = kt_secure_allocarray(n ? n : 1, sizeof(*shares));
+	buf = kt_secure_alloc(KT_SHARE_BYTES);
 	if (!shares || !buf) {
 		r = -ENOMEM;
 		goto out;
@@ -512,8 +512,8 @@ int kt_recovery_unlock(struct meta_db *db, const char *const *paths, size_t n,
 			 (long long)rec.id, e.have, e.need, officers[0] ? officers : "-");
 	(void)kt_record(db, KT_RECOVERY_NAME, "recover", detail, r);
 out:
-	sodium_free(shares);
-	sodium_free(buf);
+	kt_secure_free(shares);
+	kt_secure_free(buf);
 	if (err)
 		*err = e;
 	return r;
@@ -543,7 +543,7 @@ int kt_user_reset(struct meta_db *db, struct kt_keyring *admin, const char *user
 	r = meta_user_get_by_name(db, user, &u);
 	if (r < 0)
 		return r;
-	sk = sodium_malloc(KT_KEY_BYTES);
+	sk = kt_secure_alloc(KT_KEY_BYTES);
 	if (!sk)
 		return -ENOMEM;
 	/* the slow KDF before the transaction */
@@ -604,7 +604,7 @@ int kt_user_reset(struct meta_db *db, struct kt_keyring *admin, const char *user
 	snprintf(detail, sizeof(detail), "user=%s roles=%zu", user, regranted);
 	r = kt_admin_end(db, admin, "passwd-reset", detail, r);
 out:
-	sodium_free(sk);
+	kt_secure_free(sk);
 	free(grants);
 	return r;
 }

@@ -1,8 +1,8 @@
 /*
- * keytool/rotation.c — revocation with rotation, user removal, expiry,
- * re-wrapping file keys, destroying old key versions, re-encryption.
+ * keytool/rotation.c — starting a rotation (new key versions sealed to the
+ * right roles), re-wrapping file keys, destroying old key versions.
  *
- * Starting a rotation (one transaction, rotation_start): the roles to rotate
+ * Starting a rotation (one transaction, kt_rotation_start): the roles to rotate
  * are the revoked ones, or every role when the admin role is among them (the
  * admin role holds every role secret and level key in custody, so a revoked
  * administrator may know them all). Every rotated role gets a new key pair:
@@ -41,11 +41,6 @@
 #include "keytool/internal.h"
 #include "meta/log.h"
 
-/* Re-encryption and a running mount: how long to wait for a file that is
- * open there (its blob is share-locked by the daemon), and how often to look. */
-#define REENCRYPT_BUSY_WAIT_MS 60000
-#define REENCRYPT_BUSY_POLL_MS 200
-
 #define ROT_DETAIL_MAX META_DETAIL_MAX
 
 /* ---- keys to seal ----------------------------------------------------- */
@@ -60,13 +55,13 @@ struct ks_entry {
 };
 
 struct keyset {
-	struct ks_entry *e; /* sodium_allocarray'd */
+	struct ks_entry *e; /* kt_secure_allocarray'd */
 	size_t n, cap;
 };
 
 static void keyset_free(struct keyset *ks)
 {
-	sodium_free(ks->e);
+	kt_secure_free(ks->e);
 	ks->e = NULL;
 	ks->n = ks->cap = 0;
 }
@@ -78,13 +73,13 @@ static int keyset_add(struct keyset *ks, uint8_t kind, uint8_t id, uint32_t vers
 
 	if (ks->n == ks->cap) {
 		size_t cap = ks->cap ? ks->cap * 2 : 16;
-		struct ks_entry *v = sodium_allocarray(cap, sizeof(*v));
+		struct ks_entry *v = kt_secure_allocarray(cap, sizeof(*v));
 
 		if (!v)
 			return -ENOMEM;
 		if (ks->n)
 			memcpy(v, ks->e, ks->n * sizeof(*v));
-		sodium_free(ks->e);
+		kt_secure_free(ks->e);
 		ks->e = v;
 		ks->cap = cap;
 	}
@@ -115,8 +110,8 @@ static int keyset_from_custody(const struct kt_keyring *admin, struct keyset *ks
 }
 
 /* The key (kind, id, version) in custody; NULL if not held. */
-static const uint8_t *custody_key(const struct kt_keyring *admin, uint8_t kind, uint8_t id,
-				  uint32_t version)
+const uint8_t *kt_custody_key(const struct kt_keyring *admin, uint8_t kind, uint8_t id,
+			      uint32_t version)
 {
 	for (size_t i = 0; i < admin->n_keys; i++) {
 		const struct kt_key_entry *k = &admin->keys[i];
@@ -185,7 +180,7 @@ static int rotate_role(struct start_ctx *c, struct meta_role *role)
 
 	if (role->id < 0 || role->id > (int64_t)KT_SEAL_FIELD_MAX || v > KT_SEAL_FIELD_MAX)
 		return -EOVERFLOW;
-	sk = sodium_malloc(KT_KEY_BYTES);
+	sk = kt_secure_alloc(KT_KEY_BYTES);
 	if (!sk)
 		return -ENOMEM;
 	memset(&rk, 0, sizeof(rk));
@@ -286,7 +281,7 @@ static int rotate_role(struct start_ctx *c, struct meta_role *role)
 	r = kt_record(c->db, c->admin->user.name, "role-key-new", detail, META_OUTCOME_OK);
 out:
 	sodium_memzero(sk, KT_KEY_BYTES);
-	sodium_free(sk);
+	kt_secure_free(sk);
 	free(grants);
 	return r;
 }
@@ -304,7 +299,7 @@ static int new_level_version(struct start_ctx *c, uint8_t level)
 		return r == -ENOENT ? -EIO : r;
 	if (cur.version >= KT_SEAL_FIELD_MAX)
 		return -EOVERFLOW;
-	key = sodium_malloc(KT_KEY_BYTES);
+	key = kt_secure_alloc(KT_KEY_BYTES);
 	if (!key)
 		return -ENOMEM;
 	kt_random(key, KT_KEY_BYTES);
@@ -317,7 +312,7 @@ static int new_level_version(struct start_ctx *c, uint8_t level)
 	r = meta_key_version_add(c->db, &v);
 	if (r == 0)
 		r = keyset_add(&c->ks, KT_SEAL_LEVEL, level, v.version, true, key);
-	sodium_free(key);
+	kt_secure_free(key);
 	if (r < 0)
 		return r;
 	sodium_bin2hex(fp, sizeof(fp), v.fingerprint, sizeof(v.fingerprint));
@@ -355,9 +350,9 @@ static int count_stale(struct meta_db *db, const struct keyset *ks, uint32_t lev
  * the roles role_ids[0..n_ids) (every role if the admin role is one of them)
  * and the levels they hold plus extra_levels; record it as a rotations row.
  */
-static int rotation_start(struct meta_db *db, struct kt_keyring *admin, const int64_t *role_ids,
-			  size_t n_ids, uint32_t extra_levels, const char *reason,
-			  int64_t *ret_rotation)
+int kt_rotation_start(struct meta_db *db, struct kt_keyring *admin, const int64_t *role_ids,
+		      size_t n_ids, uint32_t extra_levels, const char *reason,
+		      int64_t *ret_rotation)
 {
 	struct start_ctx c = {.db = db, .admin = admin, .now = meta_now_ns()};
 	char detail[ROT_DETAIL_MAX + 1], lv[16];
@@ -476,174 +471,6 @@ static void refresh_after(struct meta_db *db, struct kt_keyring *admin)
 	(void)kt_keyring_refresh(db, admin);
 }
 
-/* ---- revoke, user remove, expire, rotate ------------------------------ */
-
-int kt_revoke(struct meta_db *db, struct kt_keyring *admin, const char *user, const char *role_name)
-{
-	char detail[META_DETAIL_MAX + 1], reason[META_REASON_MAX + 1];
-	struct meta_user u;
-	struct meta_role role;
-	int64_t rotation = 0;
-	bool others = true;
-	int r;
-
-	if (!db || !admin || !user || !role_name)
-		return -EINVAL;
-	snprintf(detail, sizeof(detail), "user=%s role=%s", user, role_name);
-	r = kt_admin_begin(db, admin, "revoke", detail);
-	if (r < 0)
-		return r;
-	r = meta_user_get_by_name(db, user, &u);
-	if (r == 0)
-		r = meta_role_get_by_name(db, role_name, &role);
-	if (r == 0 && (role.flags & META_ROLE_ADMIN))
-		r = kt_other_admin_exists(db, role.id, u.id, &others);
-	if (r == 0)
-		r = meta_grant_remove(db, u.id, role.id);
-	/* only a grant that existed can be the last administrator's */
-	if (r == 0 && !others)
-		r = -EPERM;
-	if (r == 0) {
-		snprintf(reason, sizeof(reason), "revoke user=%s role=%s", user, role_name);
-		r = rotation_start(db, admin, &role.id, 1, 0, reason, &rotation);
-	}
-	if (r == 0)
-		snprintf(detail, sizeof(detail), "user=%s role=%s rotation=%lld", user, role_name,
-			 (long long)rotation);
-	r = kt_admin_end(db, admin, "revoke", detail, r);
-	if (r == 0)
-		refresh_after(db, admin);
-	return r;
-}
-
-int kt_user_remove(struct meta_db *db, struct kt_keyring *admin, const char *user)
-{
-	char detail[META_DETAIL_MAX + 1], reason[META_REASON_MAX + 1];
-	struct meta_grant *grants = NULL;
-	int64_t *role_ids = NULL, rotation = 0, now = meta_now_ns();
-	struct meta_role admin_role;
-	struct meta_user u;
-	size_t n = 0, n_ids = 0;
-	bool admin_grant = false, others = true;
-	int r;
-
-	if (!db || !admin || !user)
-		return -EINVAL;
-	snprintf(detail, sizeof(detail), "user=%s", user);
-	r = kt_admin_begin(db, admin, "user-remove", detail);
-	if (r < 0)
-		return r;
-	r = meta_user_get_by_name(db, user, &u);
-	if (r == 0 && u.disabled)
-		r = -EALREADY;
-	if (r == 0)
-		r = meta_grant_list_user(db, u.id, &grants, &n);
-	if (r == 0 && n) {
-		role_ids = calloc(n, sizeof(*role_ids));
-		if (!role_ids)
-			r = -ENOMEM;
-	}
-	if (r == 0)
-		r = meta_role_get_by_flag(db, META_ROLE_ADMIN, &admin_role);
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		bool seen = false;
-
-		for (size_t j = 0; j < n_ids; j++)
-			seen |= role_ids[j] == grants[i].role_id;
-		if (seen)
-			continue;
-		role_ids[n_ids++] = grants[i].role_id;
-		if (grants[i].role_id == admin_role.id &&
-		    (grants[i].expires_ns == 0 || grants[i].expires_ns > now))
-			admin_grant = true;
-	}
-	if (r == 0 && admin_grant)
-		r = kt_other_admin_exists(db, admin_role.id, u.id, &others);
-	if (r == 0 && !others)
-		r = -EPERM;
-	for (size_t j = 0; r == 0 && j < n_ids; j++)
-		r = meta_grant_remove(db, u.id, role_ids[j]);
-	if (r == 0)
-		r = meta_user_set_disabled(db, u.id, true);
-	if (r == 0 && n_ids) {
-		snprintf(reason, sizeof(reason), "user-remove user=%s", user);
-		r = rotation_start(db, admin, role_ids, n_ids, 0, reason, &rotation);
-		if (r == 0)
-			snprintf(detail, sizeof(detail), "user=%s roles=%zu rotation=%lld", user,
-				 n_ids, (long long)rotation);
-	} else if (r == 0) {
-		r = kt_epoch_bump(db, NULL); /* a mount of theirs drops its keys */
-	}
-	r = kt_admin_end(db, admin, "user-remove", detail, r);
-	if (r == 0)
-		refresh_after(db, admin);
-	free(role_ids);
-	free(grants);
-	return r;
-}
-
-int kt_expire(struct meta_db *db, struct kt_keyring *admin, int64_t now_ns, size_t *ret_expired)
-{
-	char detail[META_DETAIL_MAX + 1], reason[META_REASON_MAX + 1], when[40];
-	struct meta_grant *grants = NULL;
-	int64_t *role_ids = NULL, rotation = 0;
-	size_t n = 0, n_ids = 0, expired = 0;
-	int r;
-
-	if (!db || !admin)
-		return -EINVAL;
-	r = kt_admin_begin(db, admin, "grant-expire", "");
-	if (r < 0)
-		return r;
-	r = meta_grant_list_all(db, &grants, &n);
-	if (r == 0 && n) {
-		role_ids = calloc(n, sizeof(*role_ids));
-		if (!role_ids)
-			r = -ENOMEM;
-	}
-	for (size_t i = 0; r == 0 && i < n; i++) {
-		const struct meta_grant *g = &grants[i];
-		bool seen = false;
-
-		if (!g->expires_ns || g->expires_ns > now_ns)
-			continue;
-		r = meta_grant_remove(db, g->user_id, g->role_id);
-		if (r == -ENOENT) { /* an older version of a grant removed just before */
-			r = 0;
-			continue;
-		}
-		if (r < 0)
-			break;
-		kt_format_utc(g->expires_ns, when, sizeof(when));
-		snprintf(detail, sizeof(detail), "user=%s role=%s expired=%s", g->user_name,
-			 g->role_name, when);
-		r = kt_record(db, admin->user.name, "grant-expire", detail, META_OUTCOME_OK);
-		expired++;
-		for (size_t j = 0; j < n_ids; j++)
-			seen |= role_ids[j] == g->role_id;
-		if (!seen)
-			role_ids[n_ids++] = g->role_id;
-	}
-	if (r == 0 && expired) {
-		snprintf(reason, sizeof(reason), "expire grants=%zu", expired);
-		r = rotation_start(db, admin, role_ids, n_ids, 0, reason, &rotation);
-	}
-	if (r == 0 && expired) {
-		snprintf(detail, sizeof(detail), "expired=%zu rotation=%lld", expired,
-			 (long long)rotation);
-		r = kt_admin_end(db, admin, "grant-expire", detail, r);
-		if (r == 0)
-			refresh_after(db, admin);
-	} else {
-		meta_tx_rollback(db); /* nothing to do: no record, no change */
-	}
-	free(role_ids);
-	free(grants);
-	if (r == 0 && ret_expired)
-		*ret_expired = expired;
-	return r;
-}
-
 int kt_rotate_levels(struct meta_db *db, struct kt_keyring *admin, uint32_t levels,
 		     const char *reason)
 {
@@ -658,8 +485,8 @@ int kt_rotate_levels(struct meta_db *db, struct kt_keyring *admin, uint32_t leve
 	r = kt_admin_begin(db, admin, "rotate-levels", detail);
 	if (r < 0)
 		return r;
-	r = rotation_start(db, admin, NULL, 0, levels, reason && *reason ? reason : detail,
-			   &rotation);
+	r = kt_rotation_start(db, admin, NULL, 0, levels, reason && *reason ? reason : detail,
+			      &rotation);
 	if (r == 0)
 		snprintf(detail, sizeof(detail), "levels=%s rotation=%lld", lv,
 			 (long long)rotation);
@@ -686,14 +513,8 @@ int kt_rotation_pending(struct meta_db *db, size_t *ret_n)
 
 /* ---- re-wrapping ------------------------------------------------------ */
 
-/* The current version and key of each level in custody. */
-struct current_keys {
-	uint32_t version[META_LEVELS];
-	const uint8_t *key[META_LEVELS]; /* into the admin keyring; NULL if not held */
-};
-
-static int current_keys(struct meta_db *db, const struct kt_keyring *admin, uint32_t levels,
-			struct current_keys *ret)
+int kt_current_keys(struct meta_db *db, const struct kt_keyring *admin, uint32_t levels,
+		    struct kt_current_keys *ret)
 {
 	memset(ret, 0, sizeof(*ret));
 	for (uint8_t l = 0; l < META_LEVELS; l++) {
@@ -706,7 +527,7 @@ static int current_keys(struct meta_db *db, const struct kt_keyring *admin, uint
 		if (r < 0)
 			return r == -ENOENT ? -EIO : r;
 		ret->version[l] = v.version;
-		ret->key[l] = custody_key(admin, KT_SEAL_LEVEL, l, v.version);
+		ret->key[l] = kt_custody_key(admin, KT_SEAL_LEVEL, l, v.version);
 		if (!ret->key[l])
 			return -ENOKEY;
 	}
@@ -719,13 +540,13 @@ static int current_keys(struct meta_db *db, const struct kt_keyring *admin, uint
  * do, -EBADMSG it does not open (recorded), -ESTALE the row changed meanwhile.
  */
 static int rewrap_one(struct meta_db *db, const struct kt_keyring *admin,
-		      const struct current_keys *cur, uint32_t levels,
+		      const struct kt_current_keys *cur, uint32_t levels,
 		      const struct meta_file_key *f, int64_t rotation_id)
 {
 	char detail[META_DETAIL_MAX + 1];
 	uint8_t wrapped[KT_WRAPPED_KEY_BYTES];
 	const uint8_t *old_key;
-	uint8_t *file_key;
+	_cleanup_(kt_secure_freep) uint8_t *file_key = NULL;
 	uint32_t version;
 	uint8_t level;
 	int r;
@@ -733,10 +554,10 @@ static int rewrap_one(struct meta_db *db, const struct kt_keyring *admin,
 	r = kt_file_key_info(f->file_key, &level, &version);
 	if (r == 0 && (!(levels & (1u << level)) || version == cur->version[level]))
 		return 0;
-	file_key = sodium_malloc(KT_KEY_BYTES);
+	file_key = kt_secure_alloc(KT_KEY_BYTES);
 	if (!file_key)
 		return -ENOMEM;
-	old_key = r == 0 ? custody_key(admin, KT_SEAL_LEVEL, level, version) : NULL;
+	old_key = r == 0 ? kt_custody_key(admin, KT_SEAL_LEVEL, level, version) : NULL;
 	if (!old_key || kt_file_key_unwrap(old_key, f->object_id, f->file_key, file_key) < 0) {
 		snprintf(detail, sizeof(detail),
 			 "rotation=%lld: the file key does not open (level %u version %u): "
@@ -744,8 +565,7 @@ static int rewrap_one(struct meta_db *db, const struct kt_keyring *admin,
 			 (long long)rotation_id, r == 0 ? level : f->level, r == 0 ? version : 0);
 		r = kt_record_file(db, admin->user.name, "rotate", f->ino, f->level, detail,
 				   -EBADMSG);
-		r = r < 0 ? r : -EBADMSG;
-		goto out;
+		return r < 0 ? r : -EBADMSG;
 	}
 	r = kt_file_key_wrap(cur->key[level], level, cur->version[level], f->object_id, file_key,
 			     wrapped);
@@ -754,8 +574,6 @@ static int rewrap_one(struct meta_db *db, const struct kt_keyring *admin,
 				       wrapped);
 	if (r == 0)
 		r = 1;
-out:
-	sodium_free(file_key);
 	return r;
 }
 
@@ -766,7 +584,7 @@ static int rewrap_batch(struct meta_db *db, struct kt_keyring *admin, struct met
 			struct kt_rotation_result *res)
 {
 	struct meta_file_key *files = NULL;
-	struct current_keys cur;
+	struct kt_current_keys cur;
 	uint64_t done = 0, failed = 0;
 	size_t n = 0;
 	int r;
@@ -781,7 +599,7 @@ static int rewrap_batch(struct meta_db *db, struct kt_keyring *admin, struct met
 		return 0;
 	}
 	if (r == 0)
-		r = current_keys(db, admin, rot->levels, &cur);
+		r = kt_current_keys(db, admin, rot->levels, &cur);
 	if (r == 0)
 		r = meta_file_key_list(db, NULL, 0, rot->levels, rot->cursor, batch, &files, &n);
 	for (size_t i = 0; r == 0 && i < n; i++) {
@@ -825,7 +643,7 @@ static int rewrap_finish(struct meta_db *db, struct kt_keyring *admin, struct me
 {
 	char detail[META_DETAIL_MAX + 1];
 	uint8_t prefix[KT_WRAPPED_PREFIX_BYTES];
-	struct current_keys cur;
+	struct kt_current_keys cur;
 	struct keyset old = {0};
 	uint64_t done = 0, failed = 0, destroyed = 0;
 	int r;
@@ -839,7 +657,7 @@ static int rewrap_finish(struct meta_db *db, struct kt_keyring *admin, struct me
 		return 0;
 	}
 	if (r == 0)
-		r = current_keys(db, admin, rot->levels, &cur);
+		r = kt_current_keys(db, admin, rot->levels, &cur);
 	if (r == 0)
 		r = keyset_from_custody(admin, &old);
 	for (size_t i = 0; r == 0 && i < old.n; i++) {
@@ -983,289 +801,5 @@ int kt_rotation_run(struct meta_db *db, struct kt_keyring *admin,
 	}
 	if (r == 0 && damaged)
 		r = -EBADMSG;
-	return r;
-}
-
-/* ---- re-encryption ---------------------------------------------------- */
-
-/* Remove the blob a re-encryption left pending, unless some node names it. */
-static int reencrypt_clean_pending(struct meta_db *db, struct kt_keyring *admin,
-				   struct meta_rotation *rot, const struct kt_content_ops *ops)
-{
-	bool in_use = true;
-	int r;
-
-	if (!rot->has_pending)
-		return 0;
-	r = meta_object_in_use(db, rot->pending_object, &in_use);
-	if (r < 0)
-		return r;
-	if (!in_use) {
-		r = ops->remove(ops->ctx, rot->pending_object);
-		if (r < 0 && r != -ENOENT)
-			return r;
-	}
-	r = kt_admin_begin(db, admin, "reencrypt", "clean");
-	if (r < 0)
-		return r;
-	rot->has_pending = false;
-	r = meta_rotation_update(db, rot);
-	if (r == 0)
-		return meta_tx_commit(db);
-	meta_tx_rollback(db);
-	return r;
-}
-
-/* Record a file that could not be re-encrypted and move past it. */
-static int reencrypt_skip(struct meta_db *db, struct kt_keyring *admin, struct meta_rotation *rot,
-			  const struct meta_file_key *f, const char *why)
-{
-	char detail[META_DETAIL_MAX + 1];
-	int r;
-
-	r = kt_admin_begin(db, admin, "reencrypt", "skip");
-	if (r < 0)
-		return r;
-	snprintf(detail, sizeof(detail), "rotation=%lld: %s: left as it was", (long long)rot->id,
-		 why);
-	r = kt_record_file(db, admin->user.name, "reencrypt", f->ino, f->level, detail, -EBADMSG);
-	rot->cursor = f->ino;
-	rot->failed++;
-	rot->has_pending = false;
-	if (r == 0)
-		r = meta_rotation_update(db, rot);
-	if (r == 0)
-		return meta_tx_commit(db);
-	meta_tx_rollback(db);
-	return r;
-}
-
-/* Re-encrypt one file. 1 done, 0 skipped (damaged, recorded), 2 changed
- * meanwhile (do it again), -errno. */
-static int reencrypt_one(struct meta_db *db, struct kt_keyring *admin, struct meta_rotation *rot,
-			 const struct meta_file_key *f, const struct kt_content_ops *ops,
-			 unsigned busy_wait_ms, struct kt_rotation_result *res)
-{
-	uint8_t new_id[KT_OBJECT_ID_BYTES], wrapped[KT_WRAPPED_KEY_BYTES];
-	const uint8_t *old_level_key;
-	uint8_t *keys = NULL; /* old file key || new file key */
-	struct current_keys cur;
-	uint64_t bytes = 0;
-	uint32_t version;
-	uint8_t level;
-	int r;
-
-	keys = sodium_malloc(2 * KT_KEY_BYTES);
-	if (!keys)
-		return -ENOMEM;
-	r = kt_file_key_info(f->file_key, &level, &version);
-	old_level_key = r == 0 ? custody_key(admin, KT_SEAL_LEVEL, level, version) : NULL;
-	if (!old_level_key ||
-	    kt_file_key_unwrap(old_level_key, f->object_id, f->file_key, keys) < 0) {
-		r = reencrypt_skip(db, admin, rot, f, "the file key does not open");
-		goto out;
-	}
-	r = current_keys(db, admin, 1u << level, &cur);
-	if (r < 0)
-		goto out;
-	kt_random(new_id, sizeof(new_id));
-	kt_random(keys + KT_KEY_BYTES, KT_KEY_BYTES);
-	r = kt_file_key_wrap(cur.key[level], level, cur.version[level], new_id, keys + KT_KEY_BYTES,
-			     wrapped);
-	if (r < 0)
-		goto out;
-
-	/* 1: the new blob is pending (removed on resumption unless a node names it) */
-	r = kt_admin_begin(db, admin, "reencrypt", "copy");
-	if (r < 0)
-		goto out;
-	rot->has_pending = true;
-	memcpy(rot->pending_object, new_id, sizeof(new_id));
-	r = meta_rotation_update(db, rot);
-	if (r == 0)
-		r = meta_tx_commit(db);
-	else
-		meta_tx_rollback(db);
-	if (r < 0)
-		goto out;
-
-	/* 2: copy the content under the new key */
-	/* A file open in a running mount is busy: wait for it to be closed. */
-	for (int waited_ms = 0;; waited_ms += REENCRYPT_BUSY_POLL_MS) {
-		r = ops->copy(ops->ctx, f->object_id, keys, new_id, keys + KT_KEY_BYTES, &bytes);
-		if (r != -EBUSY || waited_ms >= (int)busy_wait_ms)
-			break;
-		usleep(REENCRYPT_BUSY_POLL_MS * 1000);
-	}
-	if (r == -EBADMSG || r == -ENOENT) {
-		(void)ops->remove(ops->ctx, new_id);
-		r = reencrypt_skip(db, admin, rot, f,
-				   r == -ENOENT ? "its blob is missing"
-						: "its blob does not authenticate");
-		goto out;
-	}
-	if (r < 0)
-		goto out; /* the pending blob is removed when this is run again */
-
-	/* 3: swap blob and key in one transaction; the old blob becomes pending */
-	r = kt_admin_begin(db, admin, "reencrypt", "swap");
-	if (r < 0)
-		goto out;
-	r = meta_file_key_swap(db, f->ino, f->object_id, f->file_key, new_id, wrapped);
-	if (r == 0) {
-		memcpy(rot->pending_object, f->object_id, sizeof(rot->pending_object));
-		rot->cursor = f->ino;
-		rot->done_count++;
-		r = meta_rotation_update(db, rot);
-	}
-	if (r == 0)
-		r = meta_tx_commit(db);
-	else
-		meta_tx_rollback(db);
-	if (r == -ESTALE) {
-		/* the file changed meanwhile: drop the copy, do it again */
-		(void)ops->remove(ops->ctx, new_id);
-		r = reencrypt_clean_pending(db, admin, rot, ops);
-		if (r == 0)
-			r = 2;
-		goto out;
-	}
-	if (r < 0)
-		goto out;
-
-	/* 4: the old blob goes */
-	r = ops->remove(ops->ctx, f->object_id);
-	if (r == -ENOENT)
-		r = 0;
-	if (r == 0) {
-		res->files++;
-		res->bytes += bytes;
-		r = 1;
-	}
-out:
-	sodium_free(keys);
-	return r;
-}
-
-int kt_reencrypt_run(struct meta_db *db, struct kt_keyring *admin, uint32_t levels,
-		     const struct kt_content_ops *ops, const struct kt_rotation_options *opt,
-		     struct kt_rotation_result *ret)
-{
-	char detail[META_DETAIL_MAX + 1], lv[16];
-	struct kt_rotation_options o = {0};
-	struct kt_rotation_result res = {0};
-	struct meta_rotation *rots = NULL, rot;
-	size_t n = 0, batches = 0;
-	bool found = false;
-	int r;
-
-	if (!db || !admin || !ops || !ops->copy || !ops->remove || (levels & ~KT_ALL_LEVELS))
-		return -EINVAL;
-	if (opt)
-		o = *opt;
-	if (!levels)
-		levels = KT_ALL_LEVELS;
-
-	/* first the re-wraps: a re-encryption wraps under the current versions */
-	r = kt_rotation_run(db, admin, &o, &res);
-	if (r < 0 && r != -EBADMSG)
-		goto out;
-
-	r = meta_rotation_list(db, true, &rots, &n);
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if (rots[i].kind == META_ROTATION_REENCRYPT) {
-			rot = rots[i];
-			found = true;
-			break;
-		}
-	if (r < 0)
-		goto out;
-	if (!found) {
-		kt_format_levels(levels, lv, sizeof(lv));
-		snprintf(detail, sizeof(detail), "levels=%s", lv);
-		r = kt_admin_begin(db, admin, "reencrypt", detail);
-		if (r < 0)
-			goto out;
-		memset(&rot, 0, sizeof(rot));
-		rot.kind = META_ROTATION_REENCRYPT;
-		snprintf(rot.reason, sizeof(rot.reason), "reencrypt levels=%s", lv);
-		snprintf(rot.started_by, sizeof(rot.started_by), "%s", admin->user.name);
-		rot.levels = levels;
-		r = meta_file_key_count(db, NULL, 0, levels, &rot.total);
-		if (r == 0)
-			r = meta_rotation_add(db, &rot);
-		if (r == 0)
-			snprintf(detail, sizeof(detail),
-				 "rotation=%lld started: levels=%s files=%llu", (long long)rot.id,
-				 lv, (unsigned long long)rot.total);
-		r = kt_admin_end(db, admin, "reencrypt", detail, r);
-		if (r < 0)
-			goto out;
-	}
-	r = reencrypt_clean_pending(db, admin, &rot, ops);
-
-	while (r == 0) {
-		struct meta_file_key *files = NULL;
-		size_t nf = 0;
-
-		if (o.max_batches && batches >= o.max_batches) {
-			r = -EINTR;
-			break;
-		}
-		r = meta_file_key_list(db, NULL, 0, rot.levels, rot.cursor, 1, &files, &nf);
-		if (r == 0 && nf == 0) {
-			free(files);
-			break;
-		}
-		if (r == 0)
-			r = reencrypt_one(db, admin, &rot, &files[0], ops,
-					  o.busy_wait_ms ? o.busy_wait_ms : REENCRYPT_BUSY_WAIT_MS, &res);
-		if (r == 0)
-			res.failed++;
-		if (r == 1 || r == 2)
-			r = 0;
-		free(files);
-		batches++;
-		if (r == 0 && o.progress)
-			o.progress(o.progress_ctx, "re-encrypted", rot.done_count + rot.failed,
-				   rot.total);
-	}
-	if (r == 0) {
-		r = kt_admin_begin(db, admin, "reencrypt", "finish");
-		if (r < 0)
-			goto out;
-		rot.done = true;
-		rot.finished_ns = meta_now_ns();
-		rot.has_pending = false;
-		snprintf(detail, sizeof(detail),
-			 "rotation=%lld done: %llu files re-encrypted, %llu could not be",
-			 (long long)rot.id, (unsigned long long)rot.done_count,
-			 (unsigned long long)rot.failed);
-		r = meta_rotation_update(db, &rot);
-		if (r == 0)
-			r = kt_record(db, admin->user.name, "reencrypt", detail,
-				      rot.failed ? -EBADMSG : META_OUTCOME_OK);
-		if (r == 0)
-			r = meta_tx_commit(db);
-		else
-			meta_tx_rollback(db);
-		if (r == 0)
-			res.rotations++;
-		if (r == 0 && rot.failed) {
-			/* over every run of this re-encryption, not just this one */
-			if (res.failed < rot.failed)
-				res.failed = rot.failed;
-			r = -EBADMSG;
-		}
-	}
-out:
-	free(rots);
-	if (ret) {
-		ret->rotations += res.rotations;
-		ret->files += res.files;
-		ret->bytes += res.bytes;
-		ret->failed += res.failed;
-		ret->destroyed += res.destroyed;
-	}
 	return r;
 }

@@ -28,6 +28,9 @@
  * -EBADMSG some file keys or blobs failed authentication (the rest is done,
  * each one is recorded as an incident, the old key versions they need are
  * kept); -EOVERFLOW a role id or key version beyond the format's 16 bits.
+ *
+ * Defined in keytool/rotation.c (starting, re-wrapping), revoke.c (revoking,
+ * removing a user, expiry) and reencrypt.c.
  */
 #pragma once
 
@@ -35,7 +38,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "keytool/keystore.h"
+#include "keytool/keyring.h"
 #include "meta/lifecycle.h"
 
 #define KT_ROTATION_BATCH 500 /* files per transaction */
@@ -50,8 +53,8 @@ struct kt_rotation_options {
 				  * for re-encryption every file is a batch (tests, crash drills) */
 	kt_progress_fn progress; /* may be NULL */
 	void *progress_ctx;
-	unsigned busy_wait_ms;	 /* re-encryption: how long to wait for a file open in a
-				  * running mount; 0 = REENCRYPT_BUSY_WAIT_MS (a minute) */
+	unsigned busy_wait_ms; /* re-encryption: how long to wait for a file open in a
+				* running mount; 0 = REENCRYPT_BUSY_WAIT_MS (a minute) */
 };
 
 /* What a run did (added to, so one result can gather several runs). */
@@ -82,6 +85,27 @@ int kt_rotation_run(struct meta_db *db, struct kt_keyring *admin,
 
 /* Whether a rotation (re-wrap or re-encryption) is running: *ret_n of them. */
 int kt_rotation_pending(struct meta_db *db, size_t *ret_n);
+
+/*
+ * Revoke: remove every version of user's grant of role, and in the same
+ * transaction start a rotation (rotation.h): a new role key pair sealed to
+ * the remaining members, new versions of the role's level keys sealed to
+ * every role holding those levels, and a rotations row for re-wrapping the
+ * file keys (kt_rotation_run finishes it). Revoking the admin role rotates
+ * every role and level key, since the admin role held them all in custody.
+ * Refuses to remove the last administrator's admin grant (-EPERM); -ENOENT
+ * if user does not hold role. admin's keyring is refreshed afterwards (when
+ * admin revoked their own admin grant it unlocks nothing more: -EACCES from
+ * what follows, and another administrator finishes the rotation).
+ */
+int kt_revoke(struct meta_db *db, struct kt_keyring *admin, const char *user, const char *role);
+/*
+ * Remove a user: disable them (unlock refuses them; their row stays for the
+ * access record) and revoke every role they hold, with one rotation of all
+ * of them. -EPERM if they are the last administrator; -ENOENT unknown user;
+ * -EALREADY already removed.
+ */
+int kt_user_remove(struct meta_db *db, struct kt_keyring *admin, const char *user);
 
 /*
  * Expire: remove every grant whose expiry is at or before now_ns (each one

@@ -19,14 +19,11 @@
 #include <stdint.h>
 #include <stdbool.h>
 
+#include "meta/cleanup.h"
 #include "meta/db.h"
 
 struct sqlite3;
 struct sqlite3_stmt;
-
-#ifndef _cleanup_
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#endif
 
 /* Filters of meta_log_query(), one bit each; a query is prepared per combination. */
 #define META_LOG_FILTER_BITS 7

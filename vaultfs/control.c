@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "keytool/control-proto.h"
+#include "keytool/record.h"
 #include "vaultfs/dcache.h"
 #include "vaultfs/ops.h"
 #include "vaultfs/record.h"

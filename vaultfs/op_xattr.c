@@ -15,6 +15,7 @@
 #include <sys/xattr.h>
 
 #include "keytool/control-proto.h"
+#include "keytool/names.h"
 
 /* Stored namespaces. security.* is not kept: the kernel asks for
  * security.capability before every write and owner change, and a document

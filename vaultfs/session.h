@@ -24,7 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "keytool/keystore.h"
+#include "keytool/keyring.h"
 
 #define VFS_ANY_UID ((uid_t)-1) /* single-user mode: the session of every uid */
 

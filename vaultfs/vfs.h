@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "keytool/keystore.h"
+#include "keytool/keyring.h"
 #include "meta/db.h"
 #include "vaultfs/dcache.h"
 #include "vaultfs/inode.h"

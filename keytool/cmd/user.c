@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "keytool/cmd/cmd.h"
+#include "keytool/rotation.h"
 
 /* ---- user remove ------------------------------------------------------- */
 

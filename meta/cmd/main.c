@@ -20,7 +20,8 @@
 #include <string.h>
 
 #include "keytool/crypto.h"
-#include "keytool/keystore.h"
+#include "keytool/keyring.h"
+#include "keytool/names.h"
 #include "meta/cmd/cmd.h"
 
 #define PROGRAM "vaultfs-meta"

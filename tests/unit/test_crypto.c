@@ -703,6 +703,25 @@ START_TEST(golden_deterministic)
 }
 END_TEST
 
+/* The fingerprint as listings print it: 16 lower-case hex digits of §8. */
+START_TEST(fingerprint_hex)
+{
+	uint8_t key[KT_KEY_BYTES], fp[KT_FINGERPRINT_BYTES];
+	char hex[KT_FINGERPRINT_HEX_BYTES], want[KT_FINGERPRINT_HEX_BYTES];
+
+	ck_assert_uint_eq(sizeof(hex), 17);
+	for (int i = 0; i < 4; i++) {
+		kt_random(key, sizeof(key));
+		kt_fingerprint(key, fp);
+		for (size_t j = 0; j < sizeof(fp); j++)
+			snprintf(want + 2 * j, 3, "%02x", fp[j]);
+		memset(hex, 'X', sizeof(hex));
+		kt_fingerprint_hex(key, hex);
+		ck_assert_str_eq(hex, want);
+	}
+}
+END_TEST
+
 static Suite *crypto_suite(void)
 {
 	Suite *s = suite_create("crypto");
@@ -733,6 +752,7 @@ static Suite *crypto_suite(void)
 	tcase_add_test(tc, golden_wrapped_key);
 	tcase_add_test(tc, golden_metadata);
 	tcase_add_test(tc, golden_deterministic);
+	tcase_add_test(tc, fingerprint_hex);
 	suite_add_tcase(s, tc);
 	return s;
 }

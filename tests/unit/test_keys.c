@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keytool/keystore.h"
+#include "keytool/rotation.h"
 #include "vaultfs/ops.h"
 #include "meta/log.h"
 #include "tests/unit/testutil.h"

@@ -23,6 +23,7 @@
 #include <sodium.h>
 
 #include "keytool/keystore.h"
+#include "keytool/rotation.h"
 #include "meta/log.h"
 #include "tests/unit/testutil.h"
 
@@ -770,6 +771,68 @@ START_TEST(level_names_configured)
 }
 END_TEST
 
+START_TEST(levels_parse_lists)
+{
+	static const struct {
+		const char *text;
+		int r;		 /* 0 or the error */
+		uint32_t levels; /* when r is 0 */
+		const char *bad; /* the part named on error */
+	} cases[] = {
+	    {"0", 0, 0x1, NULL},
+	    {"0,2", 0, 0x5, NULL},
+	    {"Intern,3", 0, 0xa, NULL},
+	    {"public,highly sensitive", 0, 0x9, NULL},
+	    {"1,1,KÄNSLIG", 0, 0x6, NULL},
+	    {"0,säkerhetsskydd", -EPERM, 0, "säkerhetsskydd"},
+	    {"4", -EPERM, 0, "4"},
+	    {"0,x,4", -EINVAL, 0, "x"},
+	    {"", -EINVAL, 0, ""},
+	    {"1,", -EINVAL, 0, ""},
+	    {",1", -EINVAL, 0, ""},
+	    {"none", -EINVAL, 0, "none"},
+	    {"0-3", -EINVAL, 0, "0-3"},
+	};
+	char long_part[300];
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *bad = NULL;
+		uint32_t levels = 0xdead;
+		size_t bad_len = 99;
+		int r = kt_levels_parse(db, cases[i].text, &levels, &bad, &bad_len);
+
+		ck_assert_msg(r == cases[i].r, "'%s': %d", cases[i].text, r);
+		if (r == 0) {
+			ck_assert_msg(levels == cases[i].levels, "'%s': %#x", cases[i].text,
+				      levels);
+			continue;
+		}
+		ck_assert_uint_eq(levels, 0xdead); /* untouched on error */
+		ck_assert_msg(bad_len == strlen(cases[i].bad) &&
+				  strncmp(bad, cases[i].bad, bad_len) == 0,
+			      "'%s': bad part '%.*s'", cases[i].text, (int)bad_len, bad);
+	}
+	memset(long_part, 'a', sizeof(long_part) - 1);
+	long_part[sizeof(long_part) - 1] = '\0';
+	ck_assert_int_eq(kt_levels_parse(db, long_part, &(uint32_t){0}, NULL, NULL), -EINVAL);
+}
+END_TEST
+
+START_TEST(format_levels)
+{
+	char buf[16], small[4];
+
+	kt_format_levels(0, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "none");
+	kt_format_levels(0x5, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0,2");
+	kt_format_levels(0xf, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0,1,2,3");
+	kt_format_levels(0xf, small, sizeof(small)); /* cut, never overrun */
+	ck_assert_str_eq(small, "0,1");
+}
+END_TEST
+
 START_TEST(records_carry_the_process)
 {
 	struct meta_log_filter f = {.op = "init", .level = -1};
@@ -821,6 +884,8 @@ static Suite *keystore_suite(void)
 	tcase_add_test(tc, level_parse_defaults);
 	tcase_add_test(tc, level_names_configured);
 	tcase_add_test(tc, records_carry_the_process);
+	tcase_add_test(tc, levels_parse_lists);
+	tcase_add_test(tc, format_levels);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -24,6 +24,7 @@
 
 #include <sodium.h>
 
+#include "keytool/census.h"
 #include "keytool/chunk.h"
 #include "keytool/content.h"
 #include "keytool/keystore.h"
@@ -914,6 +915,79 @@ START_TEST(reencrypt_skips_damaged_blob)
 }
 END_TEST
 
+/* ---- the key census (list keys) ----------------------------------------- */
+
+static enum kt_key_state census_state(const struct kt_key_census *c, int kind, uint32_t id,
+				      uint32_t version)
+{
+	for (size_t i = 0; i < c->n_versions; i++)
+		if (c->versions[i].kind == kind && c->versions[i].id == id &&
+		    c->versions[i].version == version)
+			return kt_key_census_state(c, &c->versions[i]);
+	ck_abort_msg("no key version %d/%u/%u", kind, id, version);
+	return KT_KEY_DESTROYED;
+}
+
+START_TEST(key_census_follows_a_rotation)
+{
+	struct kt_keyring *bob = unlock(db, "bob", BOB_PASS);
+	struct kt_key_census c;
+
+	for (int i = 0; i < 3; i++)
+		make_file(db, bob, 1);
+	make_file(db, bob, 2);
+	ck_assert_int_eq(kt_key_census_read(db, &c), 0);
+	ck_assert_uint_eq(c.n_versions, META_LEVELS + 1); /* levels 0..3, metadata */
+	for (uint32_t l = 0; l < META_LEVELS; l++)
+		ck_assert_int_eq(census_state(&c, META_KEY_LEVEL, l, 1), KT_KEY_CURRENT);
+	ck_assert_int_eq(census_state(&c, META_KEY_METADATA, 0, 1), KT_KEY_CURRENT);
+	ck_assert_uint_eq(kt_key_census_files(&c, 1, 1), 3);
+	ck_assert_uint_eq(kt_key_census_files(&c, 2, 1), 1);
+	ck_assert_uint_eq(kt_key_census_files(&c, 0, 1), 0);
+	ck_assert_uint_eq(kt_key_census_files(&c, 9, 1), 0);
+	ck_assert_uint_eq(c.n_roles, 6); /* the five defaults and hr */
+	for (size_t i = 0; i < c.n_roles; i++)
+		ck_assert_uint_eq(c.role_keys[i].n, 1);
+	ck_assert_str_eq(kt_key_census_role_name(&c, c.admin_role_id), "admin");
+	ck_assert_str_eq(kt_key_census_role_name(&c, 9999), "?");
+	ck_assert_uint_eq(c.n_grants, 3); /* alice admin, bob hr, carol hr */
+	ck_assert_uint_eq(c.n_rotations, 0);
+	ck_assert_uint_gt(c.n_seals, 0);
+	kt_key_census_free(&c);
+	ck_assert_ptr_null(c.versions);
+	kt_key_census_free(&c); /* an empty one */
+
+	/* a revocation: new versions of hr's levels, the old ones still sealed */
+	ck_assert_int_eq(kt_revoke(db, alice, "carol", "hr"), 0);
+	ck_assert_int_eq(kt_key_census_read(db, &c), 0);
+	ck_assert_int_eq(census_state(&c, META_KEY_LEVEL, 1, 1), KT_KEY_OLD);
+	ck_assert_int_eq(census_state(&c, META_KEY_LEVEL, 1, 2), KT_KEY_CURRENT);
+	ck_assert_int_eq(census_state(&c, META_KEY_LEVEL, 3, 1), KT_KEY_CURRENT);
+	ck_assert_uint_eq(kt_key_census_files(&c, 1, 1), 3);
+	ck_assert_uint_eq(kt_key_census_files(&c, 1, 2), 0);
+	ck_assert_uint_eq(c.n_rotations, 1);
+	ck_assert(!c.rotations[0].done);
+	ck_assert_uint_eq(c.n_grants, 2);
+	kt_key_census_free(&c);
+
+	/* re-wrapped: the old versions destroyed, the files under the new ones */
+	run_all(alice);
+	ck_assert_int_eq(kt_key_census_read(db, &c), 0);
+	ck_assert_int_eq(census_state(&c, META_KEY_LEVEL, 1, 1), KT_KEY_DESTROYED);
+	ck_assert_int_eq(census_state(&c, META_KEY_LEVEL, 1, 2), KT_KEY_CURRENT);
+	ck_assert_uint_eq(kt_key_census_files(&c, 1, 2), 3);
+	ck_assert_uint_eq(kt_key_census_files(&c, 2, 2), 1);
+	ck_assert_uint_eq(c.n_rotations, 1);
+	ck_assert(c.rotations[0].done);
+	kt_key_census_free(&c);
+
+	ck_assert_str_eq(kt_key_state_name(KT_KEY_CURRENT), "current");
+	ck_assert_str_eq(kt_key_state_name(KT_KEY_OLD), "old");
+	ck_assert_str_eq(kt_key_state_name(KT_KEY_DESTROYED), "destroyed");
+	kt_keyring_free(bob);
+}
+END_TEST
+
 static Suite *rotation_suite(void)
 {
 	Suite *s = suite_create("rotation");
@@ -934,6 +1008,7 @@ static Suite *rotation_suite(void)
 	tcase_add_test(tc, expiry_with_a_short_time);
 	tcase_add_test(tc, reencrypt_resumable);
 	tcase_add_test(tc, reencrypt_skips_damaged_blob);
+	tcase_add_test(tc, key_census_follows_a_rotation);
 	suite_add_tcase(s, tc);
 	return s;
 }

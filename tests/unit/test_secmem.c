@@ -10,6 +10,10 @@
  * double free, a foreign pointer, a sodium_malloc pointer, an overwritten
  * header or free-list link) must abort rather than corrupt the free list.
  *
+ * The helpers over the pool: kt_secure_allocarray refuses an overflowing
+ * size, and kt_secure_freep, as a _cleanup_ attribute, wipes and frees on
+ * leaving the scope and leaves the variable NULL.
+ *
  * Freed slots are poisoned under AddressSanitizer, so the wipe is checked
  * through kt_secmem_freed_is_wiped, never by reading freed memory here.
  */
@@ -29,6 +33,7 @@
 
 #include "keytool/crypto.h"
 #include "keytool/secmem.h"
+#include "meta/cleanup.h"
 #include "tests/unit/testutil.h"
 
 #define SLOTS_PER_TEST 3000 /* more 32-byte slots than one 64 KiB slab holds */
@@ -209,6 +214,61 @@ START_TEST(free_null)
 {
 	ck_assert_ptr_null(kt_secure_free(NULL));
 	ck_assert_ptr_null(kt_secmem_free(NULL));
+}
+END_TEST
+
+START_TEST(allocarray)
+{
+	uint8_t *p = kt_secure_allocarray(3, KT_KEY_BYTES);
+
+	ck_assert_ptr_nonnull(p);
+	ck_assert(all_zero(p, 3 * KT_KEY_BYTES));
+	fill(p, 3 * KT_KEY_BYTES, 9); /* every byte usable (ASan would say otherwise) */
+	ck_assert(holds(p, 3 * KT_KEY_BYTES, 9));
+	ck_assert_uint_ge(kt_secmem_slot_size(p), 3 * KT_KEY_BYTES);
+	ck_assert_ptr_null(kt_secure_free(p));
+
+	errno = 0;
+	ck_assert_ptr_null(kt_secure_allocarray(SIZE_MAX / 8 + 1, 8));
+	ck_assert_int_eq(errno, ENOMEM);
+	errno = 0;
+	ck_assert_ptr_null(kt_secure_allocarray(2, SIZE_MAX / 2 + 1));
+	ck_assert_int_eq(errno, ENOMEM);
+	ck_assert_int_eq(kt_secmem_release_all(), 0);
+}
+END_TEST
+
+START_TEST(freep_cleanup)
+{
+	uint8_t *seen;
+
+	{
+		_cleanup_(kt_secure_freep) uint8_t *key = kt_secure_alloc(KT_KEY_BYTES);
+
+		ck_assert_ptr_nonnull(key);
+		fill(key, KT_KEY_BYTES, 5);
+		seen = key;
+	}
+	/* wiped and freed when the scope ended, on this path as on any other */
+	ck_assert(kt_secmem_freed_is_wiped(seen));
+	{
+		_cleanup_(kt_secure_freep) uint8_t *none = NULL; /* takes NULL */
+
+		(void)none;
+	}
+	ck_assert_int_eq(kt_secmem_release_all(), 0);
+}
+END_TEST
+
+START_TEST(freep_leaves_null)
+{
+	uint8_t *p = kt_secure_alloc(KT_KEY_BYTES);
+
+	kt_secure_freep(&p);
+	ck_assert_ptr_null(p);
+	kt_secure_freep(&p); /* no double free: p is NULL now */
+	ck_assert_ptr_null(p);
+	ck_assert_int_eq(kt_secmem_release_all(), 0);
 }
 END_TEST
 
@@ -453,6 +513,9 @@ static Suite *secmem_suite(void)
 	tcase_add_test(tc, wiped_on_free);
 	tcase_add_test(tc, reuse_after_free);
 	tcase_add_test(tc, free_null);
+	tcase_add_test(tc, allocarray);
+	tcase_add_test(tc, freep_cleanup);
+	tcase_add_test(tc, freep_leaves_null);
 	tcase_add_test(tc, release_all_waits_for_slots);
 	tcase_add_test(tc, locked_and_not_dumped);
 	tcase_add_test(tc, many_threads);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keytool/keystore.h"
 #include "vaultfs/session.h"
 #include "tests/unit/testutil.h"
 
