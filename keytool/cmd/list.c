@@ -11,19 +11,12 @@
 
 #include <sodium.h>
 
+#include "keytool/census.h"
 #include "keytool/cmd/cmd.h"
 #include "keytool/recovery.h"
 #include "keytool/rotation.h"
 
 #define LEVEL_NAME_BUF 256
-
-static void fingerprint_hex(const uint8_t key[KT_KEY_BYTES], char hex[2 * KT_FINGERPRINT_BYTES + 1])
-{
-	uint8_t fp[KT_FINGERPRINT_BYTES];
-
-	kt_fingerprint(key, fp);
-	sodium_bin2hex(hex, 2 * KT_FINGERPRINT_BYTES + 1, fp, sizeof(fp));
-}
 
 static int list_users(struct meta_db *db, bool json)
 {
@@ -42,7 +35,7 @@ static int list_users(struct meta_db *db, bool json)
 	for (size_t i = 0; i < n; i++) {
 		const struct meta_user *u = &users[i];
 
-		fingerprint_hex(u->public_key, fp);
+		kt_fingerprint_hex(u->public_key, fp);
 		if (json) {
 			json_array_append_new(
 			    arr, json_pack("{s:s, s:o, s:s, s:o, s:b}", "name", u->name, "uid",
@@ -100,7 +93,7 @@ static int list_roles(struct meta_db *db, bool json)
 		size_t o = 0;
 
 		if (meta_role_key_get(db, ro->id, ro->key_version, &rk) == 0)
-			fingerprint_hex(rk.public_key, fp);
+			kt_fingerprint_hex(rk.public_key, fp);
 		else
 			snprintf(fp, sizeof(fp), "-");
 		for (unsigned int l = 0; l < META_LEVELS; l++) {
@@ -266,87 +259,8 @@ out:
 	return r;
 }
 
-/* "0,1,2" / "none". */
-static void format_levels(uint32_t levels, char *buf, size_t size)
-{
-	size_t o = 0;
-
-	buf[0] = '\0';
-	for (unsigned int l = 0; l < META_LEVELS && o < size; l++)
-		if (levels & (1u << l))
-			o += (size_t)snprintf(buf + o, size - o, "%s%u", o ? "," : "", l);
-	if (o == 0)
-		snprintf(buf, size, "none");
-}
-
-/* Everything list keys shows, read once. */
-struct key_view {
-	struct meta_key_version *versions;
-	size_t n_versions;
-	struct meta_key_seal *seals;
-	size_t n_seals;
-	struct meta_role *roles;
-	size_t n_roles;
-	struct meta_grant *grants;
-	size_t n_grants;
-	struct meta_file_key_group *census;
-	size_t n_census;
-	struct meta_rotation *rotations;
-	size_t n_rotations;
-	int64_t admin_role_id;
-};
-
-static void key_view_free(struct key_view *v)
-{
-	free(v->versions);
-	free(v->seals);
-	free(v->roles);
-	free(v->grants);
-	free(v->census);
-	free(v->rotations);
-}
-
-static const char *role_name(const struct key_view *v, int64_t id)
-{
-	for (size_t i = 0; i < v->n_roles; i++)
-		if (v->roles[i].id == id)
-			return v->roles[i].name;
-	return "?";
-}
-
-/* Files whose keys are wrapped under level key (level, version). */
-static uint64_t files_under(const struct key_view *v, uint8_t level, uint32_t version)
-{
-	uint8_t prefix[KT_WRAPPED_PREFIX_BYTES];
-
-	if (kt_file_key_prefix(level, version, prefix) < 0)
-		return 0;
-	for (size_t i = 0; i < v->n_census; i++)
-		if (memcmp(v->census[i].prefix, prefix, sizeof(prefix)) == 0)
-			return v->census[i].files;
-	return 0;
-}
-
-/* "current", "old" (still sealed: files not yet re-wrapped) or "destroyed". */
-static const char *version_state(const struct key_view *v, const struct meta_key_version *k)
-{
-	bool sealed = false, newest = true;
-
-	for (size_t i = 0; i < v->n_seals; i++)
-		if (v->seals[i].kind == k->kind && v->seals[i].id == k->id &&
-		    v->seals[i].version == k->version)
-			sealed = true;
-	for (size_t i = 0; i < v->n_versions; i++)
-		if (v->versions[i].kind == k->kind && v->versions[i].id == k->id &&
-		    v->versions[i].version > k->version)
-			newest = false;
-	if (!sealed)
-		return "destroyed";
-	return newest ? "current" : "old";
-}
-
 /* The holders of a key version: "owner v2, admin v3 (custody)" or a JSON array. */
-static void holders(const struct key_view *v, const struct meta_key_version *k, char *buf,
+static void holders(const struct kt_key_census *v, const struct meta_key_version *k, char *buf,
 		    size_t size, json_t *arr)
 {
 	size_t o = 0;
@@ -360,44 +274,19 @@ static void holders(const struct key_view *v, const struct meta_key_version *k, 
 			continue;
 		if (arr)
 			json_array_append_new(
-			    arr, json_pack("{s:s, s:I, s:b}", "role", role_name(v, s->role_id),
-					   "role_version", (json_int_t)s->role_version, "custody",
-					   custody));
+			    arr, json_pack("{s:s, s:I, s:b}", "role",
+					   kt_key_census_role_name(v, s->role_id), "role_version",
+					   (json_int_t)s->role_version, "custody", custody));
 		if (o < size)
 			o += (size_t)snprintf(buf + o, size - o, "%s%s v%u%s", o ? ", " : "",
-					      role_name(v, s->role_id), s->role_version,
-					      custody ? " (custody)" : "");
+					      kt_key_census_role_name(v, s->role_id),
+					      s->role_version, custody ? " (custody)" : "");
 	}
 	if (!buf[0])
 		snprintf(buf, size, "-");
 }
 
-static int key_view_read(struct meta_db *db, struct key_view *v)
-{
-	struct meta_role admin;
-	int r;
-
-	memset(v, 0, sizeof(*v));
-	r = meta_tx_begin(db); /* one snapshot */
-	if (r < 0)
-		return r;
-	if ((r = meta_key_version_list(db, &v->versions, &v->n_versions)) < 0 ||
-	    (r = meta_key_seal_list_all(db, &v->seals, &v->n_seals)) < 0 ||
-	    (r = meta_role_list(db, &v->roles, &v->n_roles)) < 0 ||
-	    (r = meta_grant_list_all(db, &v->grants, &v->n_grants)) < 0 ||
-	    (r = meta_file_key_census(db, &v->census, &v->n_census)) < 0 ||
-	    (r = meta_rotation_list(db, false, &v->rotations, &v->n_rotations)) < 0)
-		goto out;
-	r = meta_role_get_by_flag(db, META_ROLE_ADMIN, &admin);
-	v->admin_role_id = r == 0 ? admin.id : -1;
-	if (r == -ENOENT)
-		r = 0;
-out:
-	meta_tx_rollback(db);
-	return r;
-}
-
-static void list_key_versions(struct meta_db *db, const struct key_view *v, bool json,
+static void list_key_versions(struct meta_db *db, const struct kt_key_census *v, bool json,
 			      json_t *levels, json_t *metas)
 {
 	char name[LEVEL_NAME_BUF], fp[2 * KT_FINGERPRINT_BYTES + 1], when[40], who[1024];
@@ -423,18 +312,20 @@ static void list_key_versions(struct meta_db *db, const struct key_view *v, bool
 			if (json) {
 				json_array_append_new(
 				    versions,
-				    json_pack("{s:I, s:s, s:s, s:o, s:I, s:o}", "version",
-					      (json_int_t)k->version, "state", version_state(v, k),
-					      "fingerprint", fp, "created",
-					      json_time(k->created_ns), "files",
-					      (json_int_t)files_under(v, (uint8_t)l, k->version),
-					      "holders", arr));
+				    json_pack(
+					"{s:I, s:s, s:s, s:o, s:I, s:o}", "version",
+					(json_int_t)k->version, "state",
+					kt_key_state_name(kt_key_census_state(v, k)), "fingerprint",
+					fp, "created", json_time(k->created_ns), "files",
+					(json_int_t)kt_key_census_files(v, (uint8_t)l, k->version),
+					"holders", arr));
 			} else {
 				printf("%-5d ", l);
 				print_cell(first ? name : "", 16);
 				printf("%-7u %-9s %-16s %-7llu %s\n", k->version,
-				       version_state(v, k), fp,
-				       (unsigned long long)files_under(v, (uint8_t)l, k->version),
+				       kt_key_state_name(kt_key_census_state(v, k)), fp,
+				       (unsigned long long)kt_key_census_files(v, (uint8_t)l,
+									       k->version),
 				       who);
 			}
 			first = false;
@@ -458,17 +349,19 @@ static void list_key_versions(struct meta_db *db, const struct key_view *v, bool
 		holders(v, k, who, sizeof(who), arr);
 		if (json)
 			json_array_append_new(
-			    metas, json_pack("{s:I, s:s, s:s, s:o, s:o}", "version",
-					     (json_int_t)k->version, "state", version_state(v, k),
-					     "fingerprint", fp, "created", json_time(k->created_ns),
-					     "holders", arr));
+			    metas,
+			    json_pack("{s:I, s:s, s:s, s:o, s:o}", "version",
+				      (json_int_t)k->version, "state",
+				      kt_key_state_name(kt_key_census_state(v, k)), "fingerprint",
+				      fp, "created", json_time(k->created_ns), "holders", arr));
 		else
-			printf("%-7u %-9s %-16s %-24s %s\n", k->version, version_state(v, k), fp,
+			printf("%-7u %-9s %-16s %-24s %s\n", k->version,
+			       kt_key_state_name(kt_key_census_state(v, k)), fp,
 			       cli_time_iso(k->created_ns, when, sizeof(when)), who);
 	}
 }
 
-static int list_role_keys(struct meta_db *db, const struct key_view *v, bool json, json_t *out)
+static int list_role_keys(struct meta_db *db, const struct kt_key_census *v, bool json, json_t *out)
 {
 	char fp[2 * KT_FINGERPRINT_BYTES + 1], when[40], exp[40];
 	int64_t now = meta_now_ns();
@@ -479,17 +372,9 @@ static int list_role_keys(struct meta_db *db, const struct key_view *v, bool jso
 	for (size_t i = 0; i < v->n_roles; i++) {
 		const struct meta_role *ro = &v->roles[i];
 		json_t *jv = json ? json_array() : NULL, *jm = json ? json_array() : NULL;
-		struct meta_role_key *keys = NULL;
+		const struct meta_role_key *keys = v->role_keys[i].keys;
+		size_t n = v->role_keys[i].n, o = 0;
 		char members[2048] = "";
-		size_t n = 0, o = 0;
-		int r;
-
-		r = meta_role_key_list(db, ro->id, &keys, &n);
-		if (r < 0) {
-			json_decref(jv);
-			json_decref(jm);
-			return r;
-		}
 		for (size_t k = 0; k < v->n_grants; k++) {
 			const struct meta_grant *gr = &v->grants[k];
 			bool expired = gr->expires_ns && gr->expires_ns <= now;
@@ -513,7 +398,7 @@ static int list_role_keys(struct meta_db *db, const struct key_view *v, bool jso
 				    gr->expires_ns ? exp : "", gr->expires_ns ? ")" : "");
 		}
 		for (size_t k = 0; k < n; k++) {
-			fingerprint_hex(keys[k].public_key, fp);
+			kt_fingerprint_hex(keys[k].public_key, fp);
 			if (json)
 				json_array_append_new(
 				    jv, json_pack("{s:I, s:s, s:o, s:b}", "version",
@@ -526,7 +411,6 @@ static int list_role_keys(struct meta_db *db, const struct key_view *v, bool jso
 				       cli_time_iso(keys[k].created_ns, when, sizeof(when)),
 				       k ? "" : (members[0] ? members : "-"));
 		}
-		free(keys);
 		if (json)
 			json_array_append_new(out,
 					      json_pack("{s:s, s:I, s:o, s:o}", "role", ro->name,
@@ -562,7 +446,7 @@ static json_t *list_recovery(struct meta_db *db, bool json)
 	return NULL;
 }
 
-static void list_rotations(const struct key_view *v, bool json, json_t *out)
+static void list_rotations(const struct kt_key_census *v, bool json, json_t *out)
 {
 	char when[40], lv[16], done[48];
 
@@ -573,7 +457,7 @@ static void list_rotations(const struct key_view *v, bool json, json_t *out)
 		const struct meta_rotation *r = &v->rotations[i];
 		const char *kind = r->kind == META_ROTATION_REWRAP ? "rewrap" : "reencrypt";
 
-		format_levels(r->levels, lv, sizeof(lv));
+		kt_format_levels(r->levels, lv, sizeof(lv));
 		cli_time_iso(r->started_ns, when, sizeof(when));
 		if (json) {
 			char fin[40];
@@ -603,10 +487,10 @@ static void list_rotations(const struct key_view *v, bool json, json_t *out)
 static int list_keys(struct meta_db *db, bool json)
 {
 	json_t *levels = NULL, *metas = NULL, *roles = NULL, *rots = NULL, *rec;
-	struct key_view v;
+	struct kt_key_census v;
 	int r;
 
-	r = key_view_read(db, &v);
+	r = kt_key_census_read(db, &v);
 	if (r < 0)
 		goto out;
 	if (json) {
@@ -632,7 +516,7 @@ out:
 	json_decref(metas);
 	json_decref(roles);
 	json_decref(rots);
-	key_view_free(&v);
+	kt_key_census_free(&v);
 	return r;
 }
 

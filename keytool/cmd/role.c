@@ -2,6 +2,7 @@
  * keytool/cmd/role.c — "vaultfs-keytool role add": a role holding levels,
  * with its flags (read-only, declassify, expiring).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,44 +13,24 @@
 static int parse_levels(const struct cli_context *ctx, struct meta_db *db, const char *text,
 			uint32_t *ret_levels, int *ret_exit)
 {
-	char *copy, *p, *tok;
-	uint32_t levels = 0;
-	int r = 0;
+	const char *bad = text;
+	size_t bad_len = strlen(text);
+	int r;
 
 	if (strcmp(text, "none") == 0) {
 		*ret_levels = 0;
 		return 0;
 	}
-	copy = strdup(text);
-	if (!copy) {
-		cli_error("out of memory");
-		*ret_exit = CLI_EXIT_FAILED;
-		return -1;
-	}
-	for (p = copy; (tok = strsep(&p, ",")) != NULL;) {
-		uint8_t level;
-
-		if (kt_level_parse(db, tok, &level) < 0) {
-			*ret_exit = cli_usage_error(ctx,
-						    "unknown level '%s' (use 0-3, a level name, "
-						    "or 'none'; see '" PROGRAM " list levels')",
-						    tok);
-			r = -1;
-			break;
-		}
-		if (level == META_LEVEL_REFUSED) {
-			*ret_exit =
-			    cli_usage_error(ctx, "level 4 (säkerhetsskydd) must never be stored "
+	r = kt_levels_parse(db, text, ret_levels, &bad, &bad_len);
+	if (r == -EPERM)
+		*ret_exit = cli_usage_error(ctx, "level 4 (säkerhetsskydd) must never be stored "
 						 "in a vault");
-			r = -1;
-			break;
-		}
-		levels |= 1u << level;
-	}
-	free(copy);
-	if (r == 0)
-		*ret_levels = levels;
-	return r;
+	else if (r < 0)
+		*ret_exit = cli_usage_error(ctx,
+					    "unknown level '%.*s' (use 0-3, a level name, or "
+					    "'none'; see '" PROGRAM " list levels')",
+					    (int)bad_len, bad);
+	return r < 0 ? -1 : 0;
 }
 
 int cmd_role(struct cli_context *ctx, int argc, char **argv)

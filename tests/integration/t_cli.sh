@@ -255,6 +255,32 @@ tc_cli_usage() {
 }
 it_case cli_usage
 
+# Level lists of role add: each bad part named in one line, level 4 refused,
+# names and "none" taken; list keys shows the roles' key versions.
+tc_cli_level_lists() {
+	new_vault
+	local ad=(--vault "$V" --as admin --passphrase-file "$PW/admin") lv n=0
+	for lv in "0,9|unknown level '9'" "4|level 4 (säkerhetsskydd) must never be stored" \
+		"Känslig,4|level 4" "1,,2|unknown level ''" "0-3|unknown level '0-3'"; do
+		kt "${ad[@]}" role add "bad$n" --levels "${lv%%|*}" >"$T/out" 2>"$T/err"
+		check_eq "$?" 2 "role add --levels '${lv%%|*}'"
+		grep -qF "${lv#*|}" "$T/err" || fail "role add --levels '${lv%%|*}': $(head -n 1 "$T/err")"
+		n=$((n + 1))
+	done
+	check kt "${ad[@]}" role add named --levels "0,Intern,Mycket känslig"
+	check kt "${ad[@]}" role add nothing --levels none
+	kt --vault "$V" list roles --json >"$T/roles.json" || fail "list roles failed"
+	jq -e '[.. | objects | select(.name? == "bad0")] | length == 0' "$T/roles.json" >/dev/null ||
+		fail "a refused role was added"
+	kt --vault "$V" list keys --json >"$T/keys.json" || fail "list keys failed"
+	jq -e '[.role_keys[] | select(.role == "named" and (.versions | length) == 1)] | length == 1' \
+		"$T/keys.json" >/dev/null || fail "list keys lacks role 'named': $(head -c 300 "$T/keys.json")"
+	jq -e '[.level_keys[].versions[] | select(.state == "current" and
+		any(.holders[]; .role == "named"))] | length == 3' "$T/keys.json" >/dev/null ||
+		fail "list keys: role 'named' does not hold the current keys of its three levels"
+}
+it_case cli_level_lists
+
 tc_cli_passphrase_file_mode() {
 	new_vault
 	mkdir -p "$M"
