@@ -17,12 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
+
+#include "keytool/crypto.h"
 
 #define NS_PER_SEC 1000000000LL
 
@@ -36,6 +39,20 @@ void cli_set_program(const char *name)
 		return;
 	slash = strrchr(name, '/');
 	program_name = slash ? slash + 1 : name;
+}
+
+int cli_start(const char *program)
+{
+	cli_set_program(program);
+	if (kt_crypto_init() < 0) {
+		cli_error("cannot initialise libsodium");
+		return CLI_EXIT_FAILED;
+	}
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
+		cli_error("cannot disable core dumps: %s", strerror(errno));
+		return CLI_EXIT_FAILED;
+	}
+	return 0;
 }
 
 void cli_error(const char *fmt, ...)

@@ -35,6 +35,13 @@ char *cli_passphrase_free(char *p);
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The program name used by cli_error (set once in main). */
 void cli_set_program(const char *name);
+/*
+ * The start of every main: the program name, libsodium initialised first,
+ * then no core dumps or same-uid ptrace of a process about to hold keys
+ * (prctl PR_SET_DUMPABLE 0, checked). 0, or after one error line the exit
+ * code to return.
+ */
+int cli_start(const char *program);
 
 /* Map a library -errno to an exit code (EACCES/EPERM → 3, ENOENT of the
  * vault → 4 by the caller, EINVAL → 2, else 1). */

@@ -175,16 +175,9 @@ int cli_main(const struct cli_program *prog, int argc, char **argv)
 	char shortopts[16];
 	int opt, x;
 
-	cli_set_program(prog->name);
-	if (kt_crypto_init() < 0) {
-		cli_error("cannot initialise libsodium");
-		return CLI_EXIT_FAILED;
-	}
-	/* no core dumps (or ptrace by the same uid) of a process about to hold keys */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
-		cli_error("cannot disable core dumps: %s", strerror(errno));
-		return CLI_EXIT_FAILED;
-	}
+	x = cli_start(prog->name);
+	if (x != 0)
+		return x;
 
 	snprintf(shortopts, sizeof(shortopts), "+:%s", prog->short_options);
 	opterr = 0;

@@ -474,12 +474,9 @@ int main(int argc, char *argv[])
 	int code;
 	pid_t pid;
 
-	cli_set_program("vaultfs");
-	if (kt_crypto_init() < 0) {
-		cli_error("cannot initialise libsodium");
-		return CLI_EXIT_FAILED;
-	}
-	prctl(PR_SET_DUMPABLE, 0); /* no core dumps with keys in them */
+	code = cli_start("vaultfs");
+	if (code != 0)
+		return code;
 
 	if (fuse_opt_parse(&args, &o, option_spec, opt_proc) != 0) {
 		fputs(usage_line, stderr);
