@@ -112,10 +112,7 @@ int kt_admin_end(struct meta_db *db, const struct kt_keyring *kr, const char *op
 {
 	if (r == 0)
 		r = kt_record(db, kr->user.name, op, detail, META_OUTCOME_OK);
-	if (r == 0)
-		return meta_tx_commit(db);
-	meta_tx_rollback(db);
-	return r;
+	return meta_tx_end(db, r);
 }
 
 /* The vault's KDF profile for new user secrets (interactive if unset). */

@@ -223,10 +223,7 @@ int kt_vault_init(const char *dir, const struct kt_init_options *opt)
 			 kt_kdf_profile_name(opt->kdf));
 		if (r == 0)
 			r = kt_record(db, opt->admin, "init", detail, META_OUTCOME_OK);
-		if (r == 0)
-			r = meta_tx_commit(db);
-		else
-			meta_tx_rollback(db);
+		r = meta_tx_end(db, r);
 	}
 	db = meta_db_close(db);
 	if (r < 0)

@@ -448,10 +448,7 @@ static int keyring_load(struct meta_db *db, struct kt_keyring *kr)
 out:
 	if (own_tx) {
 		/* commits the incident records, if any; a read-only one just ends */
-		if (r == 0)
-			r = meta_tx_commit(db);
-		else
-			meta_tx_rollback(db);
+		r = meta_tx_end(db, r);
 	}
 	free(grants);
 	free(c.versions);
@@ -488,10 +485,7 @@ int kt_keyring_load_admin(struct meta_db *db, struct kt_keyring *kr,
 	if (r == 0)
 		r = keyring_set_meta(kr);
 	if (own_tx) {
-		if (r == 0)
-			r = meta_tx_commit(db);
-		else
-			meta_tx_rollback(db);
+		r = meta_tx_end(db, r);
 	}
 	free(c.versions);
 	return r;

@@ -43,10 +43,7 @@ static int reencrypt_clean_pending(struct meta_db *db, struct kt_keyring *admin,
 		return r;
 	rot->has_pending = false;
 	r = meta_rotation_update(db, rot);
-	if (r == 0)
-		return meta_tx_commit(db);
-	meta_tx_rollback(db);
-	return r;
+	return meta_tx_end(db, r);
 }
 
 /* Record a file that could not be re-encrypted and move past it. */
@@ -67,10 +64,7 @@ static int reencrypt_skip(struct meta_db *db, struct kt_keyring *admin, struct m
 	rot->has_pending = false;
 	if (r == 0)
 		r = meta_rotation_update(db, rot);
-	if (r == 0)
-		return meta_tx_commit(db);
-	meta_tx_rollback(db);
-	return r;
+	return meta_tx_end(db, r);
 }
 
 /* Re-encrypt one file. 1 done, 0 skipped (damaged, recorded), 2 changed
@@ -114,10 +108,7 @@ static int reencrypt_one(struct meta_db *db, struct kt_keyring *admin, struct me
 	rot->has_pending = true;
 	memcpy(rot->pending_object, new_id, sizeof(new_id));
 	r = meta_rotation_update(db, rot);
-	if (r == 0)
-		r = meta_tx_commit(db);
-	else
-		meta_tx_rollback(db);
+	r = meta_tx_end(db, r);
 	if (r < 0)
 		return r;
 
@@ -150,10 +141,7 @@ static int reencrypt_one(struct meta_db *db, struct kt_keyring *admin, struct me
 		rot->done_count++;
 		r = meta_rotation_update(db, rot);
 	}
-	if (r == 0)
-		r = meta_tx_commit(db);
-	else
-		meta_tx_rollback(db);
+	r = meta_tx_end(db, r);
 	if (r == -ESTALE) {
 		/* the file changed meanwhile: drop the copy, do it again */
 		(void)ops->remove(ops->ctx, new_id);
@@ -276,10 +264,7 @@ int kt_reencrypt_run(struct meta_db *db, struct kt_keyring *admin, uint32_t leve
 		if (r == 0)
 			r = kt_record(db, admin->user.name, "reencrypt", detail,
 				      rot.failed ? -EBADMSG : META_OUTCOME_OK);
-		if (r == 0)
-			r = meta_tx_commit(db);
-		else
-			meta_tx_rollback(db);
+		r = meta_tx_end(db, r);
 		if (r == 0)
 			res.rotations++;
 		if (r == 0 && rot.failed) {

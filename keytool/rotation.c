@@ -619,10 +619,7 @@ static int rewrap_batch(struct meta_db *db, struct kt_keyring *admin, struct met
 		rot->failed += failed;
 		r = meta_rotation_update(db, rot);
 	}
-	if (r == 0)
-		r = meta_tx_commit(db);
-	else
-		meta_tx_rollback(db);
+	r = meta_tx_end(db, r);
 	free(files);
 	if (r == 0) {
 		*ret_end = n < batch;
@@ -729,10 +726,7 @@ static int rewrap_finish(struct meta_db *db, struct kt_keyring *admin, struct me
 		r = meta_rotation_update(db, rot);
 	if (r == 0 && destroyed)
 		r = kt_epoch_bump(db, NULL);
-	if (r == 0)
-		r = meta_tx_commit(db);
-	else
-		meta_tx_rollback(db);
+	r = meta_tx_end(db, r);
 	keyset_free(&old);
 	if (r < 0)
 		return r;

@@ -130,9 +130,6 @@ int kt_passwd(struct meta_db *db, const char *user, const char *old_pass, size_t
 		r = meta_user_set_secret(db, u.id, blob);
 	if (r == 0)
 		r = kt_record(db, user, "passwd", "", META_OUTCOME_OK);
-	if (r == 0)
-		r = meta_tx_commit(db);
-	else
-		meta_tx_rollback(db);
+	r = meta_tx_end(db, r);
 	return r;
 }
