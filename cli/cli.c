@@ -2,9 +2,10 @@
  * cli/cli.c — what the commands share: error lines, exit codes, the vault
  * location, passphrase input and UTC times.
  *
- * Passphrases are read into sodium_malloc'd memory one byte at a time (no
- * stdio buffer keeps a copy, and a pipe is not read past the first line):
- * from a file the user names, or from /dev/tty with echo off. While echo is
+ * Passphrases are read into secure memory (kt_secure_alloc: locked, not
+ * dumped, wiped when freed) one byte at a time (no stdio buffer keeps a
+ * copy, and a pipe is not read past the first line): from a file the user
+ * names, or from /dev/tty with echo off. While echo is
  * off, the usual terminal signals are caught so the terminal is restored
  * before the signal takes effect.
  */
@@ -95,13 +96,12 @@ const char *cli_vault_dir(const char *arg)
 
 char *cli_passphrase_free(char *p)
 {
-	sodium_free(p); /* wipes */
-	return NULL;
+	return kt_secure_free(p); /* wipes */
 }
 
 static char *passphrase_alloc(void)
 {
-	char *p = sodium_malloc(CLI_PASSPHRASE_MAX + 1);
+	char *p = kt_secure_alloc(CLI_PASSPHRASE_MAX + 1);
 
 	if (p)
 		sodium_memzero(p, CLI_PASSPHRASE_MAX + 1);

@@ -20,7 +20,8 @@
 #include "meta/db.h"
 #include "meta/keydb.h"
 #include "keytool/crypto.h"
-#include "keytool/keystore.h"
+#include "keytool/keyring.h"
+#include "keytool/names.h"
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
 
