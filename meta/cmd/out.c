@@ -52,8 +52,9 @@ static void buf_put(struct buf *b, const void *data, size_t len)
 static void buf_put_escape(struct buf *b, bool byte, uint32_t v)
 {
 	char tmp[16];
-	int n = byte ? snprintf(tmp, sizeof(tmp), "\\x%02x", (unsigned)v)
-		     : snprintf(tmp, sizeof(tmp), "\\u%04x", (unsigned)v);
+	int n = byte	     ? snprintf(tmp, sizeof(tmp), "\\x%02x", (unsigned)v)
+		: v > 0xffff ? snprintf(tmp, sizeof(tmp), "\\U%08x", (unsigned)v)
+			     : snprintf(tmp, sizeof(tmp), "\\u%04x", (unsigned)v);
 
 	buf_put(b, tmp, (size_t)n);
 }
@@ -105,6 +106,18 @@ static bool is_bidi_control(uint32_t cp)
 	       (cp >= 0x2066 && cp <= 0x2069);
 }
 
+/* Code points that show nothing (zero-width, soft hyphen, fillers, tags,
+ * variation selectors, line separators): two names that differ only in
+ * them would look the same. */
+static bool is_invisible(uint32_t cp)
+{
+	return cp == 0xad || cp == 0x115f || cp == 0x1160 || cp == 0x180e ||
+	       (cp >= 0x200b && cp <= 0x200d) || (cp >= 0x2028 && cp <= 0x2029) ||
+	       (cp >= 0x2060 && cp <= 0x2064) || cp == 0x3164 || (cp >= 0xfe00 && cp <= 0xfe0f) ||
+	       cp == 0xfeff || cp == 0xffa0 || (cp >= 0xe0000 && cp <= 0xe007f) ||
+	       (cp >= 0xe0100 && cp <= 0xe01ef);
+}
+
 char *out_text(const char *s, size_t len, enum out_text_mode mode)
 {
 	static const char replacement[] = "\xef\xbf\xbd"; /* U+FFFD */
@@ -136,7 +149,8 @@ char *out_text(const char *s, size_t len, enum out_text_mode mode)
 				buf_put(&b, "\\r", 2);
 			} else if (cp < 0x20 || cp == 0x7f) {
 				buf_put_escape(&b, true, cp);
-			} else if ((cp >= 0x80 && cp <= 0x9f) || is_bidi_control(cp)) {
+			} else if ((cp >= 0x80 && cp <= 0x9f) || is_bidi_control(cp) ||
+				   is_invisible(cp)) {
 				buf_put_escape(&b, false, cp);
 			} else {
 				buf_put(&b, u + i, n);
@@ -305,6 +319,21 @@ void out_csv_field(FILE *f, const char *s, bool first)
 		fputc(*s, f);
 	}
 	fputc('"', f);
+}
+
+void out_csv_text(FILE *f, const char *s, bool first)
+{
+	char *t = s ? out_text(s, strlen(s), OUT_TEXT_TERMINAL) : NULL;
+
+	if (t && t[0] && strchr("=+-@", t[0])) {
+		char *quoted = out_fmt("'%s", t);
+
+		free(t);
+		t = quoted;
+	}
+	/* without memory the field is left empty rather than written unsafe */
+	out_csv_field(f, t, first);
+	free(t);
 }
 
 void out_csv_end(FILE *f)

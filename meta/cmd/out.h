@@ -59,4 +59,12 @@ char *out_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * quotes doubled. Records end with out_csv_end() (CRLF).
  */
 void out_csv_field(FILE *f, const char *s, bool first);
+/*
+ * A text field chosen by a vault's users (a name, a path, a detail): shown as
+ * the table shows it (OUT_TEXT_TERMINAL: controls, C1, bidi and invisible
+ * code points escaped, backslash doubled), and led by a ' when it starts with
+ * = + - or @, so that a spreadsheet opening the file takes it as text, not
+ * as a formula (CSV injection). Then as out_csv_field.
+ */
+void out_csv_text(FILE *f, const char *s, bool first);
 void out_csv_end(FILE *f);

@@ -353,7 +353,7 @@ static int emit_json(struct records_out *o, const struct field_value *f)
 	}
 	if (r == 0) {
 		fputs(o->count == 0 ? "[\n  " : ",\n  ", stdout);
-		if (json_dumpf(obj, stdout, JSON_PRESERVE_ORDER) < 0)
+		if (json_dumpf(obj, stdout, JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) < 0)
 			r = -EIO;
 	}
 	json_decref(obj);
@@ -382,7 +382,7 @@ static void emit_csv(const struct field_value *f)
 			out_csv_field(stdout, num, i == 0);
 			break;
 		case V_TEXT:
-			out_csv_field(stdout, f[i].text, i == 0);
+			out_csv_text(stdout, f[i].text, i == 0);
 			break;
 		default:
 			out_csv_field(stdout, NULL, i == 0);

