@@ -17,7 +17,7 @@
 
 #include <sodium.h>
 
-#include "meta/log.h"
+#include "meta/records.h"
 
 /*
  * Inside the transaction: kr's user is still an enabled administrator with an

@@ -15,7 +15,7 @@
 
 #include <sodium.h>
 
-#include "meta/log.h"
+#include "meta/records.h"
 
 /* The roles of a new vault (DESIGN.md §3); the admin role comes first. */
 static const struct default_role {

@@ -34,7 +34,7 @@
 
 #include <sodium.h>
 
-#include "meta/log.h"
+#include "meta/records.h"
 
 _Static_assert(META_PUBKEY_BYTES == KT_KEY_BYTES, "public keys");
 _Static_assert(META_SEALED_BYTES == KT_SEALED_BYTES, "sealed keys (§4)");

@@ -13,7 +13,7 @@
 #include <sodium.h>
 
 #include "keytool/internal.h"
-#include "meta/log.h"
+#include "meta/records.h"
 
 /* Re-encryption and a running mount: how long to wait for a file that is
  * open there (its blob is share-locked by the daemon), and how often to look. */

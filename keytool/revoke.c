@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "keytool/internal.h"
-#include "meta/log.h"
+#include "meta/records.h"
 
 int kt_revoke(struct meta_db *db, struct kt_keyring *admin, const char *user, const char *role_name)
 {

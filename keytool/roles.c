@@ -13,7 +13,7 @@
 
 #include <sodium.h>
 
-#include "meta/log.h"
+#include "meta/records.h"
 
 #define ROLE_FLAGS_SETTABLE                                                                        \
 	(META_ROLE_READ_ONLY | META_ROLE_DECLASSIFY | META_ROLE_AUDITOR | META_ROLE_EXPIRING)

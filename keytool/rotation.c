@@ -39,7 +39,7 @@
 #include <sodium.h>
 
 #include "keytool/internal.h"
-#include "meta/log.h"
+#include "meta/records.h"
 
 #define ROT_DETAIL_MAX META_DETAIL_MAX
 

@@ -107,12 +107,12 @@ enum meta_stmt_id {
 	META_ST_RECOVERY_ADD,
 	META_ST_RECOVERY_GET,
 	META_ST_RECOVERY_RESEAL,
-	/* log.c */
+	/* records.c */
 	META_ST_LOG_APPEND,
 	META_ST_LOG_OPEN_GET,
 	META_ST_LOG_QUERY, /* + filter mask (+ 1 << META_LOG_FILTER_BITS when raw) */
 	META_ST_LOG_QUERY_LAST = META_ST_LOG_QUERY + (2 << META_LOG_FILTER_BITS) - 1,
-	/* log-tree.c */
+	/* records-tree.c */
 	META_ST_TREE_GET,
 	META_ST_TREE_PUT,
 	META_ST_TREE_START,

@@ -26,7 +26,7 @@
 #include <sqlite3.h>
 
 #include "meta/internal.h"
-#include "meta/log-tree.h"
+#include "meta/records-tree.h"
 #include "meta/keydb.h"
 #include "meta/ns.h"
 

@@ -17,7 +17,7 @@
 #include <sqlite3.h>
 
 #include "meta/db.h"
-#include "meta/log-tree.h"
+#include "meta/records-tree.h"
 #include "meta/keydb.h"
 #include "meta/ns.h"
 #include "tests/unit/testutil.h"

@@ -31,7 +31,7 @@
 #include "keytool/rotation.h"
 #include "keytool/store.h"
 #include "meta/lifecycle.h"
-#include "meta/log.h"
+#include "meta/records.h"
 #include "meta/ns.h"
 #include "tests/unit/testutil.h"
 
