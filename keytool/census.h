@@ -14,7 +14,7 @@
 
 #include "meta/db.h"
 #include "meta/keydb.h"
-#include "meta/lifecycle.h"
+#include "meta/rotations.h"
 
 /* The key versions of one role (census.roles[i]), oldest first. */
 struct kt_census_role_keys {

@@ -27,7 +27,8 @@
 #include <sodium.h>
 
 #include "keytool/internal.h"
-#include "meta/lifecycle.h"
+#include "meta/recovery.h"
+#include "meta/rotations.h"
 #include "meta/records.h"
 
 _Static_assert(KT_RECOVERY_SHARES_MAX == META_RECOVERY_SHARES_MAX, "officers per setup");

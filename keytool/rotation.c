@@ -40,6 +40,7 @@
 
 #include "keytool/internal.h"
 #include "meta/records.h"
+#include "meta/recovery.h"
 
 #define ROT_DETAIL_MAX META_DETAIL_MAX
 

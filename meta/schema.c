@@ -307,7 +307,7 @@ static int migrate_create_v1(struct meta_db *db)
 }
 
 /*
- * Version 2: the key lifecycle (meta/lifecycle.h). rotations records each
+ * Version 2: the key lifecycle (meta/rotations.h, meta/recovery.h). rotations records each
  * rotation of key versions (re-wrapping file keys) and each re-encryption,
  * with its progress, so an interrupted one resumes; recovery holds the
  * recovery setup (the admin role secret sealed to a key pair split among

@@ -30,7 +30,7 @@
 #include "keytool/keystore.h"
 #include "keytool/rotation.h"
 #include "keytool/store.h"
-#include "meta/lifecycle.h"
+#include "meta/rotations.h"
 #include "meta/records.h"
 #include "meta/ns.h"
 #include "tests/unit/testutil.h"

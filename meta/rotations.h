@@ -1,12 +1,15 @@
 /*
- * meta/lifecycle.h — storage for the life of keys: rotations (new key
- * versions, re-wrapping and re-encrypting file keys), recovery by quorum, and
- * the queries over users, roles, grants, sealed keys and file keys that they
- * need (tables rotations and recovery, schema version 2; docs/format.md §8).
+ * meta/rotations.h — storage of key rotations (table rotations, schema
+ * version 2; docs/format.md §8): one row per rotation, re-wrapping file keys
+ * under new level key versions or re-encrypting content under fresh file
+ * keys, with its progress (cursor, counts, the blob pending removal) so that
+ * an interrupted rotation resumes where it stopped; and the queries over
+ * users, roles, grants, sealed keys and file keys that a rotation needs.
  *
  * Like keydb.h, only public keys, fingerprints and sealed or wrapped blobs
- * pass through here; what they mean is keytool's business. Every function is
- * one SQL statement inside the caller's transaction, if one is open.
+ * pass through here; what they mean is keytool's business
+ * (keytool/rotation.h). Every function is one SQL statement inside the
+ * caller's transaction, if one is open.
  *
  * Errors: 0 on success; -ENOENT no such row; -EEXIST taken; -EINVAL bad
  * argument; -EIO SQLite failure or a row that does not hold what the schema
@@ -23,8 +26,6 @@
 #include "meta/ns.h"
 
 #define META_REASON_MAX		   256 /* rotations.reason, bytes */
-#define META_RECOVERY_SHARES_MAX   32  /* officers (shares) of a recovery setup */
-#define META_RECOVERY_OFFICERS_MAX (META_RECOVERY_SHARES_MAX * (META_NAME_MAX + 1))
 
 /* ---- users, roles, grants, sealed keys -------------------------------- */
 
@@ -134,27 +135,3 @@ int meta_rotation_get(struct meta_db *db, int64_t id, struct meta_rotation *ret)
 /* Rotations ordered by id; running_only: state 'running' only. *ret malloc'd. */
 int meta_rotation_list(struct meta_db *db, bool running_only, struct meta_rotation **ret,
 		       size_t *ret_n);
-
-/* ---- recovery ---------------------------------------------------------- */
-
-/* The vault's recovery setup: the admin role secret sealed to a recovery key
- * pair whose secret half exists only as officers' shares. */
-struct meta_recovery {
-	int64_t id;				       /* recovery.id, set by set */
-	uint8_t public_key[META_PUBKEY_BYTES];	       /* recovery X25519 public key */
-	uint32_t threshold;			       /* M shares needed */
-	uint32_t shares;			       /* N shares made */
-	char officers[META_RECOVERY_OFFICERS_MAX + 1]; /* "a,b,c": share holders, in order */
-	uint32_t admin_role_version;		       /* version of the sealed admin secret */
-	uint8_t admin_sealed[META_SEALED_BYTES];       /* admin role secret sealed to public_key */
-	int64_t created_ns;
-	char created_by[META_NAME_MAX + 1];
-};
-
-/* Replace the recovery setup (the old one, if any, is deleted); sets r->id. */
-int meta_recovery_set(struct meta_db *db, struct meta_recovery *r);
-/* The current setup; -ENOENT if none. */
-int meta_recovery_get(struct meta_db *db, struct meta_recovery *ret);
-/* Re-seal after an admin role rotation. -ENOENT no such setup. */
-int meta_recovery_reseal(struct meta_db *db, int64_t id, uint32_t admin_role_version,
-			 const uint8_t admin_sealed[META_SEALED_BYTES]);
