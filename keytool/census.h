@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "meta/db.h"
-#include "meta/keydb.h"
+#include "meta/users.h"
 #include "meta/rotations.h"
 
 /* The key versions of one role (census.roles[i]), oldest first. */

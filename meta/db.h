@@ -3,7 +3,7 @@
  *
  * vault.db (SQLite, WAL) is the single source of truth for everything but file
  * content: configuration, users, roles, keys (sealed), the namespace and the
- * access records. This header opens it and wraps transactions; ns.h, keydb.h
+ * access records. This header opens it and wraps transactions; ns.h, users.h
  * and records.h hold the queries. Callers never see sqlite3.h.
  *
  * Errors: 0 on success, -errno on failure: -ENOENT no vault at that path,

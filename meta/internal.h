@@ -37,7 +37,7 @@ enum meta_stmt_id {
 	META_ST_ROLLBACK,
 	META_ST_CONFIG_GET,
 	META_ST_CONFIG_SET,
-	/* keydb.c */
+	/* users.c */
 	META_ST_USER_ADD,
 	META_ST_USER_BY_NAME,
 	META_ST_USER_BY_ID,

@@ -19,7 +19,7 @@
 #include <stdint.h>
 
 #include "meta/db.h"
-#include "meta/keydb.h"
+#include "meta/users.h"
 
 #define META_RECOVERY_SHARES_MAX   32 /* officers (shares) of a recovery setup */
 #define META_RECOVERY_OFFICERS_MAX (META_RECOVERY_SHARES_MAX * (META_NAME_MAX + 1))

@@ -10,7 +10,7 @@
  * replaces a file's key (and blob) only if the row still holds what was read
  * (compare and swap), so a concurrent change by the daemon is never lost.
  *
- * Every blob read back is checked for its exact size, as in keydb.c.
+ * Every blob read back is checked for its exact size, as in users.c.
  */
 #include "meta/rotations.h"
 

@@ -6,7 +6,7 @@
  * an interrupted rotation resumes where it stopped; and the queries over
  * users, roles, grants, sealed keys and file keys that a rotation needs.
  *
- * Like keydb.h, only public keys, fingerprints and sealed or wrapped blobs
+ * Like users.h, only public keys, fingerprints and sealed or wrapped blobs
  * pass through here; what they mean is keytool's business
  * (keytool/rotation.h). Every function is one SQL statement inside the
  * caller's transaction, if one is open.
@@ -22,7 +22,7 @@
 #include <stdint.h>
 
 #include "meta/db.h"
-#include "meta/keydb.h"
+#include "meta/users.h"
 #include "meta/ns.h"
 
 #define META_REASON_MAX		   256 /* rotations.reason, bytes */

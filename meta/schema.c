@@ -27,7 +27,7 @@
 
 #include "meta/internal.h"
 #include "meta/records-tree.h"
-#include "meta/keydb.h"
+#include "meta/users.h"
 #include "meta/ns.h"
 
 /* The literal sizes in the SQL below. */

@@ -18,7 +18,7 @@
 #include "cli/cli.h"
 #include "cli/command.h"
 #include "meta/db.h"
-#include "meta/keydb.h"
+#include "meta/users.h"
 #include "keytool/crypto.h"
 #include "keytool/keystore.h"
 

@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_meta_db.c — meta/db.c and meta/keydb.c: creating and
+ * tests/unit/test_meta_db.c — meta/db.c and meta/users.c: creating and
  * opening vaults, schema versions, transactions, read-only connections,
  * configuration; users, roles, role keys, grants, key versions and seals,
  * including rows tampered with through a raw SQLite handle.
@@ -18,7 +18,7 @@
 
 #include "meta/db.h"
 #include "meta/records-tree.h"
-#include "meta/keydb.h"
+#include "meta/users.h"
 #include "meta/ns.h"
 #include "tests/unit/testutil.h"
 

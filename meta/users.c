@@ -1,16 +1,16 @@
 /*
- * meta/keydb.c — users, roles, role key pairs, grants, key versions and
+ * meta/users.c — users, roles, role key pairs, grants, key versions and
  * sealed keys (tables users, roles, role_keys, grants, level_keys, meta_keys,
  * key_seals; docs/format.md §8).
  *
  * Only public keys, fingerprints and sealed blobs pass through here, as
  * opaque fixed-size byte strings; every one read back is checked for its
  * exact size (a wrong-sized row is -EIO, never copied). Names are checked
- * against the pattern of keydb.h on the way in (-EINVAL) and their length on
+ * against the pattern of users.h on the way in (-EINVAL) and their length on
  * the way out. A row that names a missing user or role is -ENOENT (foreign
  * keys).
  */
-#include "meta/keydb.h"
+#include "meta/users.h"
 
 #include <errno.h>
 #include <pwd.h>

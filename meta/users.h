@@ -1,5 +1,5 @@
 /*
- * meta/keydb.h — storage of users, roles, grants and sealed keys.
+ * meta/users.h — storage of users, roles, grants and sealed keys.
  *
  * These tables hold only public keys and sealed (encrypted) keys; what the
  * blobs mean and how they are made is keytool's business (keytool/keystore.h).
