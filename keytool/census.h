@@ -13,7 +13,9 @@
 #include <stdint.h>
 
 #include "meta/db.h"
-#include "meta/users.h"
+#include "meta/grants.h"
+#include "meta/keys.h"
+#include "meta/roles.h"
 #include "meta/rotations.h"
 
 /* The key versions of one role (census.roles[i]), oldest first. */

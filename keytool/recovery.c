@@ -27,8 +27,10 @@
 #include <sodium.h>
 
 #include "keytool/internal.h"
+#include "meta/grants.h"
 #include "meta/recovery.h"
-#include "meta/rotations.h"
+#include "meta/roles.h"
+#include "meta/users.h"
 #include "meta/records.h"
 
 _Static_assert(KT_RECOVERY_SHARES_MAX == META_RECOVERY_SHARES_MAX, "officers per setup");

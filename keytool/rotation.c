@@ -40,7 +40,12 @@
 
 #include "keytool/internal.h"
 #include "meta/records.h"
+#include "meta/grants.h"
+#include "meta/keys.h"
 #include "meta/recovery.h"
+#include "meta/roles.h"
+#include "meta/rotations.h"
+#include "meta/users.h"
 
 #define ROT_DETAIL_MAX META_DETAIL_MAX
 

@@ -19,6 +19,7 @@
 #include <stdint.h>
 
 #include "meta/db.h"
+#include "meta/keys.h"
 #include "meta/users.h"
 
 #define META_RECOVERY_SHARES_MAX   32 /* officers (shares) of a recovery setup */

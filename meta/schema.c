@@ -27,6 +27,7 @@
 
 #include "meta/internal.h"
 #include "meta/records-tree.h"
+#include "meta/keys.h"
 #include "meta/users.h"
 #include "meta/ns.h"
 
