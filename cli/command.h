@@ -26,7 +26,7 @@
 
 #include "keytool/keystore.h"
 #include "meta/db.h"
-#include "meta/keydb.h"
+#include "meta/users.h"
 
 /* Setup flags of a command table entry. */
 enum {

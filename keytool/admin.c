@@ -17,7 +17,10 @@
 
 #include <sodium.h>
 
-#include "meta/log.h"
+#include "meta/grants.h"
+#include "meta/records.h"
+#include "meta/roles.h"
+#include "meta/users.h"
 
 /*
  * Inside the transaction: kr's user is still an enabled administrator with an

@@ -13,8 +13,10 @@
 #include <stdint.h>
 
 #include "meta/db.h"
-#include "meta/keydb.h"
-#include "meta/lifecycle.h"
+#include "meta/grants.h"
+#include "meta/keys.h"
+#include "meta/roles.h"
+#include "meta/rotations.h"
 
 /* The key versions of one role (census.roles[i]), oldest first. */
 struct kt_census_role_keys {

@@ -15,7 +15,11 @@
 
 #include <sodium.h>
 
-#include "meta/log.h"
+#include "meta/grants.h"
+#include "meta/keys.h"
+#include "meta/records.h"
+#include "meta/roles.h"
+#include "meta/users.h"
 
 /* The roles of a new vault (DESIGN.md §3); the admin role comes first. */
 static const struct default_role {

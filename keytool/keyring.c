@@ -34,7 +34,11 @@
 
 #include <sodium.h>
 
-#include "meta/log.h"
+#include "meta/grants.h"
+#include "meta/keys.h"
+#include "meta/records.h"
+#include "meta/roles.h"
+#include "meta/users.h"
 
 _Static_assert(META_PUBKEY_BYTES == KT_KEY_BYTES, "public keys");
 _Static_assert(META_SEALED_BYTES == KT_SEALED_BYTES, "sealed keys (§4)");

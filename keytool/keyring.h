@@ -26,7 +26,7 @@
 
 #include "keytool/crypto.h"
 #include "meta/db.h"
-#include "meta/keydb.h"
+#include "meta/users.h"
 
 /* A user's unlocked keys. Opaque; all key material in secure memory. */
 struct kt_keyring;

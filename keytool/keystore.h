@@ -34,7 +34,7 @@
 #include "keytool/keyring.h"
 #include "keytool/names.h"
 #include "meta/db.h"
-#include "meta/keydb.h"
+#include "meta/roles.h"
 
 struct kt_init_options {
 	const char *admin;	/* name of the first administrator */

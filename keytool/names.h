@@ -11,7 +11,6 @@
 #include <stdint.h>
 
 #include "meta/db.h"
-#include "meta/keydb.h"
 
 /* Default level names (DESIGN.md §3); level 4 is refused, never stored. */
 extern const char *const kt_default_level_names[META_LEVELS];

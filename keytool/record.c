@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "meta/log.h"
+#include "meta/records.h"
 
 /* This process's name, as the kernel has it. */
 static void self_comm(char *buf, size_t size)

@@ -27,8 +27,11 @@
 #include <sodium.h>
 
 #include "keytool/internal.h"
-#include "meta/lifecycle.h"
-#include "meta/log.h"
+#include "meta/grants.h"
+#include "meta/recovery.h"
+#include "meta/roles.h"
+#include "meta/users.h"
+#include "meta/records.h"
 
 _Static_assert(KT_RECOVERY_SHARES_MAX == META_RECOVERY_SHARES_MAX, "officers per setup");
 _Static_assert(sizeof(((struct kt_recovery_info *)0)->officers) >= META_RECOVERY_OFFICERS_MAX + 1,

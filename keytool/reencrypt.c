@@ -13,7 +13,9 @@
 #include <sodium.h>
 
 #include "keytool/internal.h"
-#include "meta/log.h"
+#include "meta/keys.h"
+#include "meta/records.h"
+#include "meta/rotations.h"
 
 /* Re-encryption and a running mount: how long to wait for a file that is
  * open there (its blob is share-locked by the daemon), and how often to look. */

@@ -11,7 +11,11 @@
 #include <string.h>
 
 #include "keytool/internal.h"
-#include "meta/log.h"
+#include "meta/grants.h"
+#include "meta/records.h"
+#include "meta/roles.h"
+#include "meta/rotations.h"
+#include "meta/users.h"
 
 int kt_revoke(struct meta_db *db, struct kt_keyring *admin, const char *user, const char *role_name)
 {

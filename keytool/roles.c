@@ -13,7 +13,11 @@
 
 #include <sodium.h>
 
-#include "meta/log.h"
+#include "meta/grants.h"
+#include "meta/keys.h"
+#include "meta/records.h"
+#include "meta/roles.h"
+#include "meta/users.h"
 
 #define ROLE_FLAGS_SETTABLE                                                                        \
 	(META_ROLE_READ_ONLY | META_ROLE_DECLASSIFY | META_ROLE_AUDITOR | META_ROLE_EXPIRING)

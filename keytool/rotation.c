@@ -39,7 +39,13 @@
 #include <sodium.h>
 
 #include "keytool/internal.h"
-#include "meta/log.h"
+#include "meta/records.h"
+#include "meta/grants.h"
+#include "meta/keys.h"
+#include "meta/recovery.h"
+#include "meta/roles.h"
+#include "meta/rotations.h"
+#include "meta/users.h"
 
 #define ROT_DETAIL_MAX META_DETAIL_MAX
 

@@ -39,7 +39,7 @@
 #include <stdint.h>
 
 #include "keytool/keyring.h"
-#include "meta/lifecycle.h"
+#include "meta/db.h"
 
 #define KT_ROTATION_BATCH 500 /* files per transaction */
 

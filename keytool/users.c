@@ -13,7 +13,7 @@
 
 #include <sodium.h>
 
-#include "meta/log.h"
+#include "meta/records.h"
 
 /* A fresh user key pair with its secret sealed under passphrase. */
 int kt_user_make(const char *name, int64_t uid, const char *passphrase, size_t pass_len,

@@ -3,8 +3,9 @@
  *
  * vault.db (SQLite, WAL) is the single source of truth for everything but file
  * content: configuration, users, roles, keys (sealed), the namespace and the
- * access records. This header opens it and wraps transactions; ns.h, keydb.h
- * and log.h hold the queries. Callers never see sqlite3.h.
+ * access records. This header opens it and wraps transactions; the queries are
+ * in one header per thing stored: ns.h, users.h, roles.h, grants.h, keys.h,
+ * rotations.h, recovery.h, records.h. Callers never see sqlite3.h.
  *
  * Errors: 0 on success, -errno on failure: -ENOENT no vault at that path,
  * -EEXIST vault already exists, -EBUSY database locked, -EIO any other SQLite

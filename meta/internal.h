@@ -37,13 +37,16 @@ enum meta_stmt_id {
 	META_ST_ROLLBACK,
 	META_ST_CONFIG_GET,
 	META_ST_CONFIG_SET,
-	/* keydb.c */
+	/* users.c */
 	META_ST_USER_ADD,
 	META_ST_USER_BY_NAME,
 	META_ST_USER_BY_ID,
 	META_ST_USER_BY_UID,
 	META_ST_USER_SET_SECRET,
 	META_ST_USER_LIST,
+	META_ST_USER_SET_DISABLED,
+	META_ST_USER_SET_KEYS,
+	/* roles.c */
 	META_ST_ROLE_ADD,
 	META_ST_ROLE_BY_NAME,
 	META_ST_ROLE_BY_ID,
@@ -51,10 +54,18 @@ enum meta_stmt_id {
 	META_ST_ROLE_LIST,
 	META_ST_ROLE_KEY_ADD,
 	META_ST_ROLE_KEY_GET,
+	META_ST_ROLE_SET_VERSION,
+	META_ST_ROLE_KEY_LIST,
+	META_ST_ROLE_KEY_SET_CUSTODY,
+	META_ST_ROLE_KEY_REMOVE_BELOW,
+	/* grants.c */
 	META_ST_GRANT_ADD,
 	META_ST_GRANT_REMOVE,
 	META_ST_GRANT_LIST_USER,
 	META_ST_GRANT_LIST_ALL,
+	META_ST_GRANT_LIST_ROLE,
+	META_ST_GRANT_REMOVE_BELOW,
+	/* keys.c */
 	META_ST_LEVEL_KEY_ADD,
 	META_ST_META_KEY_ADD,
 	META_ST_LEVEL_KEY_CURRENT,
@@ -62,6 +73,14 @@ enum meta_stmt_id {
 	META_ST_KEY_VERSION_LIST,
 	META_ST_KEY_SEAL_ADD,
 	META_ST_KEY_SEAL_LIST_ROLE,
+	META_ST_KEY_SEAL_LIST_ALL,
+	META_ST_KEY_SEAL_REMOVE_ROLE_BELOW,
+	META_ST_KEY_SEAL_REMOVE_KEY,
+	META_ST_FILE_KEY_LIST,
+	META_ST_FILE_KEY_COUNT,
+	META_ST_FILE_KEY_SWAP,
+	META_ST_FILE_KEY_CENSUS,
+	META_ST_OBJECT_IN_USE,
 	/* ns.c */
 	META_ST_NODE_INSERT,
 	META_ST_NODE_GET,
@@ -81,38 +100,23 @@ enum meta_stmt_id {
 	META_ST_XATTR_LIST,
 	META_ST_NS_COUNT,
 	META_ST_INVENTORY,
-	/* lifecycle.c */
-	META_ST_USER_SET_DISABLED,
-	META_ST_USER_SET_KEYS,
-	META_ST_ROLE_SET_VERSION,
-	META_ST_ROLE_KEY_LIST,
-	META_ST_ROLE_KEY_SET_CUSTODY,
-	META_ST_ROLE_KEY_REMOVE_BELOW,
-	META_ST_GRANT_LIST_ROLE,
-	META_ST_GRANT_REMOVE_BELOW,
-	META_ST_KEY_SEAL_LIST_ALL,
-	META_ST_KEY_SEAL_REMOVE_ROLE_BELOW,
-	META_ST_KEY_SEAL_REMOVE_KEY,
-	META_ST_FILE_KEY_LIST,
-	META_ST_FILE_KEY_COUNT,
-	META_ST_FILE_KEY_SWAP,
-	META_ST_FILE_KEY_CENSUS,
-	META_ST_OBJECT_IN_USE,
+	/* rotations.c */
 	META_ST_ROTATION_ADD,
 	META_ST_ROTATION_UPDATE,
 	META_ST_ROTATION_GET,
 	META_ST_ROTATION_LIST,
 	META_ST_ROTATION_LIST_RUNNING,
+	/* recovery.c */
 	META_ST_RECOVERY_DELETE,
 	META_ST_RECOVERY_ADD,
 	META_ST_RECOVERY_GET,
 	META_ST_RECOVERY_RESEAL,
-	/* log.c */
+	/* records.c */
 	META_ST_LOG_APPEND,
 	META_ST_LOG_OPEN_GET,
 	META_ST_LOG_QUERY, /* + filter mask (+ 1 << META_LOG_FILTER_BITS when raw) */
 	META_ST_LOG_QUERY_LAST = META_ST_LOG_QUERY + (2 << META_LOG_FILTER_BITS) - 1,
-	/* log-tree.c */
+	/* records-tree.c */
 	META_ST_TREE_GET,
 	META_ST_TREE_PUT,
 	META_ST_TREE_START,
@@ -179,19 +183,9 @@ int meta_col_u32(struct sqlite3_stmt *st, int col, uint32_t *ret);
 int meta_col_u63(struct sqlite3_stmt *st, int col, uint64_t *ret);
 int meta_col_i64(struct sqlite3_stmt *st, int col, int64_t *ret);
 
-/* The key_seals rows of st (columns kind, id, version, role_id, role_version,
- * sealed), stepped to the end, into a malloc'd array. */
-struct meta_key_seal;
-int meta_key_seals_read(struct sqlite3_stmt *st, struct meta_key_seal **ret, size_t *ret_n);
-/* The same for grants (columns user_id, role_id, role_version, sealed,
- * granted_by, granted_at, expires, user name, role name: the columns of
- * META_GRANT_SELECT, to which a query adds its WHERE and ORDER BY). */
-#define META_GRANT_SELECT                                                                          \
-	"SELECT g.user_id, g.role_id, g.role_version, g.sealed, g.granted_by, g.granted_at,"       \
-	" g.expires, u.name, r.name FROM grants g JOIN users u ON u.id = g.user_id"                \
-	" JOIN roles r ON r.id = g.role_id"
-struct meta_grant;
-int meta_grants_read(struct sqlite3_stmt *st, struct meta_grant **ret, size_t *ret_n);
+/* Whether name is a valid user or role name: [a-z_][a-z0-9_.-]*, 1..META_NAME_MAX
+ * bytes (users.h). Used by users.c and roles.c on the way in. */
+bool meta_name_valid(const char *name);
 
 /*
  * Make room for one more element in a malloc'd array of *cap elements of

@@ -26,8 +26,9 @@
 #include <sqlite3.h>
 
 #include "meta/internal.h"
-#include "meta/log-tree.h"
-#include "meta/keydb.h"
+#include "meta/records-tree.h"
+#include "meta/keys.h"
+#include "meta/users.h"
 #include "meta/ns.h"
 
 /* The literal sizes in the SQL below. */
@@ -307,7 +308,7 @@ static int migrate_create_v1(struct meta_db *db)
 }
 
 /*
- * Version 2: the key lifecycle (meta/lifecycle.h). rotations records each
+ * Version 2: the key lifecycle (meta/rotations.h, meta/recovery.h). rotations records each
  * rotation of key versions (re-wrapping file keys) and each re-encryption,
  * with its progress, so an interrupted one resumes; recovery holds the
  * recovery setup (the admin role secret sealed to a key pair split among

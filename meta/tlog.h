@@ -14,7 +14,7 @@
  * callback) and checked with the RFC's verification algorithms, which need
  * nothing but the proof, the two sizes and the roots.
  *
- * Pure computation: no I/O, no allocation. The access record (meta/log.c)
+ * Pure computation: no I/O, no allocation. The access record (meta/records.c)
  * appends to it; it sits in meta/ because the tree is part of what is stored.
  */
 #pragma once

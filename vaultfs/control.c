@@ -46,7 +46,7 @@
 #include "vaultfs/dcache.h"
 #include "vaultfs/ops.h"
 #include "vaultfs/record.h"
-#include "meta/keydb.h"
+#include "meta/users.h"
 
 #define CTL_DEADLINE_S 10	/* from accept to reply */
 #define CTL_CONN_PER_UID 4	/* connections of one uid at a time */

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "vaultfs/vfs.h"
-#include "meta/log.h"
+#include "meta/records.h"
 
 #define DEFERRED_GATHER_MS 5	/* how long a count may wait for company */
 #define DEFERRED_BATCH 256	/* write at once when this many wait */

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "meta/log.h"
+#include "meta/records.h"
 
 /*
  * Open n's blob into in (write lock held on in). Re-encryption (another

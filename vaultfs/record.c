@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "meta/log.h"
+#include "meta/records.h"
 #include "meta/ns.h"
 
 /*

@@ -15,6 +15,8 @@
 #include <string.h>
 
 #include "meta/db.h"
+#include "meta/roles.h"
+#include "meta/users.h"
 
 struct vfs_sessions {
 	pthread_mutex_t mutex;		/* guards everything */

@@ -18,7 +18,6 @@
 #include "cli/cli.h"
 #include "cli/command.h"
 #include "meta/db.h"
-#include "meta/keydb.h"
 #include "keytool/crypto.h"
 #include "keytool/keyring.h"
 #include "keytool/names.h"

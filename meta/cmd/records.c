@@ -25,7 +25,7 @@
 #include <jansson.h>
 
 #include "cli/cli.h"
-#include "meta/log.h"
+#include "meta/records.h"
 #include "meta/cmd/cmd.h"
 #include "meta/cmd/out.h"
 

@@ -19,7 +19,7 @@
 #include "keytool/keystore.h"
 #include "keytool/rotation.h"
 #include "vaultfs/ops.h"
-#include "meta/log.h"
+#include "meta/records.h"
 #include "tests/unit/testutil.h"
 
 #define PASS "keys-test-passphrase"

@@ -24,7 +24,11 @@
 
 #include "keytool/keystore.h"
 #include "keytool/rotation.h"
-#include "meta/log.h"
+#include "meta/grants.h"
+#include "meta/keys.h"
+#include "meta/records.h"
+#include "meta/roles.h"
+#include "meta/users.h"
 #include "tests/unit/testutil.h"
 
 #define ALICE_PASS "alice's long passphrase"

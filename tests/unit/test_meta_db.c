@@ -1,8 +1,8 @@
 /*
- * tests/unit/test_meta_db.c — meta/db.c and meta/keydb.c: creating and
- * opening vaults, schema versions, transactions, read-only connections,
- * configuration; users, roles, role keys, grants, key versions and seals,
- * including rows tampered with through a raw SQLite handle.
+ * tests/unit/test_meta_db.c — meta/db.c, users.c, roles.c, grants.c and keys.c:
+ * creating and opening vaults, schema versions, transactions, read-only
+ * connections, configuration; users, roles, role keys, grants, key versions
+ * and seals, including rows tampered with through a raw SQLite handle.
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,8 +17,11 @@
 #include <sqlite3.h>
 
 #include "meta/db.h"
-#include "meta/log-tree.h"
-#include "meta/keydb.h"
+#include "meta/records-tree.h"
+#include "meta/grants.h"
+#include "meta/keys.h"
+#include "meta/roles.h"
+#include "meta/users.h"
 #include "meta/ns.h"
 #include "tests/unit/testutil.h"
 

@@ -23,7 +23,7 @@
 #include "keytool/keystore.h"
 #include "keytool/recovery.h"
 #include "keytool/rotation.h"
-#include "meta/log.h"
+#include "meta/records.h"
 #include "tests/unit/testutil.h"
 
 #define ALICE_PASS "alice's long passphrase"

@@ -10,7 +10,7 @@
  *   build/tests/test_tlog --generate > tests/vectors/tlog-v1.txt
  */
 #include "meta/tlog.h"
-#include "meta/log-tree.h"
+#include "meta/records-tree.h"
 
 #include <errno.h>
 #include <stdbool.h>

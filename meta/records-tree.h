@@ -1,5 +1,5 @@
 /*
- * meta/log-tree.h — the access record as the leaves of a Merkle tree.
+ * meta/records-tree.h — the access record as the leaves of a Merkle tree.
  *
  * Record i (in id order) is leaf i of the tree of meta/tlog.h; its leaf is
  * the hash of the record's canonical bytes (docs/format.md §10). The tree's
@@ -18,7 +18,7 @@
 #include <stdint.h>
 
 #include "meta/db.h"
-#include "meta/log.h"
+#include "meta/records.h"
 #include "meta/tlog.h"
 
 /* A record's canonical bytes (malloc'd into *ret); -EINVAL, -ENOMEM. */

@@ -1,5 +1,5 @@
 /*
- * meta/log.h — access records (spårbarhet) and incidents.
+ * meta/records.h — access records (spårbarhet) and incidents.
  *
  * One row per recorded event: every open, create, change, rename, delete,
  * classification change, key operation, denial and integrity failure. Paths
@@ -7,7 +7,7 @@
  * docs/format.md §6). A record never changes once written: what an open
  * read and wrote is a record of its own, appended at close
  * (meta_log_close()), that names the open it closes. Every record is also a
- * leaf of the log's Merkle tree (meta/log-tree.h), appended with it.
+ * leaf of the log's Merkle tree (meta/records-tree.h), appended with it.
  *
  * Errors: 0 on success; -EIO SQLite failure; -EBUSY locked; -ENOENT no such
  * record.

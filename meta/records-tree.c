@@ -1,10 +1,10 @@
 /*
- * meta/log-tree.c — the access record as the leaves of a Merkle tree: each
+ * meta/records-tree.c — the access record as the leaves of a Merkle tree: each
  * record's canonical bytes (docs/format.md §10), the stored frontier (table
  * access_tree), appending a record's leaf in the record's own transaction,
  * and recomputing the tree from the records alone.
  */
-#include "meta/log-tree.h"
+#include "meta/records-tree.h"
 
 #include <errno.h>
 #include <stdlib.h>

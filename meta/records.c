@@ -1,6 +1,6 @@
 /*
- * meta/log.c — access records: append (with the record's leaf in the log's
- * Merkle tree, meta/log-tree.c), close an open, and query with filters
+ * meta/records.c — access records: append (with the record's leaf in the log's
+ * Merkle tree, meta/records-tree.c), close an open, and query with filters
  * (table access_log; docs/format.md §8, §10).
  *
  * Records are append-only: the schema's triggers refuse any update and any
@@ -12,7 +12,7 @@
  * "user = ?" or "time_ns >= ?" terms and can use the indexes on time_ns,
  * user, op and failed outcomes.
  */
-#include "meta/log.h"
+#include "meta/records.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -23,7 +23,7 @@
 #include <sqlite3.h>
 
 #include "meta/internal.h"
-#include "meta/log-tree.h"
+#include "meta/records-tree.h"
 
 /* outcome is 0 or -errno */
 #define OUTCOME_MIN (-4095)

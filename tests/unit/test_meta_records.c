@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_meta_log.c — meta/log.c and log-tree.c: appending access
+ * tests/unit/test_meta_records.c — meta/records.c and records-tree.c: appending access
  * records, closing an open, the records' Merkle tree and tampering it
  * reveals, querying with every filter (user, op, level, denied,
  * incidents, time bounds, paging), transactions, the append-only guard and
@@ -15,8 +15,8 @@
 #include <sqlite3.h>
 
 #include "meta/db.h"
-#include "meta/log.h"
-#include "meta/log-tree.h"
+#include "meta/records.h"
+#include "meta/records-tree.h"
 #include "tests/unit/testutil.h"
 
 static char *tmp;
