@@ -88,11 +88,11 @@ struct size_class {
 } __attribute__((aligned(64))); /* one cache line each: the classes do not contend */
 
 static struct size_class classes[N_CLASSES] = {
-    { .lock = PTHREAD_MUTEX_INITIALIZER, .size = 32 },
-    { .lock = PTHREAD_MUTEX_INITIALIZER, .size = 64 },
-    { .lock = PTHREAD_MUTEX_INITIALIZER, .size = 128 },
-    { .lock = PTHREAD_MUTEX_INITIALIZER, .size = 256 },
-    { .lock = PTHREAD_MUTEX_INITIALIZER, .size = KT_SECMEM_SMALL_MAX },
+    {.lock = PTHREAD_MUTEX_INITIALIZER, .size = 32},
+    {.lock = PTHREAD_MUTEX_INITIALIZER, .size = 64},
+    {.lock = PTHREAD_MUTEX_INITIALIZER, .size = 128},
+    {.lock = PTHREAD_MUTEX_INITIALIZER, .size = 256},
+    {.lock = PTHREAD_MUTEX_INITIALIZER, .size = KT_SECMEM_SMALL_MAX},
 };
 
 static uint64_t tag_key; /* random, set once by tag_key_init */
@@ -125,11 +125,21 @@ __attribute__((noreturn)) static void corrupt(const char *why)
 	abort();
 }
 
+/* splitmix64's finaliser: a bijection in which every input bit moves about
+ * half the output bits, so no byte of a tag can be changed to another valid
+ * tag except by chance (2^-64 per guess). */
+static uint64_t mix64(uint64_t z)
+{
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
 static uint64_t tag_make(const uint8_t *slot, unsigned int cls, unsigned int state,
 			 const uint8_t *next)
 {
-	return tag_key ^ ((uint64_t)(uintptr_t)slot << 16) ^ ((uint64_t)(uintptr_t)next * TAG_MIX) ^
-	       ((uint64_t)state << 8) ^ cls;
+	return mix64(tag_key ^ ((uint64_t)(uintptr_t)slot << 16) ^
+		     ((uint64_t)(uintptr_t)next * TAG_MIX) ^ ((uint64_t)state << 8) ^ cls);
 }
 
 /* Loading or storing leaves the header addressable; the caller poisons it
@@ -142,7 +152,7 @@ static void hdr_load(const uint8_t *slot, struct slot_hdr *ret_h)
 
 static void hdr_store(uint8_t *slot, unsigned int cls, unsigned int state, uint8_t *next)
 {
-	struct slot_hdr h = { .tag = tag_make(slot, cls, state, next), .next = next };
+	struct slot_hdr h = {.tag = tag_make(slot, cls, state, next), .next = next};
 
 	unpoison(slot, SLOT_HDR);
 	memcpy(slot, &h, sizeof(h));
@@ -152,20 +162,27 @@ static void hdr_store(uint8_t *slot, unsigned int cls, unsigned int state, uint8
  * state). Aborts otherwise. */
 static unsigned int hdr_check(const uint8_t *slot, unsigned int want, struct slot_hdr *ret_h)
 {
-	unsigned int cls, state;
-	uint64_t x;
+	static const unsigned int states[] = {STATE_USED, STATE_FREE};
 
 	hdr_load(slot, ret_h);
-	x = ret_h->tag ^ tag_make(slot, 0, 0, ret_h->next);
-	cls = x & 0xff;
-	state = (x >> 8) & 0xff;
-	if ((x >> 16) != 0 || (state != STATE_USED && state != STATE_FREE))
-		corrupt("bad slot header (foreign pointer or overwritten memory)");
-	if (cls >= N_CLASSES && !(cls == CLASS_LARGE && state == STATE_USED && !ret_h->next))
-		corrupt("bad slot header (foreign pointer or overwritten memory)");
-	if (want && state != want)
-		corrupt(state == STATE_FREE ? "double free" : "allocated slot on a free list");
-	return cls;
+	/* The tag is a hash: try each class and state a header can hold. */
+	for (size_t s = 0; s < sizeof(states) / sizeof(states[0]); s++) {
+		for (unsigned int cls = 0; cls < N_CLASSES; cls++) {
+			if (ret_h->tag != tag_make(slot, cls, states[s], ret_h->next))
+				continue;
+			if (want && states[s] != want)
+				corrupt(states[s] == STATE_FREE ? "double free"
+								: "allocated slot on a free list");
+			return cls;
+		}
+	}
+	/* a large region is only ever in use, and links to nothing */
+	if (!ret_h->next && ret_h->tag == tag_make(slot, CLASS_LARGE, STATE_USED, NULL)) {
+		if (want == STATE_FREE)
+			corrupt("allocated slot on a free list");
+		return CLASS_LARGE;
+	}
+	corrupt("bad slot header (foreign pointer or overwritten memory)");
 }
 
 /* The smallest class holding len bytes, or -1: too big for a slab. */
