@@ -12,10 +12,10 @@
 #include <stdint.h>
 
 /* Exit codes, documented in every man page. */
-#define CLI_EXIT_OK 0
-#define CLI_EXIT_FAILED 1
-#define CLI_EXIT_USAGE 2
-#define CLI_EXIT_DENIED 3	/* refused, or wrong passphrase */
+#define CLI_EXIT_OK	  0
+#define CLI_EXIT_FAILED	  1
+#define CLI_EXIT_USAGE	  2
+#define CLI_EXIT_DENIED	  3 /* refused, or wrong passphrase */
 #define CLI_EXIT_NO_VAULT 4
 
 #define CLI_PASSPHRASE_MAX 1024

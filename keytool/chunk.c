@@ -28,10 +28,10 @@
 
 #include "keytool/store.h"
 
-#define HEADER_MAGIC "VFSO"
-#define HEADER_VERSION 1
-#define HEADER_FIELDS 32 /* bytes covered by the MAC */
-#define BATCH_CHUNKS 64	 /* chunks sealed per pwrite when filling */
+#define HEADER_MAGIC	 "VFSO"
+#define HEADER_VERSION	 1
+#define HEADER_FIELDS	 32	     /* bytes covered by the MAC */
+#define BATCH_CHUNKS	 64	     /* chunks sealed per pwrite when filling */
 #define BIG_GROWTH_BYTES (16u << 20) /* growth checked against free space first */
 
 _Static_assert(VFS_CHUNK_DISK == 4136, "chunk on disk is pinned by the format");
@@ -40,15 +40,15 @@ _Static_assert(VFS_CHUNK_TAG == crypto_aead_xchacha20poly1305_ietf_ABYTES, "tag 
 _Static_assert(VFS_HEADER_BYTES == HEADER_FIELDS + crypto_generichash_BYTES, "header size");
 
 struct vfs_blob {
-	struct kt_object obj;			/* the blob's object in its store */
-	uint8_t object_id[KT_OBJECT_ID_BYTES];	/* its name, bound into header and chunks */
-	uint8_t data_key[KT_KEY_BYTES];		/* vfs-data subkey of the file key */
-	uint8_t header_key[KT_KEY_BYTES];	/* vfs-hdr_ subkey of the file key */
-	uint64_t size;				/* plaintext size, authoritative in memory */
-	uint64_t header_size;			/* size as last written to the header */
-	uint8_t nonce_prefix[16];		/* random, chosen when the blob is opened */
-	uint64_t nonce_seq;			/* next counter for a chunk nonce (writers
-						 * are serialised by the caller) */
+	struct kt_object obj;		       /* the blob's object in its store */
+	uint8_t object_id[KT_OBJECT_ID_BYTES]; /* its name, bound into header and chunks */
+	uint8_t data_key[KT_KEY_BYTES];	       /* vfs-data subkey of the file key */
+	uint8_t header_key[KT_KEY_BYTES];      /* vfs-hdr_ subkey of the file key */
+	uint64_t size;			       /* plaintext size, authoritative in memory */
+	uint64_t header_size;		       /* size as last written to the header */
+	uint8_t nonce_prefix[16];	       /* random, chosen when the blob is opened */
+	uint64_t nonce_seq;		       /* next counter for a chunk nonce (writers
+						* are serialised by the caller) */
 };
 
 /* Per-thread scratch buffer for reading and sealing runs of chunks. */
@@ -137,8 +137,9 @@ static int seal_in_place(const uint8_t data_key[KT_KEY_BYTES],
 	return 0;
 }
 
-int vfs_chunk_seal(const uint8_t data_key[KT_KEY_BYTES], const uint8_t object_id[KT_OBJECT_ID_BYTES],
-		   uint64_t index, const uint8_t plain[VFS_CHUNK_SIZE], uint8_t ret_disk[VFS_CHUNK_DISK])
+int vfs_chunk_seal(const uint8_t data_key[KT_KEY_BYTES],
+		   const uint8_t object_id[KT_OBJECT_ID_BYTES], uint64_t index,
+		   const uint8_t plain[VFS_CHUNK_SIZE], uint8_t ret_disk[VFS_CHUNK_DISK])
 {
 	randombytes_buf(ret_disk, VFS_CHUNK_NONCE);
 	return seal_in_place(data_key, object_id, index, plain, ret_disk);
@@ -157,16 +158,17 @@ static int blob_seal(struct vfs_blob *b, uint64_t index, const uint8_t plain[VFS
 	return seal_in_place(b->data_key, b->object_id, index, plain, ret_disk);
 }
 
-int vfs_chunk_open(const uint8_t data_key[KT_KEY_BYTES], const uint8_t object_id[KT_OBJECT_ID_BYTES],
-		   uint64_t index, const uint8_t disk[VFS_CHUNK_DISK], uint8_t ret_plain[VFS_CHUNK_SIZE])
+int vfs_chunk_open(const uint8_t data_key[KT_KEY_BYTES],
+		   const uint8_t object_id[KT_OBJECT_ID_BYTES], uint64_t index,
+		   const uint8_t disk[VFS_CHUNK_DISK], uint8_t ret_plain[VFS_CHUNK_SIZE])
 {
 	uint8_t ad[KT_OBJECT_ID_BYTES + 8];
 	unsigned long long plen;
 
 	chunk_ad(object_id, index, ad);
-	if (crypto_aead_xchacha20poly1305_ietf_decrypt(ret_plain, &plen, NULL, disk + VFS_CHUNK_NONCE,
-						       VFS_CHUNK_DISK - VFS_CHUNK_NONCE, ad,
-						       sizeof(ad), disk, data_key) != 0) {
+	if (crypto_aead_xchacha20poly1305_ietf_decrypt(
+		ret_plain, &plen, NULL, disk + VFS_CHUNK_NONCE, VFS_CHUNK_DISK - VFS_CHUNK_NONCE,
+		ad, sizeof(ad), disk, data_key) != 0) {
 		sodium_memzero(ret_plain, VFS_CHUNK_SIZE);
 		return -EBADMSG;
 	}
@@ -467,7 +469,8 @@ static int write_range(struct vfs_blob *b, const uint8_t *src, uint64_t off, uin
 		struct statvfs sv;
 		uint64_t need = (last - first + 1) * (uint64_t)VFS_CHUNK_DISK;
 
-		if (kt_store_space(b->obj.store, &sv) == 0 && sv.f_frsize && need / sv.f_frsize >= sv.f_bavail)
+		if (kt_store_space(b->obj.store, &sv) == 0 && sv.f_frsize &&
+		    need / sv.f_frsize >= sv.f_bavail)
 			return -ENOSPC;
 	}
 
@@ -491,7 +494,8 @@ static int write_range(struct vfs_blob *b, const uint8_t *src, uint64_t off, uin
 			if (lo < old_size && !(from <= lo && to >= old_hi)) {
 				r = read_chunks(b, i, 1, dst);
 				if (r == 0)
-					r = vfs_chunk_open(b->data_key, b->object_id, i, dst, plain);
+					r = vfs_chunk_open(b->data_key, b->object_id, i, dst,
+							   plain);
 				if (r < 0)
 					goto out;
 				if (old_hi < hi)

@@ -24,12 +24,12 @@
 
 #include "keytool/crypto.h"
 
-#define VFS_CHUNK_SHIFT 12
-#define VFS_CHUNK_SIZE (1u << VFS_CHUNK_SHIFT)
-#define VFS_CHUNK_NONCE 24
-#define VFS_CHUNK_TAG 16
-#define VFS_CHUNK_DISK (VFS_CHUNK_NONCE + VFS_CHUNK_SIZE + VFS_CHUNK_TAG)
-#define VFS_HEADER_BYTES 64
+#define VFS_CHUNK_SHIFT		     12
+#define VFS_CHUNK_SIZE		     (1u << VFS_CHUNK_SHIFT)
+#define VFS_CHUNK_NONCE		     24
+#define VFS_CHUNK_TAG		     16
+#define VFS_CHUNK_DISK		     (VFS_CHUNK_NONCE + VFS_CHUNK_SIZE + VFS_CHUNK_TAG)
+#define VFS_HEADER_BYTES	     64
 #define VFS_CIPHER_XCHACHA20POLY1305 1
 
 struct vfs_blob;
@@ -87,7 +87,9 @@ int vfs_blob_truncate(struct vfs_blob *b, uint64_t size);
 int vfs_blob_sync(struct vfs_blob *b, int data_sync);
 
 /* Exposed for the unit tests and golden vectors: seal/open one chunk. */
-int vfs_chunk_seal(const uint8_t data_key[KT_KEY_BYTES], const uint8_t object_id[KT_OBJECT_ID_BYTES],
-		   uint64_t index, const uint8_t plain[VFS_CHUNK_SIZE], uint8_t ret_disk[VFS_CHUNK_DISK]);
-int vfs_chunk_open(const uint8_t data_key[KT_KEY_BYTES], const uint8_t object_id[KT_OBJECT_ID_BYTES],
-		   uint64_t index, const uint8_t disk[VFS_CHUNK_DISK], uint8_t ret_plain[VFS_CHUNK_SIZE]);
+int vfs_chunk_seal(const uint8_t data_key[KT_KEY_BYTES],
+		   const uint8_t object_id[KT_OBJECT_ID_BYTES], uint64_t index,
+		   const uint8_t plain[VFS_CHUNK_SIZE], uint8_t ret_disk[VFS_CHUNK_DISK]);
+int vfs_chunk_open(const uint8_t data_key[KT_KEY_BYTES],
+		   const uint8_t object_id[KT_OBJECT_ID_BYTES], uint64_t index,
+		   const uint8_t disk[VFS_CHUNK_DISK], uint8_t ret_plain[VFS_CHUNK_SIZE]);

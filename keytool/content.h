@@ -21,8 +21,8 @@ struct kt_store;
 
 struct kt_content_store {
 	struct kt_store *objects; /* the vault's content store */
-	struct vfs_blob *held;	/* the blob being replaced, locked exclusively
-				 * from its copy until it is removed */
+	struct vfs_blob *held;	  /* the blob being replaced, locked exclusively
+				   * from its copy until it is removed */
 	uint8_t held_id[KT_OBJECT_ID_BYTES];
 };
 

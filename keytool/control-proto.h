@@ -25,12 +25,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VFS_CTL_MAGIC 0x55534656u /* "VFSU" */
-#define VFS_CTL_VERSION 1
+#define VFS_CTL_MAGIC	    0x55534656u /* "VFSU" */
+#define VFS_CTL_VERSION	    1
 #define VFS_CTL_PAYLOAD_MAX 1024
-#define VFS_CTL_TEXT_MAX 512
-#define VFS_CTL_XATTR "user.vault.control"
-#define VFS_CTL_DIR "/run/vaultfs"
+#define VFS_CTL_TEXT_MAX    512
+#define VFS_CTL_XATTR	    "user.vault.control"
+#define VFS_CTL_DIR	    "/run/vaultfs"
 
 enum vfs_ctl_op {
 	VFS_CTL_UNLOCK = 1,
@@ -55,11 +55,10 @@ struct vfs_ctl_reply {
 } __attribute__((packed));
 
 #define VFS_CTL_REQUEST_SIZE 12 /* a request's header */
-#define VFS_CTL_REPLY_SIZE 16	/* a reply's header */
-#define VFS_CTL_REPLY_MAX (VFS_CTL_REPLY_SIZE + VFS_CTL_TEXT_MAX)
+#define VFS_CTL_REPLY_SIZE   16 /* a reply's header */
+#define VFS_CTL_REPLY_MAX    (VFS_CTL_REPLY_SIZE + VFS_CTL_TEXT_MAX)
 
-_Static_assert(sizeof(struct vfs_ctl_request) == VFS_CTL_REQUEST_SIZE,
-	       "request header is pinned");
+_Static_assert(sizeof(struct vfs_ctl_request) == VFS_CTL_REQUEST_SIZE, "request header is pinned");
 _Static_assert(sizeof(struct vfs_ctl_reply) == VFS_CTL_REPLY_SIZE, "reply header is pinned");
 
 /*

@@ -598,7 +598,9 @@ int meta_db_checkpoint_elsewhere(struct meta_db *db, void (*notify)(void *arg), 
 	db->wal_notify = notify;
 	db->wal_notify_arg = arg;
 	if (!notify) /* back to checkpoints inside commits */
-		return sqlite3_wal_autocheckpoint(db->sql, 1000 /* SQLite's default */) == SQLITE_OK ? 0 : -EIO;
+		return sqlite3_wal_autocheckpoint(db->sql, 1000 /* SQLite's default */) == SQLITE_OK
+			   ? 0
+			   : -EIO;
 	/* replaces the automatic checkpoint, which is a wal hook too */
 	sqlite3_wal_hook(db->sql, wal_hook, db);
 	return 0;

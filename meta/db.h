@@ -22,16 +22,16 @@
 #include <stdbool.h>
 
 #define META_SCHEMA_VERSION 4
-#define META_LEVELS 4 /* levels 0..3 are storable; level 4 is refused */
-#define META_LEVEL_REFUSED 4
-#define META_DB_NAME "vault.db"
-#define META_OBJECTS_DIR "objects"
+#define META_LEVELS	    4 /* levels 0..3 are storable; level 4 is refused */
+#define META_LEVEL_REFUSED  4
+#define META_DB_NAME	    "vault.db"
+#define META_OBJECTS_DIR    "objects"
 
 struct meta_db;
 
 enum meta_open_mode {
-	META_OPEN_RW,	/* read-write, existing vault */
-	META_OPEN_RO,	/* read-only (auditors; works while mounted) */
+	META_OPEN_RW,	  /* read-write, existing vault */
+	META_OPEN_RO,	  /* read-only (auditors; works while mounted) */
 	META_OPEN_CREATE, /* create a new vault.db; -EEXIST if one exists */
 };
 
@@ -81,8 +81,8 @@ int meta_tx_end(struct meta_db *db, int r);
  * itself, so the WAL cannot grow without bound. notify NULL goes back to
  * SQLite's own checkpoints in commits.
  */
-#define META_WAL_CHECKPOINT_FRAMES 4000 /* 16 MiB of 4 KiB pages */
-#define META_WAL_FRAMES_MAX 65536	 /* 256 MiB */
+#define META_WAL_CHECKPOINT_FRAMES 4000	 /* 16 MiB of 4 KiB pages */
+#define META_WAL_FRAMES_MAX	   65536 /* 256 MiB */
 int meta_db_checkpoint_elsewhere(struct meta_db *db, void (*notify)(void *arg), void *arg);
 /* Checkpoint what readers allow, waiting for nobody (PASSIVE). 0 or -EIO. */
 int meta_db_checkpoint(struct meta_db *db);

@@ -132,7 +132,7 @@ struct meta_db {
 	struct sqlite3_stmt *stmt[META_ST_COUNT]; /* prepared on first use, else NULL */
 	void (*wal_notify)(void *arg);		  /* meta_db_checkpoint_elsewhere() */
 	void *wal_notify_arg;
-	int wal_notified;			  /* log length at the last notify */
+	int wal_notified; /* log length at the last notify */
 };
 
 /*

@@ -126,9 +126,10 @@ int meta_node_get(struct meta_db *db, uint64_t ino, struct meta_node *ret_node)
 	    (r = meta_col_u32(st, 2, &n.uid)) < 0 || (r = meta_col_u32(st, 3, &n.gid)) < 0 ||
 	    (r = meta_col_u32(st, 4, &n.nlink)) < 0 || (r = meta_col_u63(st, 5, &n.size)) < 0 ||
 	    (r = meta_col_i64(st, 6, &rdev)) < 0 || (r = meta_col_i64(st, 7, &n.atime_ns)) < 0 ||
-	    (r = meta_col_i64(st, 8, &n.mtime_ns)) < 0 || (r = meta_col_i64(st, 9, &n.ctime_ns)) < 0 ||
-	    (r = col_level(st, 10, &n.level)) < 0 || (r = col_level(st, 11, &n.level_r)) < 0 ||
-	    (r = col_level(st, 12, &n.level_t)) < 0 || (r = col_level(st, 13, &n.level_s)) < 0)
+	    (r = meta_col_i64(st, 8, &n.mtime_ns)) < 0 ||
+	    (r = meta_col_i64(st, 9, &n.ctime_ns)) < 0 || (r = col_level(st, 10, &n.level)) < 0 ||
+	    (r = col_level(st, 11, &n.level_r)) < 0 || (r = col_level(st, 12, &n.level_t)) < 0 ||
+	    (r = col_level(st, 13, &n.level_s)) < 0)
 		return r;
 	n.rdev = (uint64_t)rdev;
 	/* object id and file key come as a pair, each of its exact size */
@@ -659,7 +660,8 @@ int meta_inventory(struct meta_db *db, struct meta_inventory_row **ret, size_t *
 		row = &v[n];
 		if ((r = col_level(st, 0, &row->level)) < 0 ||
 		    (r = meta_col_u63(st, 1, &row->top_ino)) < 0 ||
-		    (r = meta_col_u63(st, 2, &row->files)) < 0 || (r = meta_col_u63(st, 3, &row->bytes)) < 0)
+		    (r = meta_col_u63(st, 2, &row->files)) < 0 ||
+		    (r = meta_col_u63(st, 3, &row->bytes)) < 0)
 			break;
 		n++;
 	}

@@ -18,23 +18,23 @@
 
 #include "meta/db.h"
 
-#define META_ROOT_INO 1
-#define META_HASH_BYTES 32
+#define META_ROOT_INO	     1
+#define META_HASH_BYTES	     32
 #define META_OBJECT_ID_BYTES 16
-#define META_FILE_KEY_BYTES 80 /* wrapped file key, docs/format.md §5 */
+#define META_FILE_KEY_BYTES  80 /* wrapped file key, docs/format.md §5 */
 
 struct meta_node {
-	uint64_t ino;			/* nodes.ino (row id) */
-	uint32_t mode;			/* type and permission bits, as st_mode */
+	uint64_t ino;  /* nodes.ino (row id) */
+	uint32_t mode; /* type and permission bits, as st_mode */
 	uint32_t uid;
 	uint32_t gid;
-	uint32_t nlink;			/* dirs: 2 + subdirectories */
-	uint64_t size;			/* bytes; regular files: plaintext size */
-	uint64_t rdev;			/* device nodes */
-	int64_t atime_ns, mtime_ns, ctime_ns; /* UTC ns */
-	uint8_t level;			/* confidentiality level 0..3 */
-	uint8_t level_r, level_t, level_s; /* riktighet, tillgänglighet, spårbarhet */
-	bool has_object;		/* regular files */
+	uint32_t nlink;				 /* dirs: 2 + subdirectories */
+	uint64_t size;				 /* bytes; regular files: plaintext size */
+	uint64_t rdev;				 /* device nodes */
+	int64_t atime_ns, mtime_ns, ctime_ns;	 /* UTC ns */
+	uint8_t level;				 /* confidentiality level 0..3 */
+	uint8_t level_r, level_t, level_s;	 /* riktighet, tillgänglighet, spårbarhet */
+	bool has_object;			 /* regular files */
 	uint8_t object_id[META_OBJECT_ID_BYTES]; /* blob name */
 	uint8_t file_key[META_FILE_KEY_BYTES];	 /* wrapped file key */
 	/* symlinks: encrypted target, malloc'd by get (free with meta_node_clear) */
@@ -56,27 +56,29 @@ int meta_node_delete(struct meta_db *db, uint64_t ino);
 int meta_node_list_orphans(struct meta_db *db, uint64_t **ret_inos, size_t *ret_n);
 
 struct meta_dirent {
-	int64_t id;			/* row id: readdir offset order */
+	int64_t id; /* row id: readdir offset order */
 	uint64_t parent;
 	uint8_t name_hash[META_HASH_BYTES];
-	uint8_t *name_enc;		/* malloc'd by list/get */
+	uint8_t *name_enc; /* malloc'd by list/get */
 	size_t name_enc_len;
 	uint64_t ino;
-	uint32_t mode;			/* of the target node (join), for d_type */
+	uint32_t mode; /* of the target node (join), for d_type */
 };
 
 void meta_dirent_clear(struct meta_dirent *d);
 
 /* The entry (parent, name_hash); -ENOENT if none. */
-int meta_dirent_lookup(struct meta_db *db, uint64_t parent, const uint8_t name_hash[META_HASH_BYTES],
-		       struct meta_dirent *ret_dirent);
+int meta_dirent_lookup(struct meta_db *db, uint64_t parent,
+		       const uint8_t name_hash[META_HASH_BYTES], struct meta_dirent *ret_dirent);
 /* -EEXIST if (parent, name_hash) is taken. */
-int meta_dirent_insert(struct meta_db *db, uint64_t parent, const uint8_t name_hash[META_HASH_BYTES],
-		       const uint8_t *name_enc, size_t name_enc_len, uint64_t ino);
-int meta_dirent_delete(struct meta_db *db, uint64_t parent, const uint8_t name_hash[META_HASH_BYTES]);
+int meta_dirent_insert(struct meta_db *db, uint64_t parent,
+		       const uint8_t name_hash[META_HASH_BYTES], const uint8_t *name_enc,
+		       size_t name_enc_len, uint64_t ino);
+int meta_dirent_delete(struct meta_db *db, uint64_t parent,
+		       const uint8_t name_hash[META_HASH_BYTES]);
 /* Point an existing entry at another inode (rename over an existing name). */
-int meta_dirent_set_ino(struct meta_db *db, uint64_t parent, const uint8_t name_hash[META_HASH_BYTES],
-			uint64_t ino);
+int meta_dirent_set_ino(struct meta_db *db, uint64_t parent,
+			const uint8_t name_hash[META_HASH_BYTES], uint64_t ino);
 /*
  * Up to max entries of directory parent with id > after_id, ordered by id.
  * *ret is malloc'd (free each with meta_dirent_clear, then free()).
@@ -90,9 +92,9 @@ int meta_dirent_any_for_ino(struct meta_db *db, uint64_t ino, struct meta_dirent
 
 struct meta_xattr {
 	uint8_t name_hash[META_HASH_BYTES];
-	uint8_t *name_enc;		/* malloc'd */
+	uint8_t *name_enc; /* malloc'd */
 	size_t name_enc_len;
-	uint8_t *value_enc;		/* malloc'd */
+	uint8_t *value_enc; /* malloc'd */
 	size_t value_enc_len;
 };
 
@@ -114,8 +116,8 @@ int meta_ns_count(struct meta_db *db, uint64_t *ret_nodes, uint64_t *ret_bytes);
  */
 struct meta_inventory_row {
 	uint8_t level;
-	uint64_t top_ino;		/* inode of the top-level folder, 1 = root,
-				 * 0 = folder not reachable from the root (damaged tree) */
+	uint64_t top_ino; /* inode of the top-level folder, 1 = root,
+			   * 0 = folder not reachable from the root (damaged tree) */
 	uint64_t files;
 	uint64_t bytes;
 };

@@ -114,8 +114,10 @@ int meta_log_append(struct meta_db *db, struct meta_record *r)
 int meta_log_close(struct meta_db *db, int64_t open_id, int64_t bytes_read, int64_t bytes_written)
 {
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
-	struct meta_record c = { .closes = open_id, .bytes_read = bytes_read,
-				 .bytes_written = bytes_written, .op = "close" };
+	struct meta_record c = {.closes = open_id,
+				.bytes_read = bytes_read,
+				.bytes_written = bytes_written,
+				.op = "close"};
 	int64_t ino, level;
 	int e;
 
@@ -177,8 +179,8 @@ static unsigned filter_mask(const struct meta_log_filter *f)
 
 /* The byte counts of an open: from the record that closes it, else its own
  * (records written before schema version 4 had them filled in place). */
-#define FOLDED_BYTES(col)                                                                   \
-	"COALESCE((SELECT c." col " FROM access_log c WHERE c.closes = a.id ORDER BY c.id" \
+#define FOLDED_BYTES(col)                                                                          \
+	"COALESCE((SELECT c." col " FROM access_log c WHERE c.closes = a.id ORDER BY c.id"         \
 	" LIMIT 1), a." col ")"
 
 static int query_stmt(struct meta_db *db, unsigned mask, bool raw, sqlite3_stmt **ret_st)
@@ -187,16 +189,18 @@ static int query_stmt(struct meta_db *db, unsigned mask, bool raw, sqlite3_stmt 
 	size_t n;
 
 	if (raw)
-		n = (size_t)snprintf(sql, sizeof(sql),
-				     "SELECT id, time_ns, user, uid, pid, comm, op, ino, path_enc,"
-				     " path2_enc, level, outcome, bytes_read, bytes_written, detail,"
-				     " closes FROM access_log a WHERE id > ?1");
+		n = (size_t)snprintf(
+		    sql, sizeof(sql),
+		    "SELECT id, time_ns, user, uid, pid, comm, op, ino, path_enc,"
+		    " path2_enc, level, outcome, bytes_read, bytes_written, detail,"
+		    " closes FROM access_log a WHERE id > ?1");
 	else
-		n = (size_t)snprintf(sql, sizeof(sql),
-				     "SELECT id, time_ns, user, uid, pid, comm, op, ino, path_enc,"
-				     " path2_enc, level, outcome, " FOLDED_BYTES("bytes_read") ", "
-				     FOLDED_BYTES("bytes_written") ", detail, closes"
-				     " FROM access_log a WHERE id > ?1 AND closes = 0");
+		n = (size_t)snprintf(
+		    sql, sizeof(sql),
+		    "SELECT id, time_ns, user, uid, pid, comm, op, ino, path_enc,"
+		    " path2_enc, level, outcome, " FOLDED_BYTES("bytes_read") ", " FOLDED_BYTES(
+			"bytes_written") ", detail, closes"
+					 " FROM access_log a WHERE id > ?1 AND closes = 0");
 	for (int bit = 0; bit < META_LOG_FILTER_BITS; bit++) {
 		if (mask & (1u << bit))
 			n += (size_t)snprintf(sql + n, sizeof(sql) - n, "%s", filter_sql[bit]);
@@ -204,10 +208,10 @@ static int query_stmt(struct meta_db *db, unsigned mask, bool raw, sqlite3_stmt 
 	n += (size_t)snprintf(sql + n, sizeof(sql) - n, " ORDER BY id LIMIT ?2");
 	if (n >= sizeof(sql))
 		return -EINVAL; /* cannot happen: the longest is far shorter */
-	return meta_stmt(db,
-			 (enum meta_stmt_id)(META_ST_LOG_QUERY + mask +
-					     (raw ? 1u << META_LOG_FILTER_BITS : 0)),
-			 sql, ret_st);
+	return meta_stmt(
+	    db,
+	    (enum meta_stmt_id)(META_ST_LOG_QUERY + mask + (raw ? 1u << META_LOG_FILTER_BITS : 0)),
+	    sql, ret_st);
 }
 
 static int read_record(sqlite3_stmt *st, struct meta_record *ret_rec)

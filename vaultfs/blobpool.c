@@ -22,9 +22,9 @@
 
 #include "keytool/store.h"
 
-#define POOL_DIR "pool"
-#define POOL_FILES 64 /* ready files: descriptors held open */
-#define GONE_MAX 1024 /* blobs queued for removal */
+#define POOL_DIR   "pool"
+#define POOL_FILES 64	/* ready files: descriptors held open */
+#define GONE_MAX   1024 /* blobs queued for removal */
 
 struct ready {
 	uint8_t id[KT_OBJECT_ID_BYTES];
@@ -32,17 +32,17 @@ struct ready {
 };
 
 struct vfs_blobpool {
-	int dir_fd;			/* VAULT/pool */
-	int vault_fd;			/* VAULT, to remove pool/ at the end */
-	struct kt_store *store;		/* where blobs are adopted and removed */
+	int dir_fd;		/* VAULT/pool */
+	int vault_fd;		/* VAULT, to remove pool/ at the end */
+	struct kt_store *store; /* where blobs are adopted and removed */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t low;		/* work: the stack is half empty, a removal, stop */
-	struct ready stack[POOL_FILES];	/* (lock) */
+	struct ready stack[POOL_FILES]; /* (lock) */
 	size_t n;			/* (lock) */
 	uint8_t gone[GONE_MAX][KT_OBJECT_ID_BYTES]; /* (lock) ring of blobs to remove */
-	size_t gone_head, ngone;	/* (lock) */
-	bool stop;			/* (lock) */
+	size_t gone_head, ngone;		    /* (lock) */
+	bool stop;				    /* (lock) */
 };
 
 static void name_of(const uint8_t id[KT_OBJECT_ID_BYTES], char name[2 * KT_OBJECT_ID_BYTES + 1])

@@ -41,7 +41,7 @@ void vfs_record_integrity(struct vfs *v, struct vfs_session *s, fuse_req_t req, 
 {
 	db_lock(v);
 	if (level < 0) {
-		struct meta_node n = { 0 };
+		struct meta_node n = {0};
 
 		if (meta_node_get(v->db, ino, &n) == 0)
 			level = n.level;
@@ -54,7 +54,7 @@ void vfs_record_integrity(struct vfs *v, struct vfs_session *s, fuse_req_t req, 
 /* The session of uid's vault user (meta_user_for_uid); "" when none. */
 static struct vfs_session *session_map(struct vfs *v, uid_t uid)
 {
-	struct meta_user u = { 0 };
+	struct meta_user u = {0};
 	char name[META_NAME_MAX + 1] = "";
 
 	db_lock(v);
@@ -79,11 +79,12 @@ static void deny_locked(fuse_req_t req, struct vfs_session *s, const char *op, u
 		s->last_denial_ns = now;
 	db_lock(v);
 	vfs_deny(v, s, req, op, ino, 0, NULL, level, -EACCES,
-		 !s || !s->user[0]					? "no vault user for this uid"
-		 : !s->keyring					? "keys locked"
-		 : !s->meta_keys					? "holds no role (revoked)"
-	     : level >= 0 && level < META_LEVELS && (s->expired & (1u << level)) ? "level idle-expired"
-										   : "level not held");
+		 !s || !s->user[0] ? "no vault user for this uid"
+		 : !s->keyring	   ? "keys locked"
+		 : !s->meta_keys   ? "holds no role (revoked)"
+		 : level >= 0 && level < META_LEVELS && (s->expired & (1u << level))
+		     ? "level idle-expired"
+		     : "level not held");
 	db_unlock(v);
 }
 

@@ -48,23 +48,23 @@
 #include "vaultfs/record.h"
 #include "meta/users.h"
 
-#define CTL_DEADLINE_S 10	/* from accept to reply */
-#define CTL_CONN_PER_UID 4	/* connections of one uid at a time */
-#define CTL_CONN_MAX 64		/* connections of everyone at a time */
-#define CTL_KDF_MAX 2		/* unlocks running Argon2id at a time */
-#define CTL_NOTE_S 10		/* at most one record per uid and kind this often */
-#define CTL_NOTE_UIDS 64	/* uids whose records are being rate-limited */
-#define CTL_TICK_NS 1000000000ll	/* the clock: expiry and key refresh */
-#define NS_PER_S 1000000000ll
+#define CTL_DEADLINE_S	 10	      /* from accept to reply */
+#define CTL_CONN_PER_UID 4	      /* connections of one uid at a time */
+#define CTL_CONN_MAX	 64	      /* connections of everyone at a time */
+#define CTL_KDF_MAX	 2	      /* unlocks running Argon2id at a time */
+#define CTL_NOTE_S	 10	      /* at most one record per uid and kind this often */
+#define CTL_NOTE_UIDS	 64	      /* uids whose records are being rate-limited */
+#define CTL_TICK_NS	 1000000000ll /* the clock: expiry and key refresh */
+#define NS_PER_S	 1000000000ll
 
 #define STR_(x) #x
-#define STR(x) STR_(x)
+#define STR(x)	STR_(x)
 
 /* What a connection did wrong (or what was done to it), one record kind each. */
 enum ctl_note {
 	NOTE_STALLED,	/* no whole request within the deadline */
-	NOTE_CUT_SHORT,	/* the client hung up before a whole request */
-	NOTE_MALFORMED,	/* bad magic, version, op, reserved field or length */
+	NOTE_CUT_SHORT, /* the client hung up before a whole request */
+	NOTE_MALFORMED, /* bad magic, version, op, reserved field or length */
 	NOTE_OVER_UID,	/* over the per-uid connection limit */
 	NOTE_OVER_ALL,	/* over the global connection limit */
 	NOTE_KDF_BUSY,	/* no turn for Argon2id before the deadline */
@@ -73,43 +73,43 @@ enum ctl_note {
 };
 
 static const struct {
-	const char *op;		/* the record's op */
-	int outcome;		/* the record's outcome */
-	const char *what;	/* the record's detail */
+	const char *op;	  /* the record's op */
+	int outcome;	  /* the record's outcome */
+	const char *what; /* the record's detail */
 } note_kinds[NOTE_KINDS] = {
-	[NOTE_STALLED] = { "control", -ETIMEDOUT, "request not complete within "
-			   STR(CTL_DEADLINE_S) " s: connection closed" },
-	[NOTE_CUT_SHORT] = { "control", -EPROTO,
-			     "connection closed by the client before a whole request" },
-	[NOTE_MALFORMED] = { "control", -EPROTO, "malformed request: connection closed" },
-	[NOTE_OVER_UID] = { "control", -EPERM, "over the limit of "
-			    STR(CTL_CONN_PER_UID) " connections per uid: refused" },
-	[NOTE_OVER_ALL] = { "control", -EPERM,
-			    "over the limit of " STR(CTL_CONN_MAX) " connections: refused" },
-	[NOTE_KDF_BUSY] = { "unlock", -EBUSY,
-			    "no turn to unlock within " STR(CTL_DEADLINE_S) " s: refused" },
-	[NOTE_NO_USER] = { "unlock", -EACCES, "no vault user for this uid" },
+    [NOTE_STALLED] = {"control", -ETIMEDOUT,
+		      "request not complete within " STR(CTL_DEADLINE_S) " s: connection closed"},
+    [NOTE_CUT_SHORT] = {"control", -EPROTO,
+			"connection closed by the client before a whole request"},
+    [NOTE_MALFORMED] = {"control", -EPROTO, "malformed request: connection closed"},
+    [NOTE_OVER_UID] = {"control", -EPERM,
+		       "over the limit of " STR(CTL_CONN_PER_UID) " connections per uid: refused"},
+    [NOTE_OVER_ALL] = {"control", -EPERM,
+		       "over the limit of " STR(CTL_CONN_MAX) " connections: refused"},
+    [NOTE_KDF_BUSY] = {"unlock", -EBUSY,
+		       "no turn to unlock within " STR(CTL_DEADLINE_S) " s: refused"},
+    [NOTE_NO_USER] = {"unlock", -EACCES, "no vault user for this uid"},
 };
 
 /* The records of one uid, rate-limited. */
 struct ctl_noted {
-	bool used;				/* the entry belongs to uid */
-	uid_t uid;				/* whose records */
-	int64_t last_ns[NOTE_KINDS];		/* monotonic time of the last record, 0 none */
-	unsigned left_out[NOTE_KINDS];		/* events since then not recorded */
-	struct vfs_caller peer[NOTE_KINDS];	/* the peer of the last one left out */
+	bool used;			    /* the entry belongs to uid */
+	uid_t uid;			    /* whose records */
+	int64_t last_ns[NOTE_KINDS];	    /* monotonic time of the last record, 0 none */
+	unsigned left_out[NOTE_KINDS];	    /* events since then not recorded */
+	struct vfs_caller peer[NOTE_KINDS]; /* the peer of the last one left out */
 };
 
 /* One connection being served. */
 struct ctl_conn {
 	struct vfs_control *ctl;
 	enum { CONN_FREE, CONN_SERVING, CONN_DONE } state; /* (lock) DONE: to be joined */
-	pthread_t thread;			/* serves it (SERVING, DONE) */
-	int fd;					/* the connection, non-blocking */
-	uid_t uid;				/* the peer, from SO_PEERCRED */
+	pthread_t thread;				   /* serves it (SERVING, DONE) */
+	int fd;						   /* the connection, non-blocking */
+	uid_t uid;					   /* the peer, from SO_PEERCRED */
 	pid_t pid;
-	int64_t deadline_ns;			/* monotonic: reply by then */
-	size_t got, want;			/* bytes of the request read and expected */
+	int64_t deadline_ns; /* monotonic: reply by then */
+	size_t got, want;    /* bytes of the request read and expected */
 };
 
 /* A connection waiting for its turn to run Argon2id (on its thread's stack). */
@@ -121,21 +121,21 @@ struct ctl_kdf_waiter {
  * waiting for a client or for db_lock. change_lock is taken before db_lock. */
 struct vfs_control {
 	struct vfs *v;
-	int listen_fd;				/* the socket, or -1 in single-user mode */
-	int stop_pipe[2];			/* written once to stop every thread */
-	struct sockaddr_un addr;		/* the socket's path */
+	int listen_fd;		 /* the socket, or -1 in single-user mode */
+	int stop_pipe[2];	 /* written once to stop every thread */
+	struct sockaddr_un addr; /* the socket's path */
 	pthread_t clock, acceptor;
 	bool clock_started, acceptor_started;
-	pthread_mutex_t change_lock;		/* session changes by unlock and lock vs. expiry
-						 * and refresh, in the order they happen */
+	pthread_mutex_t change_lock; /* session changes by unlock and lock vs. expiry
+				      * and refresh, in the order they happen */
 	pthread_mutex_t lock;
-	pthread_cond_t kdf_cond;		/* a turn may have come (CLOCK_MONOTONIC) */
-	bool stopping;				/* (lock) */
-	struct ctl_conn conns[CTL_CONN_MAX];	/* (lock: state) */
-	struct meta_db *kdf_db[CTL_KDF_MAX];	/* each unlock running holds one of these */
-	bool kdf_busy[CTL_KDF_MAX];		/* (lock) */
-	struct ctl_kdf_waiter *kdf_queue;	/* (lock) oldest first */
-	struct ctl_noted noted[CTL_NOTE_UIDS];	/* (lock) */
+	pthread_cond_t kdf_cond;	       /* a turn may have come (CLOCK_MONOTONIC) */
+	bool stopping;			       /* (lock) */
+	struct ctl_conn conns[CTL_CONN_MAX];   /* (lock: state) */
+	struct meta_db *kdf_db[CTL_KDF_MAX];   /* each unlock running holds one of these */
+	bool kdf_busy[CTL_KDF_MAX];	       /* (lock) */
+	struct ctl_kdf_waiter *kdf_queue;      /* (lock) oldest first */
+	struct ctl_noted noted[CTL_NOTE_UIDS]; /* (lock) */
 };
 
 static int64_t mono_ns(void)
@@ -171,7 +171,7 @@ static void record(struct vfs *v, struct vfs_session *s, uid_t uid, pid_t pid, c
 		vfs_caller_fill(&c, uid, (gid_t)-1, pid);
 	} else {
 		/* The daemon acting on its own (idle expiry) for uid. */
-		c = (struct vfs_caller){ .uid = uid, .gid = (gid_t)-1, .pid = getpid() };
+		c = (struct vfs_caller){.uid = uid, .gid = (gid_t)-1, .pid = getpid()};
 		snprintf(c.comm, sizeof(c.comm), "vaultfs");
 	}
 	record_as(v, s, &c, op, outcome, detail);
@@ -182,9 +182,9 @@ static void record(struct vfs *v, struct vfs_session *s, uid_t uid, pid_t pid, c
 /* A record to write once lock is released. */
 struct ctl_note_out {
 	enum ctl_note kind;
-	struct vfs_caller peer;			/* for a count: the peer of the last one */
-	unsigned left_out;			/* > 0: the count of a flush */
-	char extra[48];				/* event only: "(3 of 12 bytes)" */
+	struct vfs_caller peer; /* for a count: the peer of the last one */
+	unsigned left_out;	/* > 0: the count of a flush */
+	char extra[48];		/* event only: "(3 of 12 bytes)" */
 };
 
 static void note_write(struct vfs_control *ctl, const struct ctl_note_out *o)
@@ -198,8 +198,7 @@ static void note_write(struct vfs_control *ctl, const struct ctl_note_out *o)
 	else
 		snprintf(detail, sizeof(detail), "%s%s%s", note_kinds[o->kind].what,
 			 o->extra[0] ? " " : "", o->extra);
-	record_as(ctl->v, s, &o->peer, note_kinds[o->kind].op, note_kinds[o->kind].outcome,
-		  detail);
+	record_as(ctl->v, s, &o->peer, note_kinds[o->kind].op, note_kinds[o->kind].outcome, detail);
 	vfs_session_put(ctl->v->sessions, s);
 }
 
@@ -212,8 +211,8 @@ static size_t note_flush_locked(struct ctl_noted *e, int64_t now, bool all,
 	for (int k = 0; k < NOTE_KINDS; k++) {
 		if (!e->left_out[k] || (!all && now - e->last_ns[k] < CTL_NOTE_S * NS_PER_S))
 			continue;
-		out[n++] = (struct ctl_note_out){ .kind = (enum ctl_note)k, .peer = e->peer[k],
-						  .left_out = e->left_out[k] };
+		out[n++] = (struct ctl_note_out){
+		    .kind = (enum ctl_note)k, .peer = e->peer[k], .left_out = e->left_out[k]};
 		e->left_out[k] = 0;
 		e->last_ns[k] = now;
 	}
@@ -278,11 +277,11 @@ static void note(struct vfs_control *ctl, enum ctl_note kind, uid_t uid, pid_t p
 	} else {
 		/* The interval is over; a count the clock has not written yet goes first. */
 		if (e->left_out[kind]) {
-			out[n++] = (struct ctl_note_out){ .kind = kind, .peer = e->peer[kind],
-							  .left_out = e->left_out[kind] };
+			out[n++] = (struct ctl_note_out){
+			    .kind = kind, .peer = e->peer[kind], .left_out = e->left_out[kind]};
 			e->left_out[kind] = 0;
 		}
-		out[n] = (struct ctl_note_out){ .kind = kind, .peer = peer };
+		out[n] = (struct ctl_note_out){.kind = kind, .peer = peer};
 		snprintf(out[n++].extra, sizeof(out[0].extra), "%s", extra ? extra : "");
 		e->last_ns[kind] = now;
 	}
@@ -313,9 +312,9 @@ static void notes_flush(struct vfs_control *ctl, bool all)
  * back with kdf_give), -ETIMEDOUT at the deadline, -ESHUTDOWN at stop. */
 static int kdf_take(struct vfs_control *ctl, int64_t deadline_ns)
 {
-	struct ctl_kdf_waiter me = { NULL }, **pp;
-	struct timespec until = { .tv_sec = deadline_ns / NS_PER_S,
-				  .tv_nsec = deadline_ns % NS_PER_S };
+	struct ctl_kdf_waiter me = {NULL}, **pp;
+	struct timespec until = {.tv_sec = deadline_ns / NS_PER_S,
+				 .tv_nsec = deadline_ns % NS_PER_S};
 	int r = -ETIMEDOUT;
 
 	pthread_mutex_lock(&ctl->lock);
@@ -360,7 +359,7 @@ static void kdf_give(struct vfs_control *ctl, int turn)
 /* The name of uid's vault user (meta_user_for_uid), via db. */
 static int user_of_uid(struct meta_db *db, uid_t uid, char name[META_NAME_MAX + 1])
 {
-	struct meta_user u = { 0 };
+	struct meta_user u = {0};
 	int r = meta_user_for_uid(db, uid, &u);
 
 	if (r == 0)
@@ -392,7 +391,8 @@ static int unlock_on(struct vfs_control *ctl, struct meta_db *db, const struct c
 
 	if (user_of_uid(db, c->uid, name) < 0) {
 		note(ctl, NOTE_NO_USER, c->uid, c->pid, NULL);
-		snprintf(text, text_len, "no vault user for uid %u (ask an administrator: "
+		snprintf(text, text_len,
+			 "no vault user for uid %u (ask an administrator: "
 			 "'vaultfs-keytool user add NAME --uid %u')",
 			 (unsigned)c->uid, (unsigned)c->uid);
 		return -EACCES;
@@ -411,9 +411,10 @@ static int unlock_on(struct vfs_control *ctl, struct meta_db *db, const struct c
 		r = -ENOKEY;
 	}
 	if (r < 0) {
-		snprintf(text, text_len, "%s", r == -EACCES ? "wrong passphrase (or the user is disabled)"
-					 : r == -ENOKEY ? "the user holds no role with the metadata key"
-							: strerror(-r));
+		snprintf(text, text_len, "%s",
+			 r == -EACCES	? "wrong passphrase (or the user is disabled)"
+			 : r == -ENOKEY ? "the user holds no role with the metadata key"
+					: strerror(-r));
 		return r == -ENOKEY ? -EACCES : r;
 	}
 	readable = kt_keyring_readable(keyring);
@@ -509,8 +510,8 @@ static int read_by_deadline(struct vfs_control *ctl, struct ctl_conn *c, void *b
 
 	while (got < len) {
 		struct pollfd pfd[2] = {
-			{ .fd = c->fd, .events = POLLIN },
-			{ .fd = ctl->stop_pipe[0], .events = POLLIN },
+		    {.fd = c->fd, .events = POLLIN},
+		    {.fd = ctl->stop_pipe[0], .events = POLLIN},
 		};
 		int n = poll(pfd, 2, ms_until(c->deadline_ns));
 		ssize_t k;
@@ -664,15 +665,19 @@ static void admit(struct vfs_control *ctl, int fd, int64_t accepted_ns)
 		bool uid_full = of_uid >= CTL_CONN_PER_UID;
 
 		pthread_mutex_unlock(&ctl->lock);
-		send_reply(fd, -EBUSY, uid_full ? "too many connections of this uid at once: try again"
-						: "too many connections at once: try again");
+		send_reply(fd, -EBUSY,
+			   uid_full ? "too many connections of this uid at once: try again"
+				    : "too many connections at once: try again");
 		close(fd);
 		note(ctl, uid_full ? NOTE_OVER_UID : NOTE_OVER_ALL, cred.uid, cred.pid, NULL);
 		return;
 	}
-	*c = (struct ctl_conn){ .ctl = ctl, .state = CONN_SERVING, .fd = fd, .uid = cred.uid,
-				.pid = cred.pid,
-				.deadline_ns = accepted_ns + CTL_DEADLINE_S * NS_PER_S };
+	*c = (struct ctl_conn){.ctl = ctl,
+			       .state = CONN_SERVING,
+			       .fd = fd,
+			       .uid = cred.uid,
+			       .pid = cred.pid,
+			       .deadline_ns = accepted_ns + CTL_DEADLINE_S * NS_PER_S};
 	if (pthread_create(&c->thread, NULL, conn_thread, c) != 0) {
 		c->state = CONN_FREE;
 		close(fd);
@@ -687,8 +692,8 @@ static void *accept_thread(void *arg)
 	pthread_setname_np(pthread_self(), "vfs-control"); /* for top -H, perf */
 	for (;;) {
 		struct pollfd pfd[2] = {
-			{ .fd = ctl->listen_fd, .events = POLLIN },
-			{ .fd = ctl->stop_pipe[0], .events = POLLIN },
+		    {.fd = ctl->listen_fd, .events = POLLIN},
+		    {.fd = ctl->stop_pipe[0], .events = POLLIN},
 		};
 		int fd;
 
@@ -702,7 +707,8 @@ static void *accept_thread(void *arg)
 		if (fd >= 0)
 			admit(ctl, fd, mono_ns());
 		else if ((errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
-			  errno == ENOMEM) && poll(&pfd[1], 1, 100) > 0)
+			  errno == ENOMEM) &&
+			 poll(&pfd[1], 1, 100) > 0)
 			break; /* out of descriptors or memory: wait a little, do not spin */
 	}
 	return NULL;
@@ -739,7 +745,7 @@ static void *clock_thread(void *arg)
 
 	pthread_setname_np(pthread_self(), "vfs-clock"); /* for top -H, perf */
 	for (;;) {
-		struct pollfd stop = { .fd = ctl->stop_pipe[0], .events = POLLIN };
+		struct pollfd stop = {.fd = ctl->stop_pipe[0], .events = POLLIN};
 		int64_t now;
 
 		next += CTL_TICK_NS;

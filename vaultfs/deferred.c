@@ -16,8 +16,8 @@
 #include "vaultfs/vfs.h"
 #include "meta/records.h"
 
-#define DEFERRED_GATHER_MS 5	/* how long a count may wait for company */
-#define DEFERRED_BATCH 256	/* write at once when this many wait */
+#define DEFERRED_GATHER_MS 5   /* how long a count may wait for company */
+#define DEFERRED_BATCH	   256 /* write at once when this many wait */
 
 struct counts {
 	int64_t record_id;
@@ -28,7 +28,7 @@ struct counts {
 struct vfs_deferred {
 	struct vfs *v;
 	pthread_t thread;
-	pthread_mutex_t lock;	/* the queue and stop */
+	pthread_mutex_t lock; /* the queue and stop */
 	pthread_cond_t wake;
 	pthread_mutex_t write_lock; /* one writer at a time, in queue order */
 	struct counts *queue;
@@ -127,7 +127,7 @@ static void *deferred_thread(void *arg)
 		pthread_mutex_unlock(&d->lock);
 		if (vfs_deferred_flush(d) < 0) {
 			/* The database refused (a full disk?): try again in a while. */
-			struct timespec pause = { .tv_sec = 0, .tv_nsec = 100 * 1000000L };
+			struct timespec pause = {.tv_sec = 0, .tv_nsec = 100 * 1000000L};
 
 			nanosleep(&pause, NULL);
 		}
@@ -179,7 +179,7 @@ int vfs_deferred_bytes(struct vfs_deferred *d, int64_t record_id, int64_t bytes_
 		d->queue = q;
 		d->cap = cap;
 	}
-	d->queue[d->n++] = (struct counts){ record_id, bytes_read, bytes_written };
+	d->queue[d->n++] = (struct counts){record_id, bytes_read, bytes_written};
 	if (d->n == 1 || d->n >= DEFERRED_BATCH)
 		pthread_cond_signal(&d->wake);
 	pthread_mutex_unlock(&d->lock);

@@ -19,10 +19,10 @@
 #define FUSE_USE_VERSION 314
 #include <fuse_lowlevel.h>
 
-static _Thread_local bool kill_suidgid;		/* of the request this thread read last */
-static _Atomic uint64_t init_unique;		/* the INIT request, whose reply we amend */
-static atomic_bool kernel_offers_v2;		/* the INIT request offered KILLPRIV_V2 */
-static atomic_bool killpriv_v2;			/* and we said yes */
+static _Thread_local bool kill_suidgid; /* of the request this thread read last */
+static _Atomic uint64_t init_unique;	/* the INIT request, whose reply we amend */
+static atomic_bool kernel_offers_v2;	/* the INIT request offered KILLPRIV_V2 */
+static atomic_bool killpriv_v2;		/* and we said yes */
 
 bool vfs_fuseio_kill_suidgid(void)
 {
@@ -116,8 +116,8 @@ static ssize_t io_writev(int fd, struct iovec *iov, int count, void *userdata)
 int vfs_fuseio_install(struct fuse_session *se)
 {
 	static const struct fuse_custom_io io = {
-		.read = io_read,
-		.writev = io_writev,
+	    .read = io_read,
+	    .writev = io_writev,
 	};
 
 	return fuse_session_custom_io(se, &io, fuse_session_fd(se));

@@ -31,4 +31,3 @@ int vfs_fuseio_install(struct fuse_session *se);
  * set-group-ID (a write, an O_TRUNC open or a setattr by a caller without
  * CAP_FSETID, or a chown). Only ever true once KILLPRIV_V2 is negotiated. */
 bool vfs_fuseio_kill_suidgid(void);
-

@@ -12,10 +12,10 @@
 #define INITIAL_BUCKETS 1024
 
 struct vfs_itable {
-	pthread_mutex_t mutex;		/* guards everything below and the counters */
-	struct vfs_inode **buckets;	/* chains, by ino & mask */
-	uint64_t mask;			/* number of buckets - 1 */
-	uint64_t count;			/* entries */
+	pthread_mutex_t mutex;	    /* guards everything below and the counters */
+	struct vfs_inode **buckets; /* chains, by ino & mask */
+	uint64_t mask;		    /* number of buckets - 1 */
+	uint64_t count;		    /* entries */
 };
 
 static inline uint64_t bucket_of(const struct vfs_itable *t, uint64_t ino)
@@ -78,7 +78,7 @@ static void grow_locked(struct vfs_itable *t)
 {
 	uint64_t nmask = t->mask * 2 + 1;
 	struct vfs_inode **nb = calloc(nmask + 1, sizeof(*nb));
-	struct vfs_itable tmp = { .buckets = nb, .mask = nmask };
+	struct vfs_itable tmp = {.buckets = nb, .mask = nmask};
 
 	if (!nb)
 		return; /* keep the longer chains */

@@ -22,23 +22,24 @@
 struct vfs_blob;
 
 struct vfs_inode {
-	uint64_t ino;			/* inode number = nodes.ino */
-	uint64_t nlookup;		/* kernel lookup count (table mutex) */
-	uint64_t pins;			/* open handles + in-flight operations (table mutex) */
-	unsigned nopen;			/* open file handles (rwlock, write side) */
-	pthread_rwlock_t lock;		/* see Locking above */
-	struct vfs_blob *blob;		/* content, while nopen > 0 (regular files) */
-	uint32_t mode;			/* the node's mode: 0 until an open sets it, then kept current by every change of mode */
-	int level;			/* the node's level: -1 until an open or create sets it, then kept
-					 * current by every change of level (under the write side, before
-					 * its reply); what open handles are checked against */
-	bool unlinked;			/* its last name is gone: delete when freed (table mutex) */
-	bool dirty;			/* size or times not yet written to the database */
-	int64_t mtime_ns;		/* valid when dirty */
-	int64_t ctime_ns;		/* valid when dirty */
-	bool atime_dirty;		/* atime_ns set (futimens) and not yet written */
-	int64_t atime_ns;		/* valid when atime_dirty */
-	struct vfs_inode *next;		/* hash chain (table mutex) */
+	uint64_t ino;	       /* inode number = nodes.ino */
+	uint64_t nlookup;      /* kernel lookup count (table mutex) */
+	uint64_t pins;	       /* open handles + in-flight operations (table mutex) */
+	unsigned nopen;	       /* open file handles (rwlock, write side) */
+	pthread_rwlock_t lock; /* see Locking above */
+	struct vfs_blob *blob; /* content, while nopen > 0 (regular files) */
+	uint32_t mode;	  /* the node's mode: 0 until an open sets it, then kept current by every
+			     change of mode */
+	int level;	  /* the node's level: -1 until an open or create sets it, then kept
+			   * current by every change of level (under the write side, before
+			   * its reply); what open handles are checked against */
+	bool unlinked;	  /* its last name is gone: delete when freed (table mutex) */
+	bool dirty;	  /* size or times not yet written to the database */
+	int64_t mtime_ns; /* valid when dirty */
+	int64_t ctime_ns; /* valid when dirty */
+	bool atime_dirty; /* atime_ns set (futimens) and not yet written */
+	int64_t atime_ns; /* valid when atime_dirty */
+	struct vfs_inode *next; /* hash chain (table mutex) */
 };
 
 struct vfs_itable;

@@ -23,8 +23,8 @@ void vfs_name_hash(struct vfs_session *s, uint64_t context, const char *name,
 	kt_name_hash(s->meta_keys, context, name, strlen(name), hash);
 }
 
-int vfs_seal_meta(struct vfs_session *s, enum kt_meta_purpose purpose, uint64_t context, const void *plain,
-		  size_t len, uint8_t **ret_enc, size_t *ret_len)
+int vfs_seal_meta(struct vfs_session *s, enum kt_meta_purpose purpose, uint64_t context,
+		  const void *plain, size_t len, uint8_t **ret_enc, size_t *ret_len)
 {
 	uint8_t *enc = malloc(len + KT_META_OVERHEAD);
 	int r;
@@ -67,8 +67,8 @@ void vfs_keys_maintain(struct vfs *v)
 	for (size_t i = 0; i < n; i++) {
 		struct vfs_session *s = list[i];
 		int64_t expiry = kt_keyring_next_expiry(s->keyring);
-		struct vfs_caller c = { .uid = s->uid, .gid = (gid_t)-1, .pid = getpid(),
-					.comm = "vaultfs" };
+		struct vfs_caller c = {
+		    .uid = s->uid, .gid = (gid_t)-1, .pid = getpid(), .comm = "vaultfs"};
 		int r = 0;
 
 		if (kt_keyring_epoch(s->keyring) == epoch && (expiry == 0 || expiry > now))
@@ -100,7 +100,7 @@ void vfs_keys_maintain(struct vfs *v)
 static void record_refresh(struct vfs *v, struct vfs_session *s, uint32_t before)
 {
 	/* The daemon acts for the session's user (uid -1 in single-user mode). */
-	struct vfs_caller c = { .uid = s->uid, .gid = (gid_t)-1, .pid = getpid(), .comm = "vaultfs" };
+	struct vfs_caller c = {.uid = s->uid, .gid = (gid_t)-1, .pid = getpid(), .comm = "vaultfs"};
 
 	if (s->readable != before)
 		vfs_record(v, s, &c, "keys-refresh", 0, NULL, NULL, -1, 0, NULL,

@@ -38,41 +38,42 @@
 #include "meta/ns.h"
 
 struct options {
-	char *vault;		/* first positional argument */
-	char *mountpoint;	/* second positional argument */
-	char *user;		/* --user */
-	char *passphrase_file;	/* --passphrase-file */
-	char *idle_text;	/* --idle-timeout */
-	struct vfs_idle idle;	/* parsed idle timeouts per level */
-	int foreground;		/* -f */
-	int debug;		/* -d */
+	char *vault;	       /* first positional argument */
+	char *mountpoint;      /* second positional argument */
+	char *user;	       /* --user */
+	char *passphrase_file; /* --passphrase-file */
+	char *idle_text;       /* --idle-timeout */
+	struct vfs_idle idle;  /* parsed idle timeouts per level */
+	int foreground;	       /* -f */
+	int debug;	       /* -d */
 	int help;
 	int version;
 };
 
 enum { KEY_HELP, KEY_VERSION, KEY_FOREGROUND, KEY_DEBUG };
 
-#define OPT(t, p) { t, offsetof(struct options, p), 1 }
-static const struct fuse_opt option_spec[] = {
-	OPT("--user=%s", user),
-	OPT("--user %s", user),
-	OPT("--passphrase-file=%s", passphrase_file),
-	OPT("--passphrase-file %s", passphrase_file),
-	OPT("--idle-timeout=%s", idle_text),
-	OPT("--idle-timeout %s", idle_text),
-	FUSE_OPT_KEY("-h", KEY_HELP),
-	FUSE_OPT_KEY("--help", KEY_HELP),
-	FUSE_OPT_KEY("-V", KEY_VERSION),
-	FUSE_OPT_KEY("--version", KEY_VERSION),
-	FUSE_OPT_KEY("-f", KEY_FOREGROUND),
-	FUSE_OPT_KEY("-d", KEY_DEBUG),
-	FUSE_OPT_KEY("debug", KEY_DEBUG),
-	FUSE_OPT_END
-};
+#define OPT(t, p)                                                                                  \
+	{                                                                                          \
+		t, offsetof(struct options, p), 1                                                  \
+	}
+static const struct fuse_opt option_spec[] = {OPT("--user=%s", user),
+					      OPT("--user %s", user),
+					      OPT("--passphrase-file=%s", passphrase_file),
+					      OPT("--passphrase-file %s", passphrase_file),
+					      OPT("--idle-timeout=%s", idle_text),
+					      OPT("--idle-timeout %s", idle_text),
+					      FUSE_OPT_KEY("-h", KEY_HELP),
+					      FUSE_OPT_KEY("--help", KEY_HELP),
+					      FUSE_OPT_KEY("-V", KEY_VERSION),
+					      FUSE_OPT_KEY("--version", KEY_VERSION),
+					      FUSE_OPT_KEY("-f", KEY_FOREGROUND),
+					      FUSE_OPT_KEY("-d", KEY_DEBUG),
+					      FUSE_OPT_KEY("debug", KEY_DEBUG),
+					      FUSE_OPT_END};
 
 static const char usage_line[] =
-	"usage: vaultfs VAULT MOUNTPOINT [--user NAME [--passphrase-file FILE]] [--idle-timeout SPEC]\n"
-	"               [-f] [-d] [-o OPTIONS]\n";
+    "usage: vaultfs VAULT MOUNTPOINT [--user NAME [--passphrase-file FILE]] [--idle-timeout SPEC]\n"
+    "               [-f] [-d] [-o OPTIONS]\n";
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
@@ -110,24 +111,27 @@ static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outa
 
 static void print_help(void)
 {
-	printf("%s\n"
-	       "Serve a vaultfs vault on a FUSE mount.\n\n"
-	       "With --user, one vault user's keys serve the mount (single-user mode). Without it,\n"
-	       "every caller is the vault user of their uid and unlocks their own keys with\n"
-	       "'vaultfs-keytool unlock MOUNTPOINT' (multi-user mode; use -o allow_other).\n\n"
-	       "  --user NAME              the vault user whose keys unlock the files\n"
-	       "  --passphrase-file FILE   read the passphrase from FILE (default: ask on the terminal)\n"
-	       "  --idle-timeout SPEC      multi-user mode: lock a level after it is unused this long,\n"
-	       "                           e.g. 0=8h,1=8h,2=1h,3=15m (default; 0 = never)\n"
-	       "  -f                       stay in the foreground\n"
-	       "  -d                       debug output (implies -f)\n"
-	       "  -o OPTIONS               FUSE mount options, e.g. allow_other\n"
-	       "  -h, --help               this help\n"
-	       "  -V, --version            version\n\n"
-	       "Unmount with: fusermount3 -u MOUNTPOINT\n"
-	       "Exit status: 0 ok, 1 failed, 2 usage, 3 denied or wrong passphrase, 4 no vault.\n\n"
-	       "FUSE options:\n",
-	       usage_line);
+	printf(
+	    "%s\n"
+	    "Serve a vaultfs vault on a FUSE mount.\n\n"
+	    "With --user, one vault user's keys serve the mount (single-user mode). Without it,\n"
+	    "every caller is the vault user of their uid and unlocks their own keys with\n"
+	    "'vaultfs-keytool unlock MOUNTPOINT' (multi-user mode; use -o allow_other).\n\n"
+	    "  --user NAME              the vault user whose keys unlock the files\n"
+	    "  --passphrase-file FILE   read the passphrase from FILE (default: ask on the "
+	    "terminal)\n"
+	    "  --idle-timeout SPEC      multi-user mode: lock a level after it is unused this "
+	    "long,\n"
+	    "                           e.g. 0=8h,1=8h,2=1h,3=15m (default; 0 = never)\n"
+	    "  -f                       stay in the foreground\n"
+	    "  -d                       debug output (implies -f)\n"
+	    "  -o OPTIONS               FUSE mount options, e.g. allow_other\n"
+	    "  -h, --help               this help\n"
+	    "  -V, --version            version\n\n"
+	    "Unmount with: fusermount3 -u MOUNTPOINT\n"
+	    "Exit status: 0 ok, 1 failed, 2 usage, 3 denied or wrong passphrase, 4 no vault.\n\n"
+	    "FUSE options:\n",
+	    usage_line);
 	fuse_lowlevel_help();
 }
 
@@ -171,13 +175,15 @@ static int open_vault(struct vfs *v, const struct options *o, int *ret_lock_fd)
 
 	v->vault_dir = realpath(o->vault, NULL);
 	if (!v->vault_dir) {
-		cli_error("no vault at %s (create one with 'vaultfs-keytool --vault %s init --admin NAME')",
+		cli_error("no vault at %s (create one with 'vaultfs-keytool --vault %s init "
+			  "--admin NAME')",
 			  o->vault, o->vault);
 		return CLI_EXIT_NO_VAULT;
 	}
 	r = meta_db_open(v->vault_dir, META_OPEN_RW, &v->db);
 	if (r == -ENOENT) {
-		cli_error("no vault at %s (create one with 'vaultfs-keytool --vault %s init --admin NAME')",
+		cli_error("no vault at %s (create one with 'vaultfs-keytool --vault %s init "
+			  "--admin NAME')",
 			  o->vault, o->vault);
 		return CLI_EXIT_NO_VAULT;
 	}
@@ -193,7 +199,8 @@ static int open_vault(struct vfs *v, const struct options *o, int *ret_lock_fd)
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EWOULDBLOCK)
-			cli_error("%s is already mounted by another vaultfs (unmount it first)", o->vault);
+			cli_error("%s is already mounted by another vaultfs (unmount it first)",
+				  o->vault);
 		else
 			cli_error("cannot lock %s: %s", path, strerror(errno));
 		if (fd >= 0)
@@ -228,8 +235,8 @@ static int unlock_user(struct vfs *v, const struct options *o)
 		return CLI_EXIT_DENIED;
 	}
 	if (r == -ENOENT) {
-		cli_error("unknown user '%s' (see 'vaultfs-keytool --vault %s list users')", o->user,
-			  o->vault);
+		cli_error("unknown user '%s' (see 'vaultfs-keytool --vault %s list users')",
+			  o->user, o->vault);
 		return CLI_EXIT_FAILED;
 	}
 	if (r < 0) {
@@ -238,8 +245,9 @@ static int unlock_user(struct vfs *v, const struct options *o)
 	}
 	if (!kt_keyring_meta(keyring)) {
 		kt_keyring_free(keyring);
-		cli_error("user '%s' holds no role with the vault's metadata key (grant them a role)",
-			  o->user);
+		cli_error(
+		    "user '%s' holds no role with the vault's metadata key (grant them a role)",
+		    o->user);
 		return CLI_EXIT_DENIED;
 	}
 	/* Single-user mode: these keys serve every caller (records name the caller). */
@@ -294,7 +302,8 @@ static bool mountpoint_outside_vault(const char *mountpoint, const char *vault_d
 		ok = false;
 	} else if (path_within(vault_dir, abs)) {
 		cli_error("cannot mount on %s: the vault %s is inside it, and the mount would hide "
-			  "the vault from its own daemon (choose a mountpoint outside the vault directory)",
+			  "the vault from its own daemon (choose a mountpoint outside the vault "
+			  "directory)",
 			  mountpoint, vault_dir);
 		ok = false;
 	}
@@ -307,7 +316,7 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 {
 	/* Single-user mode: every change to the tree goes through this daemon,
 	 * so the kernel may cache names and attributes for long. */
-	struct vfs v = { .attr_timeout = 60.0, .entry_timeout = 60.0 };
+	struct vfs v = {.attr_timeout = 60.0, .entry_timeout = 60.0};
 	struct fuse_loop_config *loop = NULL;
 	struct vfs_checkpointer *ckpt = NULL;
 	struct vfs_control *ctl = NULL;
@@ -346,7 +355,8 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		cli_error("cannot clean up the vault after a crash: %s", strerror(-r));
 		code = CLI_EXIT_FAILED;
 	}
-	if (code == 0 && (r = vfs_blobpool_start(v.vault_dir, v.store, &v.blobpool)) < 0 && r != -EXDEV) {
+	if (code == 0 && (r = vfs_blobpool_start(v.vault_dir, v.store, &v.blobpool)) < 0 &&
+	    r != -EXDEV) {
 		cli_error("cannot prepare %s/pool: %s", v.vault_dir, strerror(-r));
 		code = CLI_EXIT_FAILED;
 	}
@@ -393,13 +403,15 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 			cli_error("cannot mount on %s: %s", o->mountpoint, strerror(e));
 			fuse_remove_signal_handlers(se);
 			code = CLI_EXIT_FAILED;
-		} else if (snprintf(parent, sizeof(parent), "%s/..", o->mountpoint) < (int)sizeof(parent) &&
+		} else if (snprintf(parent, sizeof(parent), "%s/..", o->mountpoint) <
+			       (int)sizeof(parent) &&
 			   stat(parent, &up) == 0 &&
 			   (st.st_dev != up.st_dev || st.st_ino == up.st_ino)) {
 			/* Something is mounted there already: stacking would hide it. */
-			cli_error("cannot mount on %s: something is already mounted there (unmount it "
-				  "first with 'fusermount3 -u %s')",
-				  o->mountpoint, o->mountpoint);
+			cli_error(
+			    "cannot mount on %s: something is already mounted there (unmount it "
+			    "first with 'fusermount3 -u %s')",
+			    o->mountpoint, o->mountpoint);
 			fuse_remove_signal_handlers(se);
 			code = CLI_EXIT_FAILED;
 		}
@@ -469,8 +481,8 @@ out:
 int main(int argc, char *argv[])
 {
 	struct fuse_args args = FUSE_ARGS_INIT(argc, argv);
-	struct options o = { 0 };
-	int pipefd[2] = { -1, -1 };
+	struct options o = {0};
+	int pipefd[2] = {-1, -1};
 	int code;
 	pid_t pid;
 
@@ -500,13 +512,15 @@ int main(int argc, char *argv[])
 		goto out;
 	}
 	/* Defaults: higher levels lock sooner (DESIGN.md: shorter for higher levels). */
-	o.idle = (struct vfs_idle){ { 8 * 3600, 8 * 3600, 3600, 15 * 60 } };
+	o.idle = (struct vfs_idle){{8 * 3600, 8 * 3600, 3600, 15 * 60}};
 	if (o.idle_text) {
 		int r = vfs_idle_parse(o.idle_text, &o.idle);
 
 		if (r == -ERANGE)
-			cli_error("--idle-timeout '%s': a timeout is too large (at most %llds, about 292 "
-				  "years; 0 means never)", o.idle_text, (long long)VFS_IDLE_SECONDS_MAX);
+			cli_error(
+			    "--idle-timeout '%s': a timeout is too large (at most %llds, about 292 "
+			    "years; 0 means never)",
+			    o.idle_text, (long long)VFS_IDLE_SECONDS_MAX);
 		else if (r < 0)
 			cli_error("bad --idle-timeout '%s' (expected e.g. 0=8h,1=8h,2=1h,3=15m)",
 				  o.idle_text);
@@ -517,7 +531,7 @@ int main(int argc, char *argv[])
 		}
 	}
 	if (o.user) /* one identity for the life of the mount: no idle expiry */
-		o.idle = (struct vfs_idle){ { 0 } };
+		o.idle = (struct vfs_idle){{0}};
 	fuse_opt_add_arg(&args, "-odefault_permissions,fsname=vaultfs,subtype=vaultfs");
 
 	if (o.foreground) {

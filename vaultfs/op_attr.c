@@ -25,7 +25,8 @@ void vfs_node_to_stat(const struct meta_node *n, struct stat *st)
 	st->st_rdev = n->rdev;
 	st->st_size = (off_t)n->size;
 	st->st_blksize = VFS_CHUNK_SIZE;
-	st->st_blocks = (blkcnt_t)((n->size + VFS_CHUNK_SIZE - 1) / VFS_CHUNK_SIZE) * (VFS_CHUNK_SIZE / 512);
+	st->st_blocks =
+	    (blkcnt_t)((n->size + VFS_CHUNK_SIZE - 1) / VFS_CHUNK_SIZE) * (VFS_CHUNK_SIZE / 512);
 	st->st_atim.tv_sec = n->atime_ns / 1000000000;
 	st->st_atim.tv_nsec = n->atime_ns % 1000000000;
 	st->st_mtim.tv_sec = n->mtime_ns / 1000000000;
@@ -46,7 +47,8 @@ void vfs_overlay_open_state(struct vfs *v, struct stat *st)
 		uint64_t size = vfs_blob_size(in->blob);
 
 		st->st_size = (off_t)size;
-		st->st_blocks = (blkcnt_t)((size + VFS_CHUNK_SIZE - 1) / VFS_CHUNK_SIZE) * (VFS_CHUNK_SIZE / 512);
+		st->st_blocks = (blkcnt_t)((size + VFS_CHUNK_SIZE - 1) / VFS_CHUNK_SIZE) *
+				(VFS_CHUNK_SIZE / 512);
 		st->st_mtim.tv_sec = in->mtime_ns / 1000000000;
 		st->st_mtim.tv_nsec = in->mtime_ns % 1000000000;
 		st->st_ctim.tv_sec = in->ctime_ns / 1000000000;
@@ -60,10 +62,11 @@ void vfs_overlay_open_state(struct vfs *v, struct stat *st)
 	vfs_inode_unpin(v->itable, in);
 }
 
-static void do_getattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, struct fuse_file_info *fi)
+static void do_getattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
 {
 	struct vfs *v = vfs_of(req);
-	struct meta_node n = { 0 };
+	struct meta_node n = {0};
 	struct stat st;
 	int r;
 
@@ -122,7 +125,7 @@ mode_t vfs_setid_to_drop(mode_t mode)
 int vfs_drop_setid(struct vfs *v, struct vfs_session *s, fuse_req_t req, struct vfs_inode *in,
 		   const char *why)
 {
-	struct meta_node n = { 0 };
+	struct meta_node n = {0};
 	struct vfs_caller c;
 	char *path = NULL;
 	int r;
@@ -181,12 +184,12 @@ static bool kept_in_memory(const struct meta_node *n, const struct stat *attr, i
 	return !vfs_fuseio_kill_suidgid() || S_ISDIR(n->mode) || vfs_setid_to_drop(n->mode) == 0;
 }
 
-static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, struct stat *attr, int to_set,
-			struct fuse_file_info *fi)
+static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
 {
 	struct vfs *v = vfs_of(req);
 	struct vfs_inode *in = vfs_inode_pin(v->itable, ino);
-	struct meta_node n = { 0 };
+	struct meta_node n = {0};
 	struct vfs_caller c;
 	char *path = NULL;
 	int64_t now = meta_now_ns();
@@ -222,8 +225,8 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 		else if (to_set & FUSE_SET_ATTR_MTIME)
 			in->mtime_ns = timespec_ns(&attr->st_mtim);
 		if (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_ATIME_NOW)) {
-			in->atime_ns = (to_set & FUSE_SET_ATTR_ATIME_NOW) ? now
-									  : timespec_ns(&attr->st_atim);
+			in->atime_ns =
+			    (to_set & FUSE_SET_ATTR_ATIME_NOW) ? now : timespec_ns(&attr->st_atim);
 			in->atime_dirty = true;
 		}
 		in->ctime_ns = (to_set & FUSE_SET_ATTR_CTIME) ? timespec_ns(&attr->st_ctim) : now;
@@ -270,7 +273,8 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 	if (to_set & FUSE_SET_ATTR_MODE)
 		n.mode = (n.mode & S_IFMT) | (attr->st_mode & 07777);
 	else if (vfs_fuseio_kill_suidgid() && !S_ISDIR(n.mode))
-		n.mode &= ~vfs_setid_to_drop(n.mode); /* a chown, or a truncate without CAP_FSETID */
+		n.mode &=
+		    ~vfs_setid_to_drop(n.mode); /* a chown, or a truncate without CAP_FSETID */
 	if (to_set & FUSE_SET_ATTR_UID)
 		n.uid = attr->st_uid;
 	if (to_set & FUSE_SET_ATTR_GID)
@@ -295,7 +299,7 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 	if (r == 0 && n.has_object) {
 		/* Keep the wrapped key as it is now, inside the transaction: a
 		 * rotation by vaultfs-keytool may have re-wrapped it since we read it. */
-		struct meta_node cur = { 0 };
+		struct meta_node cur = {0};
 
 		r = meta_node_get(v->db, ino, &cur);
 		if (r == 0) {
@@ -316,8 +320,8 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 		r = vfs_record(v, s, &c, "chmod", ino, path, NULL, n.level, 0, NULL, "mode=%04o",
 			       n.mode & 07777);
 	if (r == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
-		r = vfs_record(v, s, &c, "chown", ino, path, NULL, n.level, 0, NULL, "uid=%u gid=%u",
-			       n.uid, n.gid);
+		r = vfs_record(v, s, &c, "chown", ino, path, NULL, n.level, 0, NULL,
+			       "uid=%u gid=%u", n.uid, n.gid);
 	r = meta_tx_end(v->db, r);
 	db_unlock(v);
 	if (r == 0)

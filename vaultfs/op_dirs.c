@@ -14,10 +14,11 @@
 
 #define READDIR_BATCH 128
 
-static void do_opendir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, struct fuse_file_info *fi)
+static void do_opendir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
 {
 	struct vfs *v = vfs_of(req);
-	struct meta_node n = { 0 };
+	struct meta_node n = {0};
 	int r;
 
 	db_lock(v);
@@ -77,14 +78,15 @@ static void list_dir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size
 	}
 	/* "." and ".." first (offsets 1 and 2); off is 64-bit: clamp before narrowing */
 	for (int dot = off <= 0 ? 0 : off >= 2 ? 2 : (int)off; dot < 2 && !full; dot++) {
-		struct fuse_entry_param e = { 0 };
+		struct fuse_entry_param e = {0};
 		const char *name = dot == 0 ? "." : "..";
 		size_t len;
 
 		e.attr.st_ino = ino;
 		e.attr.st_mode = S_IFDIR;
-		len = plus ? fuse_add_direntry_plus(req, buf + used, size - used, name, &e, dot + 1)
-			   : fuse_add_direntry(req, buf + used, size - used, name, &e.attr, dot + 1);
+		len = plus
+			  ? fuse_add_direntry_plus(req, buf + used, size - used, name, &e, dot + 1)
+			  : fuse_add_direntry(req, buf + used, size - used, name, &e.attr, dot + 1);
 		if (used + len > size)
 			full = true;
 		else
@@ -115,8 +117,10 @@ static void list_dir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size
 		}
 		for (size_t i = 0; i < n && !full; i++) {
 			struct meta_dirent *d = &ents[i];
-			size_t nlen = d->name_enc_len >= KT_META_OVERHEAD ? d->name_enc_len - KT_META_OVERHEAD : 0;
-			struct fuse_entry_param e = { 0 };
+			size_t nlen = d->name_enc_len >= KT_META_OVERHEAD
+					  ? d->name_enc_len - KT_META_OVERHEAD
+					  : 0;
+			struct fuse_entry_param e = {0};
 			char name[NAME_MAX_BYTES + 1];
 			size_t len;
 
@@ -161,7 +165,8 @@ static void list_dir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size
 			break;
 	}
 	if (r == -EBADMSG)
-		vfs_record_integrity(v, s, req, ino, -1, "directory entry name failed authentication");
+		vfs_record_integrity(v, s, req, ino, -1,
+				     "directory entry name failed authentication");
 	if (r < 0 && used == 0) {
 		fuse_reply_err(req, reply_errno(r));
 	} else if (fuse_reply_buf(req, buf, used) != 0) {
@@ -174,8 +179,8 @@ static void list_dir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size
 	free(buf);
 }
 
-static void do_readdir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size_t size, off_t off,
-			struct fuse_file_info *fi)
+static void do_readdir(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, size_t size,
+		       off_t off, struct fuse_file_info *fi)
 {
 	(void)fi;
 	list_dir(req, s, ino, size, off, false);
@@ -221,8 +226,7 @@ void vfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	vfs_session_put(v->sessions, s); /* req is gone after the reply */
 }
 
-void vfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		 struct fuse_file_info *fi)
+void vfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct vfs *v = vfs_of(req);
 	struct vfs_session *s = vfs_session_enter(req, "readdir", ino, true);

@@ -56,9 +56,9 @@ static int release_open(struct vfs *v, struct vfs_inode *in, int64_t record_id, 
 	return r < 0 ? r : r2;
 }
 
-static int record_open(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c, const char *op, uint64_t ino,
-		       const char *path, int level, int outcome, int flags, int64_t *ret_id,
-		       const char *why)
+static int record_open(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c,
+		       const char *op, uint64_t ino, const char *path, int level, int outcome,
+		       int flags, int64_t *ret_id, const char *why)
 {
 	int r;
 
@@ -110,7 +110,7 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 	bool writing = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
 	struct vfs_handle *h = calloc(1, sizeof(*h));
 	struct vfs_inode *in = vfs_inode_pin(v->itable, ino);
-	struct meta_node n = { 0 };
+	struct meta_node n = {0};
 	const char *why = NULL;
 	struct vfs_caller c;
 	char *path = NULL;
@@ -160,7 +160,8 @@ static int open_file(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint6
 	if (r == 0 && in->mode == 0)
 		in->mode = n.mode;
 	/* set-ID bits before the content, as for a write */
-	if (r == 0 && (fi->flags & O_TRUNC) && vfs_fuseio_kill_suidgid() && vfs_setid_to_drop(in->mode))
+	if (r == 0 && (fi->flags & O_TRUNC) && vfs_fuseio_kill_suidgid() &&
+	    vfs_setid_to_drop(in->mode))
 		r = vfs_drop_setid(v, s, req, in, "truncating open");
 	if (r == 0 && (fi->flags & O_TRUNC) && vfs_blob_size(in->blob) > 0) {
 		r = vfs_blob_truncate(in->blob, 0);
@@ -214,7 +215,8 @@ out:
 	return r;
 }
 
-static void do_open(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, struct fuse_file_info *fi)
+static void do_open(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino,
+		    struct fuse_file_info *fi)
 {
 	struct vfs *v = vfs_of(req);
 	int r = open_file(req, v, s, ino, fi);
@@ -225,16 +227,16 @@ static void do_open(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, struc
 		close_handle(v, handle_of(fi)); /* interrupted: no release will come */
 }
 
-static void do_create(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name, mode_t mode,
-		       struct fuse_file_info *fi)
+static void do_create(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
 {
 	struct vfs *v = vfs_of(req);
-	struct vfs_new_node nn = { .name = name, .mode = S_IFREG | (mode & 07777), .op = "create" };
-	struct fuse_entry_param e = { 0 };
+	struct vfs_new_node nn = {.name = name, .mode = S_IFREG | (mode & 07777), .op = "create"};
+	struct fuse_entry_param e = {0};
 	struct vfs_handle *h = calloc(1, sizeof(*h));
 	struct vfs_blob *blob = NULL;
 	struct vfs_inode *in = NULL;
-	struct meta_node n = { 0 };
+	struct meta_node n = {0};
 	int r;
 
 	if (!h) {
@@ -286,8 +288,7 @@ static void do_create(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, 
 	}
 }
 
-void vfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-	      struct fuse_file_info *fi)
+void vfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
 	struct vfs *v = vfs_of(req);
 	struct vfs_handle *h = handle_of(fi);

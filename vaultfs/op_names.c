@@ -20,7 +20,7 @@
 
 static void reply_entry_node(fuse_req_t req, struct vfs *v, const struct meta_node *n)
 {
-	struct fuse_entry_param e = { 0 };
+	struct fuse_entry_param e = {0};
 
 	e.ino = n->ino;
 	e.generation = 1;
@@ -40,8 +40,8 @@ static void do_lookup(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, 
 {
 	struct vfs *v = vfs_of(req);
 	uint8_t hash[META_HASH_BYTES];
-	struct meta_dirent d = { 0 };
-	struct meta_node n = { 0 };
+	struct meta_dirent d = {0};
+	struct meta_node n = {0};
 	int r;
 
 	if (strlen(name) > NAME_MAX_BYTES) {
@@ -60,7 +60,7 @@ static void do_lookup(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, 
 	db_unlock(v);
 	meta_dirent_clear(&d);
 	if (r == -ENOENT) {
-		struct fuse_entry_param e = { .ino = 0, .entry_timeout = v->entry_timeout };
+		struct fuse_entry_param e = {.ino = 0, .entry_timeout = v->entry_timeout};
 
 		fuse_reply_entry(req, &e); /* negative entry, cached by the kernel */
 	} else if (r < 0) {
@@ -107,11 +107,12 @@ void vfs_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *for
  * is the new node, for regular files *ret_blob its open blob (closed when
  * ret_blob is NULL), and *ret_record (if given) the create record's id.
  */
-int vfs_make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t parent, const struct vfs_new_node *nn,
-		  struct meta_node *ret_node, struct vfs_blob **ret_blob, int64_t *ret_record)
+int vfs_make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t parent,
+		  const struct vfs_new_node *nn, struct meta_node *ret_node,
+		  struct vfs_blob **ret_blob, int64_t *ret_record)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);
-	struct meta_node dir = { 0 }, n = { 0 };
+	struct meta_node dir = {0}, n = {0};
 	uint8_t hash[META_HASH_BYTES];
 	uint8_t *name_enc = NULL;
 	size_t name_enc_len = 0;
@@ -175,7 +176,8 @@ int vfs_make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t
 	}
 
 	vfs_name_hash(s, parent, nn->name, hash);
-	r = vfs_seal_meta(s, KT_META_NAME, parent, nn->name, strlen(nn->name), &name_enc, &name_enc_len);
+	r = vfs_seal_meta(s, KT_META_NAME, parent, nn->name, strlen(nn->name), &name_enc,
+			  &name_enc_len);
 	if (r < 0)
 		goto out;
 	r = meta_tx_begin(v->db);
@@ -196,8 +198,8 @@ int vfs_make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t
 					     n.file_key);
 		pthread_mutex_unlock(&v->keys_lock);
 		if (r == -ENOKEY || r == -EACCES) {
-			r = vfs_refuse_change(v, s, req, nn->op, 0, parent, nn->name, n.level, -EACCES,
-					      "no level key");
+			r = vfs_refuse_change(v, s, req, nn->op, 0, parent, nn->name, n.level,
+					      -EACCES, "no level key");
 			goto out;
 		}
 	}
@@ -248,7 +250,7 @@ out:
 static void reply_new_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t parent,
 			   const struct vfs_new_node *nn)
 {
-	struct meta_node n = { 0 };
+	struct meta_node n = {0};
 	int r = vfs_make_node(req, v, s, parent, nn, &n, NULL, NULL);
 
 	if (r < 0) {
@@ -259,23 +261,27 @@ static void reply_new_node(fuse_req_t req, struct vfs *v, struct vfs_session *s,
 	meta_node_clear(&n);
 }
 
-static void do_mknod(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+static void do_mknod(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
 {
-	struct vfs_new_node nn = { .name = name, .mode = mode, .rdev = rdev, .op = "mknod" };
+	struct vfs_new_node nn = {.name = name, .mode = mode, .rdev = rdev, .op = "mknod"};
 
 	reply_new_node(req, vfs_of(req), s, parent, &nn);
 }
 
-static void do_mkdir(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name, mode_t mode)
+static void do_mkdir(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name,
+		     mode_t mode)
 {
-	struct vfs_new_node nn = { .name = name, .mode = S_IFDIR | (mode & 07777), .op = "mkdir" };
+	struct vfs_new_node nn = {.name = name, .mode = S_IFDIR | (mode & 07777), .op = "mkdir"};
 
 	reply_new_node(req, vfs_of(req), s, parent, &nn);
 }
 
-static void do_symlink(fuse_req_t req, struct vfs_session *s, const char *link, fuse_ino_t parent, const char *name)
+static void do_symlink(fuse_req_t req, struct vfs_session *s, const char *link, fuse_ino_t parent,
+		       const char *name)
 {
-	struct vfs_new_node nn = { .name = name, .mode = S_IFLNK | 0777, .symlink = link, .op = "symlink" };
+	struct vfs_new_node nn = {
+	    .name = name, .mode = S_IFLNK | 0777, .symlink = link, .op = "symlink"};
 
 	if (strlen(link) >= PATH_MAX) {
 		fuse_reply_err(req, ENAMETOOLONG);
@@ -287,7 +293,7 @@ static void do_symlink(fuse_req_t req, struct vfs_session *s, const char *link, 
 static void do_readlink(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino)
 {
 	struct vfs *v = vfs_of(req);
-	struct meta_node n = { 0 };
+	struct meta_node n = {0};
 	char *target = NULL;
 	int r;
 
@@ -301,7 +307,7 @@ static void do_readlink(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino)
 
 		target = malloc(len + 1);
 		r = target ? vfs_meta_open_stored(s->meta_keys, KT_META_SYMLINK, ino, n.symlink_enc,
-					  n.symlink_enc_len, target)
+						  n.symlink_enc_len, target)
 			   : -ENOMEM;
 		if (r == 0)
 			target[len] = '\0';
@@ -321,9 +327,9 @@ static void remove_entry(fuse_req_t req, struct vfs_session *s, fuse_ino_t paren
 {
 	struct vfs *v = vfs_of(req);
 	const char *op = is_rmdir ? "rmdir" : "unlink";
-	struct meta_node dir = { 0 }, n = { 0 };
+	struct meta_node dir = {0}, n = {0};
 	uint8_t hash[META_HASH_BYTES];
-	struct meta_dirent d = { 0 };
+	struct meta_dirent d = {0};
 	struct vfs_caller c;
 	char *path = NULL;
 	int64_t now = meta_now_ns();
@@ -406,13 +412,13 @@ static void do_rmdir(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, c
 	remove_entry(req, s, parent, name, true);
 }
 
-static void do_rename(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-		       const char *newname, unsigned int flags)
+static void do_rename(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname, unsigned int flags)
 {
 	struct vfs *v = vfs_of(req);
-	struct meta_node sdir = { 0 }, ddir = { 0 }, src = { 0 }, dst = { 0 };
+	struct meta_node sdir = {0}, ddir = {0}, src = {0}, dst = {0};
 	uint8_t shash[META_HASH_BYTES], dhash[META_HASH_BYTES];
-	struct meta_dirent sd = { 0 }, dd = { 0 };
+	struct meta_dirent sd = {0}, dd = {0};
 	struct meta_node *dirp;
 	uint8_t *enc = NULL;
 	size_t enc_len = 0;
@@ -476,8 +482,8 @@ static void do_rename(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, 
 	}
 	if (!level_ok(s->writable, sdir.level) || !level_ok(s->writable, dirp->level) ||
 	    !level_ok(s->writable, src.level) || (have_dst && !level_ok(s->writable, dst.level))) {
-		r = vfs_refuse_change(v, s, req, "rename", src.ino, parent, name, src.level, -EACCES,
-				      NULL);
+		r = vfs_refuse_change(v, s, req, "rename", src.ino, parent, name, src.level,
+				      -EACCES, NULL);
 		goto out;
 	}
 	if (have_dst && !(flags & RENAME_EXCHANGE)) {
@@ -537,9 +543,11 @@ static void do_rename(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, 
 				r = meta_node_update(v->db, &dst);
 			victim_gone = dst.nlink == 0;
 		} else if (r == 0) {
-			r = vfs_seal_meta(s, KT_META_NAME, newparent, newname, strlen(newname), &enc, &enc_len);
+			r = vfs_seal_meta(s, KT_META_NAME, newparent, newname, strlen(newname),
+					  &enc, &enc_len);
 			if (r == 0)
-				r = meta_dirent_insert(v->db, newparent, dhash, enc, enc_len, src.ino);
+				r = meta_dirent_insert(v->db, newparent, dhash, enc, enc_len,
+						       src.ino);
 		}
 		if (r == 0 && S_ISDIR(src.mode) && !same_dir) {
 			sdir.nlink--;
@@ -557,10 +565,10 @@ static void do_rename(fuse_req_t req, struct vfs_session *s, fuse_ino_t parent, 
 		r = meta_node_update(v->db, &ddir);
 	if (r == 0)
 		r = vfs_record(v, s, &c, "rename", src.ino, path, path2, src.level, 0, NULL, "%s",
-			       (flags & RENAME_EXCHANGE)	 ? "exchange"
+			       (flags & RENAME_EXCHANGE)    ? "exchange"
 			       : (flags & RENAME_NOREPLACE) ? "noreplace"
-			       : have_dst		 ? "replace"
-							 : "");
+			       : have_dst		    ? "replace"
+							    : "");
 end:
 	r = meta_tx_end(v->db, r);
 	if (r < 0)
@@ -587,10 +595,11 @@ out:
 	fuse_reply_err(req, r < 0 ? reply_errno(r) : 0);
 }
 
-static void do_link(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+static void do_link(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
 {
 	struct vfs *v = vfs_of(req);
-	struct meta_node dir = { 0 }, n = { 0 };
+	struct meta_node dir = {0}, n = {0};
 	uint8_t hash[META_HASH_BYTES];
 	uint8_t *enc = NULL;
 	size_t enc_len = 0;
@@ -637,7 +646,8 @@ static void do_link(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, fuse_
 	if (r == 0)
 		r = vfs_path_join(v, s->meta_keys, newparent, newname, &path);
 	if (r == 0)
-		r = vfs_record(v, s, &c, "link", ino, path, NULL, n.level, 0, NULL, "nlink=%u", n.nlink);
+		r = vfs_record(v, s, &c, "link", ino, path, NULL, n.level, 0, NULL, "nlink=%u",
+			       n.nlink);
 end:
 	r = meta_tx_end(v->db, r);
 out:

@@ -41,7 +41,7 @@ static int classify(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64
 		    const char *text)
 {
 	struct vfs_inode *in = vfs_inode_pin(v->itable, ino);
-	struct meta_node n = { 0 };
+	struct meta_node n = {0};
 	struct vfs_caller c;
 	uint8_t *file_key = NULL;
 	char *path = NULL;
@@ -66,7 +66,8 @@ static int classify(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64
 	if (level >= META_LEVEL_REFUSED) {
 		r = -EPERM;
 		/* Security-classified information (Säkerhetsskydd) is never stored. */
-		vfs_record(v, s, &c, "classify", ino, path, NULL, old, r, NULL, "level %u refused", level);
+		vfs_record(v, s, &c, "classify", ino, path, NULL, old, r, NULL, "level %u refused",
+			   level);
 		goto out;
 	}
 	if (level == old)
@@ -74,8 +75,10 @@ static int classify(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64
 	if (!level_ok(s->writable, old) || !level_ok(s->writable, level) ||
 	    (level < old && !s->may_declassify)) {
 		r = -EACCES;
-		vfs_record(v, s, &c, "classify", ino, path, NULL, old, r, NULL, "level %u->%u %s", old,
-			   level, level < old && !s->may_declassify ? "needs declassify" : "level not held");
+		vfs_record(v, s, &c, "classify", ino, path, NULL, old, r, NULL, "level %u->%u %s",
+			   old, level,
+			   level < old && !s->may_declassify ? "needs declassify"
+							     : "level not held");
 		goto out;
 	}
 	r = meta_tx_begin(v->db);
@@ -119,8 +122,8 @@ static int classify(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64
 	n.ctime_ns = meta_now_ns();
 	r = meta_node_update(v->db, &n);
 	if (r == 0)
-		r = vfs_record(v, s, &c, "classify", ino, path, NULL, level, 0, NULL, "level %u->%u", old,
-			       level);
+		r = vfs_record(v, s, &c, "classify", ino, path, NULL, level, 0, NULL,
+			       "level %u->%u", old, level);
 	r = meta_tx_end(v->db, r);
 	changed = r == 0;
 out:
@@ -139,12 +142,12 @@ out:
 	return r;
 }
 
-static void do_setxattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, const char *name, const char *value,
-			 size_t size, int flags)
+static void do_setxattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
 {
 	struct vfs *v = vfs_of(req);
-	struct meta_xattr x = { 0 }, old = { 0 };
-	struct meta_node n = { 0 };
+	struct meta_xattr x = {0}, old = {0};
+	struct meta_node n = {0};
 	struct vfs_caller c;
 	char *path = NULL;
 	int r;
@@ -181,13 +184,15 @@ static void do_setxattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, c
 	}
 	caller_of(req, &c);
 	vfs_name_hash(s, ino, name, x.name_hash);
-	r = vfs_seal_meta(s, KT_META_XATTR_NAME, ino, name, strlen(name), &x.name_enc, &x.name_enc_len);
+	r = vfs_seal_meta(s, KT_META_XATTR_NAME, ino, name, strlen(name), &x.name_enc,
+			  &x.name_enc_len);
 	if (r == 0) {
 		uint64_t ctx = 0;
 
 		memcpy(&ctx, x.name_hash, sizeof(ctx));
 		ctx = le64toh(ctx);
-		r = vfs_seal_meta(s, KT_META_XATTR_VALUE, ctx, value, size, &x.value_enc, &x.value_enc_len);
+		r = vfs_seal_meta(s, KT_META_XATTR_VALUE, ctx, value, size, &x.value_enc,
+				  &x.value_enc_len);
 	}
 	if (r < 0)
 		goto reply;
@@ -215,7 +220,8 @@ static void do_setxattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, c
 	if (r == 0)
 		r = meta_node_update(v->db, &n);
 	if (r == 0)
-		r = vfs_record(v, s, &c, "setxattr", ino, path, NULL, n.level, 0, NULL, "size=%zu", size);
+		r = vfs_record(v, s, &c, "setxattr", ino, path, NULL, n.level, 0, NULL, "size=%zu",
+			       size);
 end:
 	r = meta_tx_end(v->db, r);
 unlock:
@@ -238,11 +244,12 @@ static void reply_xattr_value(fuse_req_t req, const void *value, size_t len, siz
 		fuse_reply_buf(req, value, len);
 }
 
-static void do_getxattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, const char *name, size_t size)
+static void do_getxattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, const char *name,
+			size_t size)
 {
 	struct vfs *v = vfs_of(req);
-	struct meta_xattr x = { 0 };
-	struct meta_node n = { 0 };
+	struct meta_xattr x = {0};
+	struct meta_node n = {0};
 	uint8_t hash[META_HASH_BYTES];
 	uint8_t *value = NULL;
 	int r;
@@ -286,7 +293,8 @@ static void do_getxattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, c
 		r = vfs_deny(v, s, req, "getxattr", ino, 0, NULL, n.level, -EACCES, NULL);
 	db_unlock(v);
 	if (r == 0) {
-		size_t len = x.value_enc_len >= KT_META_OVERHEAD ? x.value_enc_len - KT_META_OVERHEAD : 0;
+		size_t len =
+		    x.value_enc_len >= KT_META_OVERHEAD ? x.value_enc_len - KT_META_OVERHEAD : 0;
 		uint64_t ctx = 0;
 
 		memcpy(&ctx, hash, sizeof(ctx));
@@ -297,10 +305,11 @@ static void do_getxattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, c
 		else if (x.value_enc_len < KT_META_OVERHEAD)
 			r = -EBADMSG;
 		else
-			r = vfs_meta_open_stored(s->meta_keys, KT_META_XATTR_VALUE, ctx, x.value_enc,
-					 x.value_enc_len, value);
+			r = vfs_meta_open_stored(s->meta_keys, KT_META_XATTR_VALUE, ctx,
+						 x.value_enc, x.value_enc_len, value);
 		if (r == -EBADMSG)
-			vfs_record_integrity(v, s, req, ino, -1, "xattr value failed authentication");
+			vfs_record_integrity(v, s, req, ino, -1,
+					     "xattr value failed authentication");
 		if (r == 0)
 			reply_xattr_value(req, value, len, size);
 	}
@@ -339,7 +348,7 @@ static void do_listxattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, 
 		size_t len = xs[i].name_enc_len - KT_META_OVERHEAD;
 
 		r = vfs_meta_open_stored(s->meta_keys, KT_META_XATTR_NAME, ino, xs[i].name_enc,
-				 xs[i].name_enc_len, list + at);
+					 xs[i].name_enc_len, list + at);
 		list[at + len] = '\0';
 		at += len + 1;
 	}
@@ -359,7 +368,7 @@ static void do_removexattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino
 {
 	struct vfs *v = vfs_of(req);
 	uint8_t hash[META_HASH_BYTES];
-	struct meta_node n = { 0 };
+	struct meta_node n = {0};
 	struct vfs_caller c;
 	char *path = NULL;
 	int r;
@@ -382,7 +391,8 @@ static void do_removexattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino
 	if (r == 0)
 		r = vfs_path_of(v, s->meta_keys, ino, &path);
 	if (r == 0 && !level_ok(s->writable, n.level)) {
-		r = vfs_refuse_change(v, s, req, "removexattr", ino, 0, NULL, n.level, -EACCES, NULL);
+		r = vfs_refuse_change(v, s, req, "removexattr", ino, 0, NULL, n.level, -EACCES,
+				      NULL);
 		goto out;
 	}
 	if (r == 0) {
@@ -403,8 +413,8 @@ out:
 	fuse_reply_err(req, r < 0 ? reply_errno(r) : 0);
 }
 
-void vfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-		  size_t size, int flags)
+void vfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+		  int flags)
 {
 	struct vfs *v = vfs_of(req);
 	struct vfs_session *s = vfs_session_enter(req, "setxattr", ino, false);

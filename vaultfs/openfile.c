@@ -22,7 +22,7 @@
 int vfs_inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inode *in,
 			const struct meta_node *n)
 {
-	struct meta_node cur = { 0 };
+	struct meta_node cur = {0};
 	uint8_t *key;
 	int r = 0;
 
@@ -34,7 +34,7 @@ int vfs_inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inode *
 	cur = *n;
 	cur.symlink_enc = NULL; /* borrowed fields only; never freed here */
 	for (int attempt = 0; attempt < 8; attempt++) {
-		struct meta_node now = { 0 };
+		struct meta_node now = {0};
 
 		r = vfs_file_key_of(v, s, &cur, key, false);
 		if (r == 0)
@@ -85,7 +85,7 @@ int vfs_inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inode *
 int vfs_inode_commit(struct vfs *v, struct vfs_inode *in, bool write_node, int64_t record_id,
 		     int64_t bytes_read, int64_t bytes_written)
 {
-	struct meta_node n = { 0 };
+	struct meta_node n = {0};
 	bool node;
 	int r = in->blob ? vfs_blob_sync(in->blob, 0) : 0;
 

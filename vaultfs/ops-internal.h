@@ -26,25 +26,25 @@
 #include "vaultfs/ops.h"
 #include "vaultfs/record.h"
 
-#define NAME_MAX_BYTES 255
-#define XATTR_VALUE_MAX 65536
+#define NAME_MAX_BYTES	     255
+#define XATTR_VALUE_MAX	     65536
 #define XATTR_NAME_MAX_BYTES 255
-#define XATTR_LEVEL "user.vault.level"
-#define XATTR_LEVEL_NAME "user.vault.level_name"
+#define XATTR_LEVEL	     "user.vault.level"
+#define XATTR_LEVEL_NAME     "user.vault.level_name"
 
 /* Kinds of refusal through a handle, each recorded once per handle. */
-#define HANDLE_DENIED_READ 1u	/* read, getattr, fsync */
-#define HANDLE_DENIED_WRITE 2u	/* write, truncate */
+#define HANDLE_DENIED_READ  1u /* read, getattr, fsync */
+#define HANDLE_DENIED_WRITE 2u /* write, truncate */
 
 /* Per-open state, in fi->fh. */
 struct vfs_handle {
-	struct vfs_inode *inode;	/* pinned for the handle's life; its level is the
-					 * file's current one (inode.h) */
-	struct vfs_session *session;	/* the opener's session, pinned */
-	uid_t uid;			/* the opener */
-	int64_t record_id;		/* the open's access record, for byte counts */
-	int flags;			/* open flags */
-	atomic_uint denied;		/* HANDLE_DENIED_* kinds recorded already */
+	struct vfs_inode *inode;     /* pinned for the handle's life; its level is the
+				      * file's current one (inode.h) */
+	struct vfs_session *session; /* the opener's session, pinned */
+	uid_t uid;		     /* the opener */
+	int64_t record_id;	     /* the open's access record, for byte counts */
+	int flags;		     /* open flags */
+	atomic_uint denied;	     /* HANDLE_DENIED_* kinds recorded already */
 	_Atomic int64_t bytes_read;
 	_Atomic int64_t bytes_written;
 };
@@ -93,11 +93,11 @@ static inline bool level_ok(uint32_t mask, uint8_t level)
 
 /* What vfs_make_node creates. */
 struct vfs_new_node {
-	const char *name;	/* in parent */
-	uint32_t mode;		/* type and bits */
+	const char *name; /* in parent */
+	uint32_t mode;	  /* type and bits */
 	uint64_t rdev;
-	const char *symlink;	/* target for symlinks */
-	const char *op;		/* record op */
+	const char *symlink; /* target for symlinks */
+	const char *op;	     /* record op */
 };
 
 /*
@@ -125,8 +125,8 @@ int vfs_handle_check(fuse_req_t req, struct vfs_handle *h, const char *op, bool 
 /* Keys (keys.c): name hashes, sealed metadata, keyring sync, file keys. */
 void vfs_name_hash(struct vfs_session *s, uint64_t context, const char *name,
 		   uint8_t hash[META_HASH_BYTES]);
-int vfs_seal_meta(struct vfs_session *s, enum kt_meta_purpose purpose, uint64_t context, const void *plain,
-		  size_t len, uint8_t **ret_enc, size_t *ret_len);
+int vfs_seal_meta(struct vfs_session *s, enum kt_meta_purpose purpose, uint64_t context,
+		  const void *plain, size_t len, uint8_t **ret_enc, size_t *ret_len);
 int vfs_keys_sync(struct vfs *v, struct vfs_session *s);
 int vfs_file_key_of(struct vfs *v, struct vfs_session *s, const struct meta_node *n,
 		    uint8_t *ret_key, bool db_held);
@@ -155,8 +155,9 @@ int vfs_drop_setid(struct vfs *v, struct vfs_session *s, fuse_req_t req, struct 
 		   const char *why);
 
 /* Names (op_names.c): make_node is also create's. */
-int vfs_make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t parent, const struct vfs_new_node *nn,
-		  struct meta_node *ret_node, struct vfs_blob **ret_blob, int64_t *ret_record);
+int vfs_make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t parent,
+		  const struct vfs_new_node *nn, struct meta_node *ret_node,
+		  struct vfs_blob **ret_blob, int64_t *ret_record);
 
 /* Handlers named by the operations table (ops.c). */
 void vfs_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
@@ -174,8 +175,7 @@ void vfs_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name);
 void vfs_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		const char *newname, unsigned int flags);
 void vfs_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname);
-void vfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-	      struct fuse_file_info *fi);
+void vfs_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void vfs_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 	       struct fuse_file_info *fi);
 void vfs_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
@@ -185,12 +185,11 @@ void vfs_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode
 		struct fuse_file_info *fi);
 void vfs_statfs(fuse_req_t req, fuse_ino_t ino);
 void vfs_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi);
-void vfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
-		 struct fuse_file_info *fi);
+void vfs_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi);
 void vfs_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		     struct fuse_file_info *fi);
-void vfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
-		  size_t size, int flags);
+void vfs_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value, size_t size,
+		  int flags);
 void vfs_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t size);
 void vfs_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size);
 void vfs_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name);

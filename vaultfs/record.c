@@ -35,10 +35,10 @@ static struct {
 	pthread_mutex_t lock;
 	unsigned next;
 	struct {
-		pid_t pid;	/* 0: free */
-		int fd;		/* /proc/PID/comm, while pid is set */
+		pid_t pid; /* 0: free */
+		int fd;	   /* /proc/PID/comm, while pid is set */
 	} slot[COMM_FDS];
-} comm_fds = { .lock = PTHREAD_MUTEX_INITIALIZER };
+} comm_fds = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 /* Read the name from fd into comm; the length, or <= 0. */
 static ssize_t comm_read(int fd, char *comm, size_t size)
@@ -135,7 +135,7 @@ static int dirent_name(const struct kt_meta_keys *mk, const struct meta_dirent *
 static int name_of(struct vfs *v, const struct kt_meta_keys *mk, uint64_t ino, bool is_dir,
 		   uint64_t *ret_parent, char **ret_name)
 {
-	struct meta_dirent d = { 0 };
+	struct meta_dirent d = {0};
 	const char *cached;
 	int r;
 
@@ -149,7 +149,8 @@ static int name_of(struct vfs *v, const struct kt_meta_keys *mk, uint64_t ino, b
 	if (r == 0) {
 		*ret_parent = d.parent;
 		if (is_dir)
-			(void)vfs_dcache_put(v->dcache, ino, d.parent, *ret_name); /* a cache: may fail */
+			(void)vfs_dcache_put(v->dcache, ino, d.parent,
+					     *ret_name); /* a cache: may fail */
 	}
 	meta_dirent_clear(&d);
 	return r;
@@ -265,17 +266,17 @@ static const struct kt_meta_keys *record_keys(struct vfs *v, struct vfs_session 
 
 __attribute__((format(printf, 11, 0))) static int
 record_va(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c, const char *op,
-	  uint64_t ino, const char *path, const char *path2, int level, int outcome, int64_t *ret_id,
-	  const char *detail_fmt, va_list ap)
+	  uint64_t ino, const char *path, const char *path2, int level, int outcome,
+	  int64_t *ret_id, const char *detail_fmt, va_list ap)
 {
 	struct meta_record rec = {
-		.uid = c ? (int64_t)c->uid : -1,
-		.pid = c ? (int64_t)c->pid : 0,
-		.ino = ino,
-		.level = level,
-		.outcome = outcome,
-		.bytes_read = -1,
-		.bytes_written = -1,
+	    .uid = c ? (int64_t)c->uid : -1,
+	    .pid = c ? (int64_t)c->pid : 0,
+	    .ino = ino,
+	    .level = level,
+	    .outcome = outcome,
+	    .bytes_read = -1,
+	    .bytes_written = -1,
 	};
 	struct vfs_session *borrowed;
 	const struct kt_meta_keys *mk = record_keys(v, s, &borrowed);

@@ -23,8 +23,8 @@
  * also a malformed version or length, which only tampering produces — is
  * -EBADMSG. out gets in_len - KT_META_OVERHEAD bytes.
  */
-int vfs_meta_open_stored(const struct kt_meta_keys *mk, enum kt_meta_purpose purpose, uint64_t context,
-			 const uint8_t *in, size_t in_len, void *out);
+int vfs_meta_open_stored(const struct kt_meta_keys *mk, enum kt_meta_purpose purpose,
+			 uint64_t context, const uint8_t *in, size_t in_len, void *out);
 
 /* Fill the caller's identity; comm from /proc/PID/comm ("?" if gone). */
 void vfs_caller_fill(struct vfs_caller *c, uid_t uid, gid_t gid, pid_t pid);
@@ -50,7 +50,8 @@ int vfs_path_join(struct vfs *v, const struct kt_meta_keys *mk, uint64_t parent,
  */
 int vfs_record(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c, const char *op,
 	       uint64_t ino, const char *path, const char *path2, int level, int outcome,
-	       int64_t *ret_id, const char *detail_fmt, ...) __attribute__((format(printf, 11, 12)));
+	       int64_t *ret_id, const char *detail_fmt, ...)
+    __attribute__((format(printf, 11, 12)));
 
 /*
  * Record a refusal; the path is computed here (from ino, or from parent and

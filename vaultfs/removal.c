@@ -28,14 +28,14 @@ void vfs_blob_discard(struct vfs *v, const uint8_t object_id[META_OBJECT_ID_BYTE
  */
 void vfs_delete_nodes(struct vfs *v, const uint64_t *inos, size_t n)
 {
-	uint8_t (*blobs)[META_OBJECT_ID_BYTES] = calloc(n ? n : 1, sizeof(*blobs));
+	uint8_t(*blobs)[META_OBJECT_ID_BYTES] = calloc(n ? n : 1, sizeof(*blobs));
 	size_t nblobs = 0;
 	int r;
 
 	db_lock(v);
 	r = meta_tx_begin(v->db);
 	for (size_t i = 0; r == 0 && i < n; i++) {
-		struct meta_node node = { 0 };
+		struct meta_node node = {0};
 
 		if (meta_node_get(v->db, inos[i], &node) == 0 && node.nlink == 0) {
 			r = meta_node_delete(v->db, inos[i]);

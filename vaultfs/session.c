@@ -19,9 +19,9 @@
 #include "meta/users.h"
 
 struct vfs_sessions {
-	pthread_mutex_t mutex;		/* guards everything */
-	struct vfs_session *head;	/* live sessions */
-	struct vfs_idle idle;		/* per-level idle timeouts */
+	pthread_mutex_t mutex;	  /* guards everything */
+	struct vfs_session *head; /* live sessions */
+	struct vfs_idle idle;	  /* per-level idle timeouts */
 };
 
 struct vfs_sessions *vfs_sessions_new(const struct vfs_idle *idle)
@@ -212,8 +212,7 @@ void vfs_session_refreshed(struct vfs_sessions *t, struct vfs_session *s)
 	pthread_mutex_unlock(&t->mutex);
 }
 
-int vfs_sessions_pin_unlocked(struct vfs_sessions *t, struct vfs_session ***ret_list,
-			      size_t *ret_n)
+int vfs_sessions_pin_unlocked(struct vfs_sessions *t, struct vfs_session ***ret_list, size_t *ret_n)
 {
 	struct vfs_session **list;
 	size_t n = 0;
@@ -257,14 +256,14 @@ static int64_t idle_limit_ns(int64_t seconds)
 struct expiry {
 	uid_t uid;
 	char user[META_NAME_MAX + 1];
-	int level;		/* -1: the session's keys were wiped */
+	int level; /* -1: the session's keys were wiped */
 };
 
 /* The expiries of one call to vfs_sessions_expire. */
 struct expiries {
-	struct expiry *list;	/* malloc'd */
-	size_t n;		/* used */
-	size_t cap;		/* allocated */
+	struct expiry *list; /* malloc'd */
+	size_t n;	     /* used */
+	size_t cap;	     /* allocated */
 };
 
 /* Make room for one more expiry before applying it; false on ENOMEM. */
@@ -297,7 +296,7 @@ void vfs_sessions_expire(struct vfs_sessions *t, int64_t now_ns,
 			 void (*report)(void *ctx, uid_t uid, const char *user, int level),
 			 void *ctx)
 {
-	struct expiries ev = { 0 };
+	struct expiries ev = {0};
 
 	pthread_mutex_lock(&t->mutex);
 	for (struct vfs_session *s = t->head, *next; s; s = next) {
@@ -321,8 +320,7 @@ void vfs_sessions_expire(struct vfs_sessions *t, int64_t now_ns,
 			s->expired |= bit;
 			expiries_add(&ev, s->uid, s->user, l);
 		}
-		if (s->readable == 0 && s->unlocked_ns &&
-		    kt_keyring_readable(s->keyring) != 0) {
+		if (s->readable == 0 && s->unlocked_ns && kt_keyring_readable(s->keyring) != 0) {
 			/* Every level it held has expired: wipe its keys. */
 			struct vfs_session *locked;
 

@@ -29,20 +29,20 @@
 #define VFS_ANY_UID ((uid_t)-1) /* single-user mode: the session of every uid */
 
 struct vfs_session {
-	uid_t uid;				/* caller uid, or VFS_ANY_UID */
-	char user[META_NAME_MAX + 1];		/* vault user, "" if the uid maps to none */
-	struct kt_keyring *keyring;		/* NULL while locked (table) */
-	const struct kt_meta_keys *meta_keys;	/* from keyring, or NULL */
-	uint32_t readable;			/* levels usable for reading now (table) */
-	uint32_t writable;			/* levels usable for writing now (table) */
-	bool may_declassify;			/* a role of the user may lower levels */
-	uint32_t expired;			/* levels lost to idle expiry (table) */
+	uid_t uid;				  /* caller uid, or VFS_ANY_UID */
+	char user[META_NAME_MAX + 1];		  /* vault user, "" if the uid maps to none */
+	struct kt_keyring *keyring;		  /* NULL while locked (table) */
+	const struct kt_meta_keys *meta_keys;	  /* from keyring, or NULL */
+	uint32_t readable;			  /* levels usable for reading now (table) */
+	uint32_t writable;			  /* levels usable for writing now (table) */
+	bool may_declassify;			  /* a role of the user may lower levels */
+	uint32_t expired;			  /* levels lost to idle expiry (table) */
 	_Atomic int64_t last_use_ns[META_LEVELS]; /* per level, for idle expiry */
-	int64_t unlocked_ns;			/* when the keys were unlocked */
-	int64_t last_denial_ns;			/* throttles denial records of lookups (table) */
-	unsigned refs;				/* pins (table) */
-	bool dead;				/* replaced or dropped: free at last unpin (table) */
-	struct vfs_session *next;		/* chain (table) */
+	int64_t unlocked_ns;			  /* when the keys were unlocked */
+	int64_t last_denial_ns;			  /* throttles denial records of lookups (table) */
+	unsigned refs;				  /* pins (table) */
+	bool dead;		  /* replaced or dropped: free at last unpin (table) */
+	struct vfs_session *next; /* chain (table) */
 };
 
 struct vfs_sessions;

@@ -26,22 +26,22 @@ struct kt_store;
 #define VFS_DCACHE_MAX 65536 /* directories whose names the daemon remembers */
 
 struct vfs {
-	char *vault_dir;			/* the vault directory (absolute) */
-	struct kt_store *store;			/* the content blobs (keytool/store.h) */
-	struct meta_db *db;			/* vault.db (db_lock) */
-	pthread_mutex_t db_lock;		/* serialises db */
-	pthread_mutex_t keys_lock;		/* serialises level-key use with keyring refreshes
-						 * (order: db_lock, then keys_lock) */
-	bool multi_user;			/* each uid unlocks its own keys */
-	struct vfs_sessions *sessions;		/* callers' keys (session.h) */
-	const char *control_path;		/* multi-user: the control socket, else NULL */
-	struct vfs_itable *itable;		/* inodes the kernel knows */
-	struct vfs_dcache *dcache;		/* names of directories, for record paths (db_lock) */
-	struct fuse_session *se;		/* for notifications to the kernel; NULL in tests */
-	struct vfs_deferred *deferred;		/* byte counts written in batches; NULL: at once */
-	struct vfs_blobpool *blobpool;		/* empty blob files made ahead; NULL: none */
-	double attr_timeout;			/* seconds the kernel may cache attributes */
-	double entry_timeout;			/* seconds the kernel may cache names */
+	char *vault_dir;	       /* the vault directory (absolute) */
+	struct kt_store *store;	       /* the content blobs (keytool/store.h) */
+	struct meta_db *db;	       /* vault.db (db_lock) */
+	pthread_mutex_t db_lock;       /* serialises db */
+	pthread_mutex_t keys_lock;     /* serialises level-key use with keyring refreshes
+					* (order: db_lock, then keys_lock) */
+	bool multi_user;	       /* each uid unlocks its own keys */
+	struct vfs_sessions *sessions; /* callers' keys (session.h) */
+	const char *control_path;      /* multi-user: the control socket, else NULL */
+	struct vfs_itable *itable;     /* inodes the kernel knows */
+	struct vfs_dcache *dcache;     /* names of directories, for record paths (db_lock) */
+	struct fuse_session *se;       /* for notifications to the kernel; NULL in tests */
+	struct vfs_deferred *deferred; /* byte counts written in batches; NULL: at once */
+	struct vfs_blobpool *blobpool; /* empty blob files made ahead; NULL: none */
+	double attr_timeout;	       /* seconds the kernel may cache attributes */
+	double entry_timeout;	       /* seconds the kernel may cache names */
 };
 
 /* Who is calling: filled from the FUSE request and /proc. */
@@ -49,5 +49,5 @@ struct vfs_caller {
 	uid_t uid;
 	gid_t gid;
 	pid_t pid;
-	char comm[17];				/* process name, like TASK_COMM_LEN */
+	char comm[17]; /* process name, like TASK_COMM_LEN */
 };

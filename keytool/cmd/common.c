@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 #include "keytool/cmd/cmd.h"
 
 int admin_error(const char *admin, const char *what, int r)

@@ -206,7 +206,8 @@ static int request(const char *mountpoint, const struct sockaddr_un *addr, enum 
 	if (write_all(fd, req, sizeof(req)) < 0 || (len && write_all(fd, payload, len) < 0) ||
 	    read_all(fd, rep, sizeof(rep)) < 0 ||
 	    vfs_ctl_reply_decode(rep, sizeof(rep), &status, &text_len) < 0 ||
-	    read_all(fd, raw, text_len) < 0 || vfs_ctl_reply_text(raw, text_len, text_len, text) < 0) {
+	    read_all(fd, raw, text_len) < 0 ||
+	    vfs_ctl_reply_text(raw, text_len, text_len, text) < 0) {
 		cli_error("the vaultfs daemon of %s did not answer properly", mountpoint);
 		close(fd);
 		return CLI_EXIT_FAILED;

@@ -230,7 +230,8 @@ static int print_json(const struct cmd_session *s, const struct inventory *inv, 
 		if (!o || json_array_append_new(folders, o) < 0)
 			r = -ENOMEM;
 	}
-	if (r == 0 && json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) < 0)
+	if (r == 0 &&
+	    json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII) < 0)
 		r = -EIO;
 	if (r == 0)
 		fputc('\n', stdout);

@@ -727,8 +727,7 @@ static int records_error(int r)
 	return CLI_EXIT_FAILED;
 }
 
-static int records_command(struct cli_context *ctx, int argc,
-			   char **argv, bool incidents)
+static int records_command(struct cli_context *ctx, int argc, char **argv, bool incidents)
 {
 	_cleanup_(cmd_session_close) struct cmd_session s = {0};
 	struct records_args a = {.incidents = incidents};

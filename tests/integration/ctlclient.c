@@ -44,8 +44,8 @@
  * queue makes connect wait: at most a second. */
 static int try_connect(const char *path)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 1 };
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = 1};
 	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
 
 	if (fd < 0)
@@ -104,7 +104,7 @@ static double arg_seconds(const char *s)
  * neither, 1 when a reply came (its status in *ret_status), 2 when it hung up. */
 static int daemon_spoke(int fd, double seconds, int *ret_status)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	struct vfs_ctl_reply rep;
 	ssize_t n;
 
@@ -120,7 +120,9 @@ static int daemon_spoke(int fd, double seconds, int *ret_status)
 static int drip(const char *path, double seconds, double interval)
 {
 	struct vfs_ctl_request req = {
-		.magic = VFS_CTL_MAGIC, .version = VFS_CTL_VERSION, .op = VFS_CTL_STATUS,
+	    .magic = VFS_CTL_MAGIC,
+	    .version = VFS_CTL_VERSION,
+	    .op = VFS_CTL_STATUS,
 	};
 	const char *bytes = (const char *)&req;
 	double t0 = now_s(), left;
@@ -132,7 +134,10 @@ static int drip(const char *path, double seconds, double interval)
 			sent++;
 		spoke = daemon_spoke(fd, left < interval ? left : interval, &status);
 	}
-	printf("sent=%zu end=%s after=%.1f", sent, spoke == 1 ? "reply" : spoke ? "closed" : "open",
+	printf("sent=%zu end=%s after=%.1f", sent,
+	       spoke == 1 ? "reply"
+	       : spoke	  ? "closed"
+			  : "open",
 	       now_s() - t0);
 	if (spoke == 1)
 		printf(" status=%d", status);
@@ -157,7 +162,7 @@ static int hold(const char *path, int n, double seconds)
 		if (fd < 0)
 			break; /* the listen queue is full: the rest would wait too */
 		opened[connected] = now_s();
-		p[connected++] = (struct pollfd){ .fd = fd, .events = POLLIN };
+		p[connected++] = (struct pollfd){.fd = fd, .events = POLLIN};
 	}
 	while (closed < connected && (left = t0 + seconds - now_s()) > 0) {
 		if (poll(p, (nfds_t)connected, (int)(left * 1000) + 1) <= 0)
@@ -183,7 +188,7 @@ static int hold(const char *path, int n, double seconds)
 
 int main(int argc, char *argv[])
 {
-	struct vfs_ctl_request req = { .magic = VFS_CTL_MAGIC, .version = VFS_CTL_VERSION };
+	struct vfs_ctl_request req = {.magic = VFS_CTL_MAGIC, .version = VFS_CTL_VERSION};
 	const char *mode;
 	int fd;
 
@@ -235,8 +240,8 @@ int main(int argc, char *argv[])
 
 		req.op = VFS_CTL_STATUS;
 		send_all(fd, &req, sizeof(req));
-		if (read(fd, &rep, sizeof(rep)) != (ssize_t)sizeof(rep) || rep.len > VFS_CTL_TEXT_MAX ||
-		    read(fd, text, rep.len) != (ssize_t)rep.len) {
+		if (read(fd, &rep, sizeof(rep)) != (ssize_t)sizeof(rep) ||
+		    rep.len > VFS_CTL_TEXT_MAX || read(fd, text, rep.len) != (ssize_t)rep.len) {
 			fprintf(stderr, "bad reply\n");
 			return 1;
 		}

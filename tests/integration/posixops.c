@@ -47,38 +47,70 @@
 static const char *errname(int e)
 {
 	switch (e) {
-	case 0: return "ok";
-	case EPERM: return "EPERM";
-	case ENOENT: return "ENOENT";
-	case EIO: return "EIO";
-	case EBADF: return "EBADF";
-	case EAGAIN: return "EAGAIN";
-	case ENOMEM: return "ENOMEM";
-	case EACCES: return "EACCES";
-	case EBUSY: return "EBUSY";
-	case EEXIST: return "EEXIST";
-	case EXDEV: return "EXDEV";
-	case ENOTDIR: return "ENOTDIR";
-	case EISDIR: return "EISDIR";
-	case EINVAL: return "EINVAL";
-	case EFBIG: return "EFBIG";
-	case ENOSPC: return "ENOSPC";
-	case EROFS: return "EROFS";
-	case EMLINK: return "EMLINK";
-	case ERANGE: return "ERANGE";
-	case ENAMETOOLONG: return "ENAMETOOLONG";
-	case ENOSYS: return "ENOSYS";
-	case ENOTEMPTY: return "ENOTEMPTY";
-	case ELOOP: return "ELOOP";
-	case ENODATA: return "ENODATA";
-	case EBADMSG: return "EBADMSG";
-	case EOPNOTSUPP: return "EOPNOTSUPP";
-	case ENOTCONN: return "ENOTCONN";
-	case ENOKEY: return "ENOKEY";
-	case ETXTBSY: return "ETXTBSY";
-	case E2BIG: return "E2BIG";
-	case ECONNREFUSED: return "ECONNREFUSED";
-	default: return strerror(e);
+	case 0:
+		return "ok";
+	case EPERM:
+		return "EPERM";
+	case ENOENT:
+		return "ENOENT";
+	case EIO:
+		return "EIO";
+	case EBADF:
+		return "EBADF";
+	case EAGAIN:
+		return "EAGAIN";
+	case ENOMEM:
+		return "ENOMEM";
+	case EACCES:
+		return "EACCES";
+	case EBUSY:
+		return "EBUSY";
+	case EEXIST:
+		return "EEXIST";
+	case EXDEV:
+		return "EXDEV";
+	case ENOTDIR:
+		return "ENOTDIR";
+	case EISDIR:
+		return "EISDIR";
+	case EINVAL:
+		return "EINVAL";
+	case EFBIG:
+		return "EFBIG";
+	case ENOSPC:
+		return "ENOSPC";
+	case EROFS:
+		return "EROFS";
+	case EMLINK:
+		return "EMLINK";
+	case ERANGE:
+		return "ERANGE";
+	case ENAMETOOLONG:
+		return "ENAMETOOLONG";
+	case ENOSYS:
+		return "ENOSYS";
+	case ENOTEMPTY:
+		return "ENOTEMPTY";
+	case ELOOP:
+		return "ELOOP";
+	case ENODATA:
+		return "ENODATA";
+	case EBADMSG:
+		return "EBADMSG";
+	case EOPNOTSUPP:
+		return "EOPNOTSUPP";
+	case ENOTCONN:
+		return "ENOTCONN";
+	case ENOKEY:
+		return "ENOKEY";
+	case ETXTBSY:
+		return "ETXTBSY";
+	case E2BIG:
+		return "E2BIG";
+	case ECONNREFUSED:
+		return "ECONNREFUSED";
+	default:
+		return strerror(e);
 	}
 }
 
@@ -333,9 +365,10 @@ static int cmd_statfs(int argc, char **argv)
 		return 2;
 	if (statfs(argv[0], &s) < 0)
 		return report(-1);
-	printf("%ld %llu %llu %llu %llu %llu %ld\n", (long)s.f_bsize, (unsigned long long)s.f_blocks,
-	       (unsigned long long)s.f_bfree, (unsigned long long)s.f_bavail,
-	       (unsigned long long)s.f_files, (unsigned long long)s.f_ffree, (long)s.f_namelen);
+	printf("%ld %llu %llu %llu %llu %llu %ld\n", (long)s.f_bsize,
+	       (unsigned long long)s.f_blocks, (unsigned long long)s.f_bfree,
+	       (unsigned long long)s.f_bavail, (unsigned long long)s.f_files,
+	       (unsigned long long)s.f_ffree, (long)s.f_namelen);
 	return 0;
 }
 
@@ -510,7 +543,8 @@ static int cmd_unlinkopen(int argc, char **argv)
 	if (strcmp(buf, "before-unlink;after-unlink"))
 		return bad("read after unlink gave '%s'", buf);
 	memset(buf, 0, sizeof(buf));
-	if (pread_full(fd2, buf, sizeof(buf) - 1, 0) != 26 || strcmp(buf, "before-unlink;after-unlink"))
+	if (pread_full(fd2, buf, sizeof(buf) - 1, 0) != 26 ||
+	    strcmp(buf, "before-unlink;after-unlink"))
 		return bad("second fd read after unlink gave '%s' (%s)", buf, errname(errno));
 	if (ftruncate(fd, 5) < 0)
 		return bad("ftruncate after unlink: %s", errname(errno));
@@ -621,7 +655,8 @@ static int cmd_randio(int argc, char **argv)
 			for (size_t i = 0; i < len; i++)
 				buf[i] = (unsigned char)(rng() | 1);
 			if (pwrite_full(fd, buf, len, (off_t)off) < 0)
-				return bad("step %d: pwrite %zu@%zu: %s", s, len, off, errname(errno));
+				return bad("step %d: pwrite %zu@%zu: %s", s, len, off,
+					   errname(errno));
 			memcpy(model + off, buf, len);
 			if (off + len > size)
 				size = off + len;
@@ -641,9 +676,11 @@ static int cmd_randio(int argc, char **argv)
 			ssize_t n = pread_full(fd, buf, len, (off_t)off);
 			size_t want = off >= size ? 0 : (size - off < len ? size - off : len);
 			if (n < 0)
-				return bad("step %d: pread %zu@%zu: %s", s, len, off, errname(errno));
+				return bad("step %d: pread %zu@%zu: %s", s, len, off,
+					   errname(errno));
 			if ((size_t)n != want || memcmp(buf, model + off, want))
-				return bad("step %d: pread %zu@%zu gave %zd bytes, model %zu, or wrong data",
+				return bad("step %d: pread %zu@%zu gave %zd bytes, model %zu, or "
+					   "wrong data",
 					   s, len, off, n, want);
 		}
 	}
@@ -661,8 +698,8 @@ static int cmd_randio(int argc, char **argv)
 			return bad("final read %zd bytes, model %zu", n, size);
 		for (size_t i = 0; i < size; i++)
 			if (buf[i] != model[i])
-				return bad("final content differs at %zu (0x%02x, model 0x%02x)", i, buf[i],
-					   model[i]);
+				return bad("final content differs at %zu (0x%02x, model 0x%02x)", i,
+					   buf[i], model[i]);
 		close(fd);
 	}
 	free(model);
@@ -693,7 +730,8 @@ static int cmd_append(int argc, char **argv)
 	if (lseek(b, 0, SEEK_SET) != 0 || write(b, "DD", 2) != 2)
 		return bad("append after seek: %s", errname(errno));
 	if (lseek(a, 0, SEEK_CUR) != 10)
-		return bad("offset after appends %lld, expected 10", (long long)lseek(a, 0, SEEK_CUR));
+		return bad("offset after appends %lld, expected 10",
+			   (long long)lseek(a, 0, SEEK_CUR));
 	close(a);
 	if (pread_full(b, buf, sizeof(buf) - 1, 0) != 12)
 		return bad("size after appends wrong: '%s'", buf);
@@ -817,8 +855,9 @@ static int cmd_locks(int argc, char **argv)
 		int status;
 		waitpid(pid, &status, 0);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 1)
-			return bad("F_SETLKW in second process did not wait for the unlock (status %d)",
-				   status);
+			return bad(
+			    "F_SETLKW in second process did not wait for the unlock (status %d)",
+			    status);
 	}
 	rc = in_child(child_fcntl_try, argv[0]);
 	if (rc != 0)
@@ -999,8 +1038,9 @@ static int cmd_stripes(int argc, char **argv)
 			return bad("stripe %" PRIu64 ": short read or %s", s, errname(errno));
 		for (int i = 0; i < STRIPE; i++)
 			if (got[i] != pattern(s, (uint64_t)i))
-				return bad("stripe %" PRIu64 " (process %" PRIu64 ") byte %d lost or wrong", s,
-					   s % (uint64_t)nproc, i);
+				return bad("stripe %" PRIu64 " (process %" PRIu64
+					   ") byte %d lost or wrong",
+					   s, s % (uint64_t)nproc, i);
 	}
 	close(fd);
 	printf("ok\n");
@@ -1066,7 +1106,8 @@ static int cmd_verifyprefix(int argc, char **argv)
 	if (fd < 0)
 		return bad("open: %s", errname(errno));
 	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size < min || (uint64_t)st.st_size > max)
-		return bad("size %lld, expected %" PRIu64 "..%" PRIu64, (long long)st.st_size, min, max);
+		return bad("size %lld, expected %" PRIu64 "..%" PRIu64, (long long)st.st_size, min,
+			   max);
 	for (;;) {
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n < 0)
@@ -1075,8 +1116,8 @@ static int cmd_verifyprefix(int argc, char **argv)
 			break;
 		for (ssize_t i = 0; i < n; i++)
 			if (buf[i] != pattern(seed, off + (uint64_t)i))
-				return bad("wrong byte at %" PRIu64 " (size %lld)", off + (uint64_t)i,
-					   (long long)st.st_size);
+				return bad("wrong byte at %" PRIu64 " (size %lld)",
+					   off + (uint64_t)i, (long long)st.st_size);
 		off += (uint64_t)n;
 	}
 	close(fd);
@@ -1107,17 +1148,37 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } verbs[] = {
-	{"rename2", cmd_rename2},     {"open", cmd_open},	    {"write", cmd_write},
-	{"mkdir", cmd_mkdir},	      {"rmdir", cmd_rmdir},	    {"unlink", cmd_unlink},
-	{"link", cmd_link},	      {"symlink", cmd_symlink},	    {"truncate", cmd_truncate},
-	{"chmod", cmd_chmod},	      {"fsync", cmd_fsync},	    {"setxattr", cmd_setxattr},
-	{"getxattr", cmd_getxattr},   {"removexattr", cmd_removexattr},
-	{"listxattr", cmd_listxattr}, {"statfs", cmd_statfs},	    {"writesync", cmd_writesync},
-	{"verify", cmd_verify},	      {"readcmp", cmd_readcmp},	    {"unlinkopen", cmd_unlinkopen},
-	{"sparse", cmd_sparse},	      {"randio", cmd_randio},	    {"append", cmd_append},
-	{"locks", cmd_locks},	      {"fifo", cmd_fifo},	    {"unixsock", cmd_unixsock},
-	{"mmap", cmd_mmap},	      {"holdopen", cmd_holdopen},    {"stripes", cmd_stripes},
-	{"holdsync", cmd_holdsync},   {"verifyprefix", cmd_verifyprefix},
+    {"rename2", cmd_rename2},
+    {"open", cmd_open},
+    {"write", cmd_write},
+    {"mkdir", cmd_mkdir},
+    {"rmdir", cmd_rmdir},
+    {"unlink", cmd_unlink},
+    {"link", cmd_link},
+    {"symlink", cmd_symlink},
+    {"truncate", cmd_truncate},
+    {"chmod", cmd_chmod},
+    {"fsync", cmd_fsync},
+    {"setxattr", cmd_setxattr},
+    {"getxattr", cmd_getxattr},
+    {"removexattr", cmd_removexattr},
+    {"listxattr", cmd_listxattr},
+    {"statfs", cmd_statfs},
+    {"writesync", cmd_writesync},
+    {"verify", cmd_verify},
+    {"readcmp", cmd_readcmp},
+    {"unlinkopen", cmd_unlinkopen},
+    {"sparse", cmd_sparse},
+    {"randio", cmd_randio},
+    {"append", cmd_append},
+    {"locks", cmd_locks},
+    {"fifo", cmd_fifo},
+    {"unixsock", cmd_unixsock},
+    {"mmap", cmd_mmap},
+    {"holdopen", cmd_holdopen},
+    {"stripes", cmd_stripes},
+    {"holdsync", cmd_holdsync},
+    {"verifyprefix", cmd_verifyprefix},
 };
 
 int main(int argc, char **argv)

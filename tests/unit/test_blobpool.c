@@ -61,7 +61,7 @@ static int take(struct vfs_blobpool *p, uint8_t id[KT_OBJECT_ID_BYTES], int *fd)
 	for (int i = 0; i < 2000; i++) {
 		if (vfs_blobpool_take(p, id, fd) == 0)
 			return 0;
-		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	}
 	return -EAGAIN;
 }
@@ -153,7 +153,8 @@ START_TEST(discarded_blobs_are_removed)
 	for (int i = 0; i < N; i++) {
 		kt_store_local_path(ids[i], rel);
 		ck_assert_msg(faccessat(objects_fd, rel, F_OK, 0) < 0 && errno == ENOENT,
-			      "blob %d of %d still there (%d removed inline)", i, N, inline_removals);
+			      "blob %d of %d still there (%d removed inline)", i, N,
+			      inline_removals);
 	}
 	kt_store_local_path(keep, rel);
 	ck_assert_int_eq(faccessat(objects_fd, rel, F_OK, 0), 0);

@@ -19,8 +19,8 @@
 #include "keytool/store.h"
 #include "tests/unit/testutil.h"
 
-static char *dir;		/* the vault directory */
-static int objects_fd;		/* its objects/, for the attacks */
+static char *dir;      /* the vault directory */
+static int objects_fd; /* its objects/, for the attacks */
 static struct kt_store *store;
 static uint8_t key_a[KT_KEY_BYTES], key_b[KT_KEY_BYTES];
 static uint8_t id_a[KT_OBJECT_ID_BYTES], id_b[KT_OBJECT_ID_BYTES];
@@ -125,7 +125,7 @@ static void read_file_at(const char *path, off_t off, void *data, size_t len)
 
 START_TEST(test_roundtrip_sizes)
 {
-	static const size_t sizes[] = { 0, 1, 100, 4095, 4096, 4097, 8192, 12345, 200000 };
+	static const size_t sizes[] = {0, 1, 100, 4095, 4096, 4097, 8192, 12345, 200000};
 
 	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 		size_t len = sizes[i];
@@ -142,7 +142,8 @@ START_TEST(test_roundtrip_sizes)
 		p = blob_path(id_a);
 		ck_assert_int_eq(stat(p, &st), 0);
 		ck_assert_int_eq(st.st_size,
-				 VFS_HEADER_BYTES + ((len + VFS_CHUNK_SIZE - 1) / VFS_CHUNK_SIZE) * VFS_CHUNK_DISK);
+				 VFS_HEADER_BYTES + ((len + VFS_CHUNK_SIZE - 1) / VFS_CHUNK_SIZE) *
+							VFS_CHUNK_DISK);
 		free(p);
 		free(want);
 		free(got);
@@ -190,7 +191,10 @@ START_TEST(test_random_writes_match_model)
 		{
 			uint32_t roff = randombytes_uniform(MAX);
 			uint32_t rlen = randombytes_uniform(MAX - roff) + 1;
-			ssize_t want = roff >= size ? 0 : (ssize_t)((roff + rlen > size ? size : roff + rlen) - roff);
+			ssize_t want =
+			    roff >= size
+				? 0
+				: (ssize_t)((roff + rlen > size ? size : roff + rlen) - roff);
 
 			ck_assert_int_eq(vfs_blob_read(b, got, rlen, roff), want);
 			ck_assert_mem_eq(got, model + roff, (size_t)want);
@@ -207,7 +211,7 @@ START_TEST(test_sparse_gap_reads_zero)
 {
 	uint8_t data[10] = "0123456789", got[4096 * 3];
 	struct vfs_blob *b = NULL;
-	uint8_t zeros[sizeof(got)] = { 0 };
+	uint8_t zeros[sizeof(got)] = {0};
 
 	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, &b), 0);
 	ck_assert_int_eq(vfs_blob_write(b, data, 10, 0), 10);
@@ -289,11 +293,16 @@ START_TEST(test_attack_flip_every_region)
 {
 	/* Flip one bit in the header, in a nonce, in ciphertext and in a tag. */
 	static const off_t where[] = {
-		0, 5, 10, 24, 40, 63,					   /* header */
-		VFS_HEADER_BYTES + 3,					   /* nonce of chunk 0 */
-		VFS_HEADER_BYTES + 100,					   /* ciphertext of chunk 0 */
-		VFS_HEADER_BYTES + VFS_CHUNK_DISK - 1,			   /* tag of chunk 0 */
-		VFS_HEADER_BYTES + VFS_CHUNK_DISK + 2000,		   /* chunk 1 */
+	    0,
+	    5,
+	    10,
+	    24,
+	    40,
+	    63,					      /* header */
+	    VFS_HEADER_BYTES + 3,		      /* nonce of chunk 0 */
+	    VFS_HEADER_BYTES + 100,		      /* ciphertext of chunk 0 */
+	    VFS_HEADER_BYTES + VFS_CHUNK_DISK - 1,    /* tag of chunk 0 */
+	    VFS_HEADER_BYTES + VFS_CHUNK_DISK + 2000, /* chunk 1 */
 	};
 	uint8_t got[10000];
 
@@ -376,8 +385,8 @@ END_TEST
 
 START_TEST(test_attack_truncate_blob)
 {
-	static const off_t cuts[] = { 0, 10, VFS_HEADER_BYTES, VFS_HEADER_BYTES + VFS_CHUNK_DISK,
-				      VFS_HEADER_BYTES + VFS_CHUNK_DISK + 17 };
+	static const off_t cuts[] = {0, 10, VFS_HEADER_BYTES, VFS_HEADER_BYTES + VFS_CHUNK_DISK,
+				     VFS_HEADER_BYTES + VFS_CHUNK_DISK + 17};
 	uint8_t got[9000];
 
 	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
@@ -430,7 +439,8 @@ START_TEST(test_nonces_unique)
 	ck_assert_int_eq(vfs_blob_write(b, buf, sizeof(buf), 0), sizeof(buf));
 	vfs_blob_close(b, NULL);
 	for (int i = 0; i < 3; i++)
-		read_file_at(p, VFS_HEADER_BYTES + i * VFS_CHUNK_DISK, nonces[3 + i], VFS_CHUNK_NONCE);
+		read_file_at(p, VFS_HEADER_BYTES + i * VFS_CHUNK_DISK, nonces[3 + i],
+			     VFS_CHUNK_NONCE);
 	for (int i = 0; i < 6; i++)
 		for (int j = i + 1; j < 6; j++)
 			ck_assert(memcmp(nonces[i], nonces[j], VFS_CHUNK_NONCE) != 0);
@@ -451,10 +461,10 @@ static int cmp_nonce(const void *a, const void *b)
 START_TEST(test_long_writes)
 {
 	enum { MAX = 1 << 20, N = 2 * (MAX / VFS_CHUNK_SIZE) };
-	static const uint32_t offs[] = { 0, 5000, 4096 * 3, 777777 };
-	static const uint32_t lens[] = { MAX, 300000, 65536, 200001 };
+	static const uint32_t offs[] = {0, 5000, 4096 * 3, 777777};
+	static const uint32_t lens[] = {MAX, 300000, 65536, 200001};
 	uint8_t *model = calloc(1, MAX + 4096), *buf = malloc(MAX), *got = malloc(MAX + 4096);
-	uint8_t (*nonces)[VFS_CHUNK_NONCE] = malloc(N * sizeof(*nonces));
+	uint8_t(*nonces)[VFS_CHUNK_NONCE] = malloc(N * sizeof(*nonces));
 	struct vfs_blob *b = NULL;
 	uint64_t size = 0;
 	char *p;
@@ -515,7 +525,8 @@ static void *long_writer(void *arg)
 	for (int i = 0; w->ok && i < 20; i++)
 		w->ok = vfs_blob_write(b, buf, LEN, (uint64_t)i * LEN) == LEN;
 	for (int i = 0; w->ok && i < 20; i++)
-		w->ok = vfs_blob_read(b, got, LEN, (uint64_t)i * LEN) == LEN && memcmp(got, buf, LEN) == 0;
+		w->ok = vfs_blob_read(b, got, LEN, (uint64_t)i * LEN) == LEN &&
+			memcmp(got, buf, LEN) == 0;
 	vfs_blob_close(b, NULL);
 	free(buf);
 	free(got);

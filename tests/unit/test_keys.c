@@ -22,8 +22,8 @@
 #include "meta/records.h"
 #include "tests/unit/testutil.h"
 
-#define PASS "keys-test-passphrase"
-#define USERS 300	 /* more than the 256 that were refreshed */
+#define PASS	 "keys-test-passphrase"
+#define USERS	 300   /* more than the 256 that were refreshed */
 #define UID_BASE 50000 /* uid of user i: UID_BASE + i */
 
 static char *dir;
@@ -39,8 +39,11 @@ static void user_name(int i, char name[16])
 static void setup(void)
 {
 	struct kt_init_options opt = {
-		.admin = "admin", .passphrase = PASS, .passphrase_len = strlen(PASS),
-		.kdf = KT_KDF_TEST, .admin_uid = -1,
+	    .admin = "admin",
+	    .passphrase = PASS,
+	    .passphrase_len = strlen(PASS),
+	    .kdf = KT_KDF_TEST,
+	    .admin_uid = -1,
 	};
 
 	ck_assert_int_eq(kt_crypto_init(), 0);
@@ -49,7 +52,7 @@ static void setup(void)
 	ck_assert_int_eq(meta_db_open(dir, META_OPEN_RW, &db), 0);
 	ck_assert_int_eq(kt_unlock(db, "admin", PASS, strlen(PASS), &admin), 0);
 
-	v = (struct vfs){ .vault_dir = dir, .db = db, .multi_user = true };
+	v = (struct vfs){.vault_dir = dir, .db = db, .multi_user = true};
 	pthread_mutex_init(&v.db_lock, NULL);
 	pthread_mutex_init(&v.keys_lock, NULL);
 	v.sessions = vfs_sessions_new(NULL);
@@ -91,14 +94,15 @@ static void unlock_users(void)
 		user_name(i, name);
 		ck_assert_int_eq(kt_unlock(db, name, PASS, strlen(PASS), &kr), 0);
 		ck_assert_uint_eq(kt_keyring_readable(kr), 0x3);
-		ck_assert_int_eq(vfs_session_unlock(v.sessions, (uid_t)(UID_BASE + i), name, kr), 0);
+		ck_assert_int_eq(vfs_session_unlock(v.sessions, (uid_t)(UID_BASE + i), name, kr),
+				 0);
 	}
 }
 
 /* The records of op for user (op and user exact). */
 static size_t count_records(const char *op, const char *user, const char *detail_part)
 {
-	struct meta_log_filter f = { .op = op, .user = user, .level = -1 };
+	struct meta_log_filter f = {.op = op, .user = user, .level = -1};
 	struct meta_record *recs = NULL;
 	size_t n = 0, found = 0;
 

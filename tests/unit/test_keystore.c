@@ -783,18 +783,12 @@ START_TEST(levels_parse_lists)
 		uint32_t levels; /* when r is 0 */
 		const char *bad; /* the part named on error */
 	} cases[] = {
-	    {"0", 0, 0x1, NULL},
-	    {"0,2", 0, 0x5, NULL},
-	    {"Intern,3", 0, 0xa, NULL},
-	    {"public,highly sensitive", 0, 0x9, NULL},
-	    {"1,1,KÄNSLIG", 0, 0x6, NULL},
-	    {"0,säkerhetsskydd", -EPERM, 0, "säkerhetsskydd"},
-	    {"4", -EPERM, 0, "4"},
-	    {"0,x,4", -EINVAL, 0, "x"},
-	    {"", -EINVAL, 0, ""},
-	    {"1,", -EINVAL, 0, ""},
-	    {",1", -EINVAL, 0, ""},
-	    {"none", -EINVAL, 0, "none"},
+	    {"0", 0, 0x1, NULL},	   {"0,2", 0, 0x5, NULL},
+	    {"Intern,3", 0, 0xa, NULL},	   {"public,highly sensitive", 0, 0x9, NULL},
+	    {"1,1,KÄNSLIG", 0, 0x6, NULL}, {"0,säkerhetsskydd", -EPERM, 0, "säkerhetsskydd"},
+	    {"4", -EPERM, 0, "4"},	   {"0,x,4", -EINVAL, 0, "x"},
+	    {"", -EINVAL, 0, ""},	   {"1,", -EINVAL, 0, ""},
+	    {",1", -EINVAL, 0, ""},	   {"none", -EINVAL, 0, "none"},
 	    {"0-3", -EINVAL, 0, "0-3"},
 	};
 	char long_part[300];

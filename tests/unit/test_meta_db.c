@@ -542,7 +542,8 @@ START_TEST(test_migrate_v2_v3)
 	db = meta_db_close(db);
 	ck_assert_int_eq(raw_int(count), 0);
 	ck_assert_int_eq(raw_int("PRAGMA user_version"), META_SCHEMA_VERSION);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE name = 'access_log_time'"), 1);
+	ck_assert_int_eq(
+	    raw_int("SELECT count(*) FROM sqlite_schema WHERE name = 'access_log_time'"), 1);
 	/* version 4: the tree of the records there were, byte counts as they stood */
 	ck_assert_int_eq(raw_int("SELECT size FROM access_tree"), 2);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM access_log WHERE closes = 0"), 2);
@@ -560,22 +561,27 @@ START_TEST(test_migrate_v2_v3)
 		db = meta_db_close(db);
 	}
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger'"
-				 " AND tbl_name = 'access_log'"), 2);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_sequence WHERE name = 'access_log'"), 0);
+				 " AND tbl_name = 'access_log'"),
+			 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_sequence WHERE name = 'access_log'"),
+			 0);
 	/* the records and their ids came along; new ones come after them */
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM access_log WHERE id = 7 AND time_ns = 100"
-				 " AND user = 'anna' AND path_enc = x'0102' AND bytes_read = 5"), 1);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM access_log WHERE id = 9 AND op = 'unlink'"), 1);
+				 " AND user = 'anna' AND path_enc = x'0102' AND bytes_read = 5"),
+			 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM access_log WHERE id = 9 AND op = 'unlink'"),
+			 1);
 	raw_exec("INSERT INTO access_log (time_ns, op) VALUES (300, 'open')");
 	ck_assert_int_eq(raw_int("SELECT max(id) FROM access_log"), 10);
 	/* and they are still append-only */
 	{
 		sqlite3 *h = raw_open();
 
-		ck_assert_int_ne(sqlite3_exec(h, "DELETE FROM access_log WHERE id = 7", NULL, NULL, NULL),
-				 SQLITE_OK);
-		ck_assert_int_ne(sqlite3_exec(h, "UPDATE access_log SET user = 'x' WHERE id = 7", NULL,
-					      NULL, NULL),
+		ck_assert_int_ne(
+		    sqlite3_exec(h, "DELETE FROM access_log WHERE id = 7", NULL, NULL, NULL),
+		    SQLITE_OK);
+		ck_assert_int_ne(sqlite3_exec(h, "UPDATE access_log SET user = 'x' WHERE id = 7",
+					      NULL, NULL, NULL),
 				 SQLITE_OK);
 		sqlite3_close(h);
 	}

@@ -338,9 +338,9 @@ START_TEST(test_tree_proofs)
 		ck_assert_uint_eq(n, 1);
 		ck_assert_int_eq(meta_record_leaf_hash(&v[0], leaf), 0);
 		free_records(v, n);
-		ck_assert_int_eq(meta_tlog_inclusion_proof(meta_log_leaf_at, leaves, index, size,
-							   proof, &len),
-				 0);
+		ck_assert_int_eq(
+		    meta_tlog_inclusion_proof(meta_log_leaf_at, leaves, index, size, proof, &len),
+		    0);
 		ck_assert_int_eq(
 		    meta_tlog_verify_inclusion(index, size, leaf, &proof[0][0], len, root), 0);
 		leaf[0] ^= 1; /* another record is not in the tree */
@@ -350,12 +350,10 @@ START_TEST(test_tree_proofs)
 	}
 	ck_assert_int_eq(meta_log_leaf_index(db, 100, &index), 0);
 	ck_assert_uint_eq(index, 99);
-	ck_assert_int_eq(meta_tlog_consistency_proof(meta_log_leaf_at, leaves, old_size, size,
-						     proof, &len),
-			 0);
-	ck_assert_int_eq(meta_tlog_verify_consistency(old_size, size, old_root, root,
-						      &proof[0][0], len),
-			 0);
+	ck_assert_int_eq(
+	    meta_tlog_consistency_proof(meta_log_leaf_at, leaves, old_size, size, proof, &len), 0);
+	ck_assert_int_eq(
+	    meta_tlog_verify_consistency(old_size, size, old_root, root, &proof[0][0], len), 0);
 	free(leaves);
 	ck_assert_int_eq(meta_log_leaves(db, size + 1, &leaves), -ERANGE);
 	ck_assert_int_eq(meta_log_leaf_index(db, ids[2] + 10, &index), -ENOENT);

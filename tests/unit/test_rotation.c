@@ -727,7 +727,8 @@ static void make_blob_files(struct kt_keyring *kr, size_t count)
 
 		make_file(db, kr, (uint8_t)(i % 3));
 		ck_assert_int_eq(meta_node_get(db, files[n_files - 1].ino, &n), 0);
-		ck_assert_int_eq(vfs_blob_create(objects, n.object_id, files[n_files - 1].key, &b), 0);
+		ck_assert_int_eq(vfs_blob_create(objects, n.object_id, files[n_files - 1].key, &b),
+				 0);
 		ck_assert_int_eq(vfs_blob_write(b, buf, len, 0), (ssize_t)len);
 		vfs_blob_close(b, &err);
 		ck_assert_int_eq(err, 0);

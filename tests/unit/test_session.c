@@ -21,8 +21,11 @@ static struct meta_db *db;
 static void setup(void)
 {
 	struct kt_init_options opt = {
-		.admin = "admin", .passphrase = PASS, .passphrase_len = strlen(PASS),
-		.kdf = KT_KDF_TEST, .admin_uid = -1,
+	    .admin = "admin",
+	    .passphrase = PASS,
+	    .passphrase_len = strlen(PASS),
+	    .kdf = KT_KDF_TEST,
+	    .admin_uid = -1,
 	};
 	struct kt_keyring *admin = NULL;
 
@@ -55,7 +58,7 @@ static struct kt_keyring *keys(void)
 /* The expiries reported: all counted, the first 16 kept. */
 struct events {
 	int n;
-	int wiped;	/* level -1: a session's keys wiped */
+	int wiped; /* level -1: a session's keys wiped */
 	int level[16];
 	uid_t uid[16];
 };
@@ -142,10 +145,10 @@ END_TEST
 
 START_TEST(idle_expiry_per_level)
 {
-	struct vfs_idle idle = { { 0, 0, 60, 10 } }; /* level 2 after 60 s, 3 after 10 s */
+	struct vfs_idle idle = {{0, 0, 60, 10}}; /* level 2 after 60 s, 3 after 10 s */
 	struct vfs_sessions *t = vfs_sessions_new(&idle);
 	struct vfs_session *s;
-	struct events ev = { 0 };
+	struct events ev = {0};
 	const uint8_t *k;
 	uint32_t ver;
 	int64_t now = meta_now_ns();
@@ -179,10 +182,10 @@ END_TEST
 
 START_TEST(all_levels_expired_wipes_keys)
 {
-	struct vfs_idle idle = { { 10, 10, 10, 10 } };
+	struct vfs_idle idle = {{10, 10, 10, 10}};
 	struct vfs_sessions *t = vfs_sessions_new(&idle);
 	struct vfs_session *s;
-	struct events ev = { 0 };
+	struct events ev = {0};
 
 	ck_assert_int_eq(vfs_session_unlock(t, 1000, "anna", keys()), 0);
 	vfs_sessions_expire(t, meta_now_ns() + 11 * 1000000000ll, note_event, &ev);
@@ -199,9 +202,9 @@ END_TEST
  * never reported, so never recorded. */
 START_TEST(every_expiry_reported)
 {
-	struct vfs_idle idle = { { 10, 10, 10, 10 } };
+	struct vfs_idle idle = {{10, 10, 10, 10}};
 	struct vfs_sessions *t = vfs_sessions_new(&idle);
-	struct events ev = { 0 };
+	struct events ev = {0};
 	const int users = 100;
 
 	for (int i = 0; i < users; i++)
@@ -221,7 +224,7 @@ END_TEST
 
 START_TEST(idle_parse)
 {
-	struct vfs_idle idle = { { 1, 2, 3, 4 } };
+	struct vfs_idle idle = {{1, 2, 3, 4}};
 
 	ck_assert_int_eq(vfs_idle_parse("0=8h,2=30m,3=45s", &idle), 0);
 	ck_assert_int_eq(idle.seconds[0], 8 * 3600);
@@ -249,22 +252,25 @@ END_TEST
  */
 START_TEST(idle_parse_range)
 {
-	struct vfs_idle idle = { { 1, 2, 3, 4 } };
+	struct vfs_idle idle = {{1, 2, 3, 4}};
 	struct vfs_sessions *t;
 	struct vfs_session *s;
-	struct events ev = { 0 };
+	struct events ev = {0};
 
-	ck_assert_int_eq(vfs_idle_parse("3=9999999999999999999d", &idle), -ERANGE); /* past strtoll */
+	ck_assert_int_eq(vfs_idle_parse("3=9999999999999999999d", &idle),
+			 -ERANGE); /* past strtoll */
 	ck_assert_int_eq(vfs_idle_parse("3=9223372036854775807", &idle), -ERANGE); /* past ns */
-	ck_assert_int_eq(vfs_idle_parse("3=9223372037s", &idle), -ERANGE);	    /* 1 s past */
-	ck_assert_int_eq(vfs_idle_parse("3=153722868m", &idle), -ERANGE);	    /* 1 min past */
-	ck_assert_int_eq(vfs_idle_parse("3=2562048h", &idle), -ERANGE);	    /* 1 h past */
-	ck_assert_int_eq(vfs_idle_parse("3=106752d", &idle), -ERANGE);		    /* 1 day past */
+	ck_assert_int_eq(vfs_idle_parse("3=9223372037s", &idle), -ERANGE);	   /* 1 s past */
+	ck_assert_int_eq(vfs_idle_parse("3=153722868m", &idle), -ERANGE);	   /* 1 min past */
+	ck_assert_int_eq(vfs_idle_parse("3=2562048h", &idle), -ERANGE);		   /* 1 h past */
+	ck_assert_int_eq(vfs_idle_parse("3=106752d", &idle), -ERANGE);		   /* 1 day past */
 	ck_assert_int_eq(vfs_idle_parse("0=1h,3=106752d", &idle), -ERANGE);
-	ck_assert_int_eq(vfs_idle_parse("3=99999999999999999999x", &idle), -EINVAL); /* malformed first */
+	ck_assert_int_eq(vfs_idle_parse("3=99999999999999999999x", &idle),
+			 -EINVAL);	      /* malformed first */
 	ck_assert_int_eq(idle.seconds[0], 1); /* a refused spec changes nothing */
 	ck_assert_int_eq(idle.seconds[3], 4);
-	ck_assert_int_eq(vfs_idle_parse("0=9223372036s,1=153722867m,2=2562047h,3=106751d", &idle), 0);
+	ck_assert_int_eq(vfs_idle_parse("0=9223372036s,1=153722867m,2=2562047h,3=106751d", &idle),
+			 0);
 	ck_assert_int_eq(idle.seconds[0], 9223372036ll);
 	ck_assert_int_eq(idle.seconds[1], 153722867ll * 60);
 	ck_assert_int_eq(idle.seconds[2], 2562047ll * 3600);
@@ -277,7 +283,7 @@ START_TEST(idle_parse_range)
 	vfs_sessions_expire(t, meta_now_ns() + 100ll * 366 * 86400 * 1000000000, note_event, &ev);
 	ck_assert_int_eq(ev.n, 0);
 	vfs_sessions_free(t);
-	idle = (struct vfs_idle){ { INT64_MAX, 9223372037ll, INT64_MAX / 60, -1 } };
+	idle = (struct vfs_idle){{INT64_MAX, 9223372037ll, INT64_MAX / 60, -1}};
 	t = vfs_sessions_new(&idle);
 	ck_assert_int_eq(vfs_session_unlock(t, 1000, "anna", keys()), 0);
 	vfs_sessions_expire(t, meta_now_ns() + 3600 * 1000000000ll, note_event, &ev);
