@@ -17,12 +17,11 @@
 
 #include "cli/cli.h"
 #include "cli/command.h"
+#include "meta/cleanup.h"
 #include "meta/db.h"
 #include "keytool/crypto.h"
 #include "keytool/keyring.h"
 #include "keytool/names.h"
-
-#define _cleanup_(f) __attribute__((cleanup(f)))
 
 /* Shown for a record path or folder name that fails to decrypt. */
 #define CMD_UNDECRYPTABLE "<undecryptable>"
