@@ -133,7 +133,8 @@ static int inventory_load(struct cmd_session *s, int level, struct inventory *in
 	r = meta_inventory(s->db, &rows, &n);
 	if (r < 0)
 		return r;
-	qsort(rows, n, sizeof(*rows), row_by_ino_level);
+	if (n > 1) /* qsort wants a non-NULL array even for none */
+		qsort(rows, n, sizeof(*rows), row_by_ino_level);
 	inv->folders = calloc(n ? n : 1, sizeof(*inv->folders));
 	if (!inv->folders) {
 		free(rows);
@@ -176,7 +177,8 @@ static int inventory_load(struct cmd_session *s, int level, struct inventory *in
 		inventory_clear(inv);
 		return r;
 	}
-	qsort(inv->folders, inv->n_folders, sizeof(*inv->folders), folder_by_name_level);
+	if (inv->n_folders > 1)
+		qsort(inv->folders, inv->n_folders, sizeof(*inv->folders), folder_by_name_level);
 	return 0;
 }
 

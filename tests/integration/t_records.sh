@@ -261,6 +261,19 @@ tc_rec_hostile_names_exported() {
 }
 it_case rec_hostile_names_exported
 
+# An auditor's first look at a vault nobody has written to yet.
+tc_rec_inventory_empty_vault() {
+	new_vault
+	meta_as audrey inventory --json >"$T/inv.json" 2>"$T/inv.err" || fail "inventory --json of an empty vault failed: $(head -n 1 "$T/inv.err")"
+	[[ -s $T/inv.err ]] && fail "inventory of an empty vault wrote to stderr: $(head -n 2 "$T/inv.err")"
+	jq -e '(.folders | length) <= 1 and all(.levels[]; .files == 0)' "$T/inv.json" >/dev/null ||
+		fail "inventory of an empty vault: $(head -c 300 "$T/inv.json")"
+	meta_as audrey inventory >"$T/inv.txt" 2>"$T/inv.err" || fail "inventory of an empty vault failed"
+	[[ -s $T/inv.err ]] && fail "inventory of an empty vault wrote to stderr: $(head -n 2 "$T/inv.err")"
+	true
+}
+it_case rec_inventory_empty_vault
+
 tc_rec_queries() {
 	need setfattr
 	new_vault
