@@ -1,5 +1,6 @@
 /*
- * tests/unit/test_keystore.c — keytool/keystore.c: the key hierarchy over a
+ * tests/unit/test_keystore.c — the key library behind keytool/keystore.h and
+ * keyring.h (init, users, roles, grants, unlock): the key hierarchy over a
  * real vault.db in a temporary directory.
  *
  * Every test makes its own vault (KT_KDF_TEST: Argon2id at minimum cost) with

@@ -1181,7 +1181,7 @@ int main(void)
 	Suite *s = suite_create("meta_db");
 	TCase *open = tcase_create("open");
 	TCase *conf = tcase_create("config");
-	TCase *keys = tcase_create("keydb");
+	TCase *keys = tcase_create("users_roles_keys");
 
 	tcase_add_checked_fixture(open, setup, teardown);
 	tcase_add_test(open, test_create_layout);
