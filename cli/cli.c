@@ -451,10 +451,13 @@ int cli_time_parse(const char *text, int64_t *ret_ns)
 	if (text[0] == '@') {
 		long long v;
 
+		/* digits only (strtoll would take a sign or blanks), from 1970
+		 * on like the ISO form */
+		if (text[1] < '0' || text[1] > '9')
+			return -EINVAL;
 		errno = 0;
 		v = strtoll(text + 1, &end, 10);
-		if (errno || end == text + 1 || *end || v > INT64_MAX / NS_PER_SEC ||
-		    v < INT64_MIN / NS_PER_SEC)
+		if (errno || *end || v < 0 || v > INT64_MAX / NS_PER_SEC)
 			return -EINVAL;
 		*ret_ns = (int64_t)v * NS_PER_SEC;
 		return 0;

@@ -53,5 +53,6 @@ const char *cli_vault_dir(const char *arg);
 /* Format UTC ns as ISO-8601 "YYYY-MM-DDTHH:MM:SS.mmmZ" into buf (≥ 32 bytes). */
 char *cli_time_iso(int64_t ns, char *buf, size_t len);
 /* Parse ISO-8601 ("2026-11-22", "2026-11-22T10:00", "…:SSZ") or "@SECONDS"
- * into UTC ns; -EINVAL if malformed. */
+ * (decimal digits only, seconds since 1970) into UTC ns; -EINVAL if
+ * malformed or before 1970. */
 int cli_time_parse(const char *text, int64_t *ret_ns);

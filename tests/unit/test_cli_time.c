@@ -15,9 +15,8 @@
  * from 1970 to 2262, on every prefix of a full time, on hostile text and on
  * a round trip through cli_time_iso.
  *
- * Not pinned, because it looks wrong (see issue 11's report): "@-1" and any
- * negative @SECONDS are accepted (before 1970, which the ISO form refuses);
- * strtoll's leniency lets "@ 5", "@\t5" and "@+5" through; and the ISO form
+ * @SECONDS is digits only, from 1970 on as the ISO form: no sign, no
+ * space, no negative time. Not pinned, because it looks wrong: the ISO form
  * refuses 2262-04-11T23:47:16Z, the second that "@9223372036" accepts and
  * cli_time_iso prints for the largest times.
  */
@@ -239,6 +238,13 @@ START_TEST(epoch_seconds)
 	expect_refused("@@1");
 	expect_refused("@ ");
 	expect_refused("@\xef\xbc\x91"); /* a fullwidth digit one */
+	/* digits only: strtoll would take a sign or leading blanks */
+	expect_refused("@-1");
+	expect_refused("@-0");
+	expect_refused("@+5");
+	expect_refused("@ 5");
+	expect_refused("@\t5");
+	expect_refused("@\n5");
 }
 END_TEST
 
