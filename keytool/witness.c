@@ -12,12 +12,14 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "meta/tlog.h"
 
-#define LATEST	   "latest"
-#define LATEST_TMP "latest.tmp"
+#define LATEST	     "latest"
+#define LOCK_WAIT_MS 5000 /* a witness held longer by another is busy, not waited for */
+#define LATEST_TMP   "latest.tmp"
 
 /* The whole of a regular file name in dirfd (at most KT_NOTE_MAX_BYTES), malloc'd. */
 static int read_file(int dirfd, const char *name, char **ret, size_t *ret_len)
@@ -51,6 +53,24 @@ static int read_file(int dirfd, const char *name, char **ret, size_t *ret_len)
 	*ret = buf;
 	*ret_len = (size_t)st.st_size;
 	return 0;
+}
+
+/* flock dirfd (LOCK_EX or LOCK_SH), waiting at most LOCK_WAIT_MS: the
+ * directory may be on another server's share, held by a process we do not
+ * know. 0, -EBUSY, or -errno. */
+static int lock_dir(int dirfd, int how)
+{
+	const struct timespec step = {.tv_nsec = 20 * 1000000};
+
+	for (int waited = 0;; waited += 20) {
+		if (flock(dirfd, how | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return -errno;
+		if (waited >= LOCK_WAIT_MS)
+			return -EBUSY;
+		nanosleep(&step, NULL);
+	}
 }
 
 /* Open and parse a signed checkpoint whose origin must be v's name. */
@@ -164,9 +184,8 @@ int kt_witness_add(const char *dir, const struct kt_note_verifier *v, const char
 		kt_checkpoint_clear(&c);
 		return -errno;
 	}
-	if (flock(dirfd, LOCK_EX) < 0) {
-		r = -errno;
-	} else {
+	r = lock_dir(dirfd, LOCK_EX);
+	if (r == 0) {
 		r = latest_at(dirfd, v, &old);
 		have_old = r == 0;
 		if (r == -ENOENT)
@@ -189,7 +208,9 @@ int kt_witness_latest(const char *dir, const struct kt_note_verifier *v, struct 
 
 	if (dirfd < 0)
 		return -errno;
-	r = flock(dirfd, LOCK_SH) < 0 ? -errno : latest_at(dirfd, v, ret);
+	r = lock_dir(dirfd, LOCK_SH);
+	if (r == 0)
+		r = latest_at(dirfd, v, ret);
 	close(dirfd);
 	return r;
 }

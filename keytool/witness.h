@@ -14,6 +14,9 @@
  *
  * The checkpoint's origin line must be the verifier key's name.
  *
+ * The directory's lock is waited for at most 5 s (another process on the
+ * share may hold it): then -EBUSY, never a hang.
+ *
  * Errors: -ESTALE a checkpoint smaller than the newest held (a rollback);
  * -EBADMSG one inconsistent with it (a fork, or a wrong proof), or a stored
  * checkpoint that fails to verify; -ENOKEY, -EPROTO as kt_note_open; -ENOENT

@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <sys/file.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -202,6 +206,35 @@ START_TEST(tampered_directory_reported)
 }
 END_TEST
 
+/* A witness directory held by another process: busy after a bounded wait. */
+START_TEST(held_directory_is_busy_not_a_hang)
+{
+	struct log honest = {.fork_at = 1000};
+	struct kt_checkpoint c;
+	int fd = open(dir, O_RDONLY | O_DIRECTORY), status;
+	pid_t pid;
+	time_t start;
+
+	ck_assert_int_ge(fd, 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		flock(fd, LOCK_EX);
+		sleep(30);
+		_exit(0);
+	}
+	usleep(200 * 1000); /* the child holds the lock */
+	start = time(NULL);
+	ck_assert_int_eq(offer(&honest, 0, 3), -EBUSY);
+	ck_assert_int_eq(kt_witness_latest(dir, &v, &c), -EBUSY);
+	ck_assert_int_lt(time(NULL) - start, 20);
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	close(fd);
+	ck_assert_int_eq(offer(&honest, 0, 3), 0); /* and free again */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("witness");
@@ -213,6 +246,8 @@ int main(void)
 	tcase_add_test(tc, grows_and_refuses_rollback_and_forks);
 	tcase_add_test(tc, other_keys_and_origins_refused);
 	tcase_add_test(tc, tampered_directory_reported);
+	tcase_add_test(tc, held_directory_is_busy_not_a_hang);
+	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return tu_run(s);
 }
