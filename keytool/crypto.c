@@ -313,7 +313,7 @@ static void seal_context(enum kt_seal_kind kind, uint16_t id, uint16_t version,
 
 static bool seal_kind_valid(enum kt_seal_kind kind)
 {
-	return kind == KT_SEAL_ROLE || kind == KT_SEAL_LEVEL || kind == KT_SEAL_METADATA;
+	return kind >= KT_SEAL_ROLE && kind <= KT_SEAL_ADMIN_SIGN;
 }
 
 int kt_seal(enum kt_seal_kind kind, uint16_t id, uint16_t version, const uint8_t key[KT_KEY_BYTES],

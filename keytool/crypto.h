@@ -45,6 +45,8 @@ enum kt_seal_kind {
 	KT_SEAL_ROLE = 1,
 	KT_SEAL_LEVEL = 2,
 	KT_SEAL_METADATA = 3,
+	KT_SEAL_CHECKPOINT = 4, /* Ed25519 seed: checkpoints (every role) */
+	KT_SEAL_ADMIN_SIGN = 5, /* Ed25519 seed: key and policy rows (admin role) */
 };
 
 /* Purposes of metadata ciphertexts (§6). */

@@ -1,10 +1,11 @@
 /*
  * keytool/init.c — creating a vault: the schema, level and metadata keys,
- * the default roles with their key pairs, and the first administrator, in
- * one transaction; nothing is left on disk if it fails.
+ * the default roles with their key pairs, the first administrator and the
+ * signing keys, in one transaction; nothing is left on disk if it fails.
  */
 #include "keytool/keystore.h"
 #include "keytool/internal.h"
+#include "keytool/signing.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -223,6 +224,8 @@ int kt_vault_init(const char *dir, const struct kt_init_options *opt)
 	r = meta_tx_begin(db);
 	if (r == 0) {
 		r = init_keys(db, opt, &admin, sec);
+		if (r == 0)
+			r = kt_sign_keys_create(db);
 		snprintf(detail, sizeof(detail), "admin=%s kdf=%s", opt->admin,
 			 kt_kdf_profile_name(opt->kdf));
 		if (r == 0)

@@ -22,10 +22,10 @@
 #define KT_EPOCH_KEY	   "key_epoch"
 #define KT_KDF_PROFILE_KEY "kdf_profile"
 
-/* A level or metadata key in a keyring. */
+/* A level, metadata or signing key (seed) in a keyring. */
 struct kt_key_entry {
-	uint8_t kind;	  /* KT_SEAL_LEVEL or KT_SEAL_METADATA */
-	uint8_t level;	  /* 0..3; 0 for metadata keys */
+	uint8_t kind;	  /* KT_SEAL_LEVEL, _METADATA, _CHECKPOINT or _ADMIN_SIGN */
+	uint8_t level;	  /* 0..3; 0 for the other kinds */
 	bool clearance;	  /* reached through a role holding it: may be used */
 	bool custody;	  /* reached through the admin role: may be sealed on */
 	uint32_t version; /* key version */

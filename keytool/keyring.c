@@ -44,7 +44,9 @@ _Static_assert(META_PUBKEY_BYTES == KT_KEY_BYTES, "public keys");
 _Static_assert(META_SEALED_BYTES == KT_SEALED_BYTES, "sealed keys (§4)");
 _Static_assert(META_USER_SECRET_BYTES == KT_USER_SECRET_BYTES, "user secrets (§3)");
 _Static_assert(META_FINGERPRINT_BYTES == KT_FINGERPRINT_BYTES, "fingerprints (§8)");
-_Static_assert(META_KEY_LEVEL == KT_SEAL_LEVEL && META_KEY_METADATA == KT_SEAL_METADATA,
+_Static_assert(META_KEY_LEVEL == KT_SEAL_LEVEL && META_KEY_METADATA == KT_SEAL_METADATA &&
+		   META_KEY_CHECKPOINT == KT_SEAL_CHECKPOINT &&
+		   META_KEY_ADMIN_SIGN == KT_SEAL_ADMIN_SIGN,
 	       "key_seals.kind is the §4 kind");
 _Static_assert(META_LEVELS == 4, "levels 0..3");
 
@@ -219,6 +221,27 @@ int kt_keyring_custody_key(const struct kt_keyring *kr, uint8_t level, uint32_t 
 	return 0;
 }
 
+int kt_keyring_sign_seed(const struct kt_keyring *kr, int kind, uint32_t *ret_version,
+			 const uint8_t **ret_seed)
+{
+	const struct kt_key_entry *best = NULL;
+
+	if (kind != KT_SEAL_CHECKPOINT && kind != KT_SEAL_ADMIN_SIGN)
+		return -EINVAL;
+	for (size_t i = 0; i < kr->n_keys; i++) {
+		const struct kt_key_entry *e = &kr->keys[i];
+
+		if (e->kind == kind && (e->clearance || e->custody) &&
+		    (!best || e->version > best->version))
+			best = e;
+	}
+	if (!best)
+		return -ENOKEY;
+	*ret_version = best->version;
+	*ret_seed = best->key;
+	return 0;
+}
+
 /* ---- unlocking ------------------------------------------------------- */
 
 /* What unlocking needs besides the keyring. */
@@ -228,6 +251,8 @@ struct unlock_ctx {
 	const uint8_t *user_sk;		   /* the opened user secret */
 	struct meta_key_version *versions; /* level_keys and meta_keys rows */
 	size_t n_versions;
+	struct meta_sign_key *signs; /* sign_keys rows */
+	size_t n_signs;
 	bool have_admin_role;
 	struct meta_role admin_role;
 	int64_t now;
@@ -264,6 +289,45 @@ static bool fingerprint_ok(const struct unlock_ctx *c, int kind, uint32_t id, ui
 	return false;
 }
 
+/* A signing key's seed gives the public key of its sign_keys row. */
+static bool sign_key_ok(const struct unlock_ctx *c, int kind, uint32_t version,
+			const uint8_t seed[KT_KEY_BYTES])
+{
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+	uint8_t *sk = kt_secure_alloc(crypto_sign_SECRETKEYBYTES);
+	bool ok = false;
+
+	if (!sk)
+		return false;
+	crypto_sign_seed_keypair(pk, sk, seed);
+	kt_secure_free(sk);
+	for (size_t i = 0; i < c->n_signs; i++) {
+		const struct meta_sign_key *k = &c->signs[i];
+
+		if (k->kind == kind && k->version == version) {
+			ok = sodium_memcmp(pk, k->public_key, sizeof(pk)) == 0;
+			break;
+		}
+	}
+	return ok;
+}
+
+/* The name of a sealed key's kind, for incidents. */
+static const char *seal_kind_name(int kind)
+{
+	switch (kind) {
+	case META_KEY_LEVEL:
+		return "level";
+	case META_KEY_METADATA:
+		return "metadata";
+	case META_KEY_CHECKPOINT:
+		return "checkpoint signing";
+	case META_KEY_ADMIN_SIGN:
+		return "administration signing";
+	}
+	return "?";
+}
+
 /* Open the keys sealed to one role version and put them in the keyring. */
 static int unlock_role_keys(struct unlock_ctx *c, const struct meta_role *role, uint32_t version,
 			    const uint8_t role_pk[KT_KEY_BYTES], const uint8_t *role_sk,
@@ -292,6 +356,10 @@ static int unlock_role_keys(struct unlock_ctx *c, const struct meta_role *role, 
 			clearance = role->levels & (1u << level);
 		} else if (s->kind == META_KEY_METADATA && s->id == 0) {
 			clearance = true; /* every role holds the metadata key */
+		} else if (s->kind == META_KEY_CHECKPOINT && s->id == 0) {
+			clearance = true; /* ... and the checkpoint key */
+		} else if (s->kind == META_KEY_ADMIN_SIGN && s->id == 0) {
+			clearance = is_admin; /* only the admin role */
 		} else {
 			unlock_incident(c, "malformed key seal kind=%d id=%u role=%s", s->kind,
 					s->id, role->name);
@@ -302,12 +370,13 @@ static int unlock_role_keys(struct unlock_ctx *c, const struct meta_role *role, 
 		if (s->version > KT_SEAL_FIELD_MAX ||
 		    kt_unseal((enum kt_seal_kind)s->kind, (uint16_t)s->id, (uint16_t)s->version,
 			      s->sealed, role_pk, role_sk, key) < 0 ||
-		    !fingerprint_ok(c, s->kind, s->id, s->version, key)) {
+		    !(s->kind == META_KEY_CHECKPOINT || s->kind == META_KEY_ADMIN_SIGN
+			  ? sign_key_ok(c, s->kind, s->version, key)
+			  : fingerprint_ok(c, s->kind, s->id, s->version, key))) {
 			unlock_incident(c,
 					"%s key %u version %u sealed to role=%s refused: "
 					"tampered seal or fingerprint",
-					s->kind == META_KEY_LEVEL ? "level" : "metadata", s->id,
-					s->version, role->name);
+					seal_kind_name(s->kind), s->id, s->version, role->name);
 			continue;
 		}
 		r = keyring_put(c->kr, (uint8_t)s->kind, level, s->version, key, clearance,
@@ -437,6 +506,8 @@ static int keyring_load(struct meta_db *db, struct kt_keyring *kr)
 	if (r < 0 && r != -ENOENT)
 		goto out;
 	r = meta_key_version_list(db, &c.versions, &c.n_versions);
+	if (r == 0)
+		r = meta_sign_key_list(db, &c.signs, &c.n_signs);
 	if (r < 0)
 		goto out;
 	r = meta_grant_list_user(db, kr->user.id, &grants, &n_grants);
@@ -456,6 +527,7 @@ out:
 	}
 	free(grants);
 	free(c.versions);
+	free(c.signs);
 	return r;
 }
 
@@ -481,6 +553,8 @@ int kt_keyring_load_admin(struct meta_db *db, struct kt_keyring *kr,
 	r = kt_key_epoch(db, &kr->epoch);
 	if (r == 0)
 		r = meta_key_version_list(db, &c.versions, &c.n_versions);
+	if (r == 0)
+		r = meta_sign_key_list(db, &c.signs, &c.n_signs);
 	c.have_admin_role = true;
 	c.admin_role = *admin_role;
 	c.now = meta_now_ns();
@@ -492,6 +566,7 @@ int kt_keyring_load_admin(struct meta_db *db, struct kt_keyring *kr,
 		r = meta_tx_end(db, r);
 	}
 	free(c.versions);
+	free(c.signs);
 	return r;
 }
 

@@ -78,6 +78,16 @@ int kt_keyring_custody_key(const struct kt_keyring *kr, uint8_t level, uint32_t 
 			   const uint8_t **ret_key);
 
 /*
+ * The newest signing key of kind (KT_SEAL_CHECKPOINT: every role holds it;
+ * KT_SEAL_ADMIN_SIGN: the admin role) held: its version and 32-byte Ed25519
+ * seed (owned by the keyring, valid until the next refresh). -ENOKEY when
+ * none is held (a vault made before signing keys existed, until an
+ * administrator adds them: kt_sign_keys_ensure).
+ */
+int kt_keyring_sign_seed(const struct kt_keyring *kr, int kind, uint32_t *ret_version,
+			 const uint8_t **ret_seed);
+
+/*
  * Re-read the keyring's user, grants and sealed keys with the user secret it
  * keeps (no passphrase): roles no longer granted, or whose grant expired, are
  * dropped; new key versions and new grants are picked up. A user who was

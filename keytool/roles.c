@@ -61,6 +61,8 @@ static int seal_role_keys(struct meta_db *db, const struct kt_keyring *admin, in
 			continue;
 		if (e->kind == KT_SEAL_LEVEL && !(levels & (1u << e->level)))
 			continue;
+		if (e->kind == KT_SEAL_ADMIN_SIGN)
+			continue; /* the admin role's alone */
 		if (e->version > KT_SEAL_FIELD_MAX)
 			return -EOVERFLOW;
 		memset(&s, 0, sizeof(s));
@@ -77,7 +79,7 @@ static int seal_role_keys(struct meta_db *db, const struct kt_keyring *admin, in
 			return r;
 		if (e->kind == KT_SEAL_LEVEL)
 			sealed_levels |= 1u << e->level;
-		else
+		else if (e->kind == KT_SEAL_METADATA)
 			sealed_meta = true;
 	}
 	/* custody must cover every level of the role, and the metadata key */

@@ -53,8 +53,8 @@
 
 /* One key a rotation may seal: a live version in custody, or a new one. */
 struct ks_entry {
-	uint8_t kind;	  /* KT_SEAL_LEVEL or KT_SEAL_METADATA */
-	uint8_t id;	  /* level, 0 for metadata */
+	uint8_t kind;	  /* KT_SEAL_LEVEL, _METADATA, _CHECKPOINT or _ADMIN_SIGN */
+	uint8_t id;	  /* level, else 0 */
 	uint32_t version; /* key version */
 	bool fresh;	  /* made by this rotation */
 	uint8_t key[KT_KEY_BYTES];
@@ -250,6 +250,8 @@ static int rotate_role(struct start_ctx *c, struct meta_role *role)
 		const struct ks_entry *e = &c->ks.e[i];
 
 		if (!is_admin && e->kind == KT_SEAL_LEVEL && !(role->levels & (1u << e->id)))
+			continue;
+		if (!is_admin && e->kind == KT_SEAL_ADMIN_SIGN)
 			continue;
 		r = seal_entry(c->db, e, role->id, v, rk.public_key);
 		if (r < 0)

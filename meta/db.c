@@ -273,6 +273,33 @@ int meta_grow(void **arr, size_t *cap, size_t n, size_t elsize)
 	return 0;
 }
 
+int meta_rows_read(sqlite3_stmt *st, size_t elsize, int (*read)(sqlite3_stmt *, void *),
+		   void (*clear)(void *), void **ret, size_t *ret_n)
+{
+	uint8_t *v = NULL;
+	size_t n = 0, cap = 0;
+	int r;
+
+	while ((r = meta_step_row(st)) > 0) {
+		r = meta_grow((void **)&v, &cap, n, elsize);
+		if (r < 0)
+			break;
+		r = read(st, v + n * elsize);
+		if (r < 0)
+			break;
+		n++;
+	}
+	if (r < 0) {
+		for (size_t i = 0; clear && i < n; i++)
+			clear(v + i * elsize);
+		free(v);
+		return r;
+	}
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
 /* ---- opening ---- */
 
 /* Run a PRAGMA (or other statement) that may return rows we do not need. */
@@ -479,6 +506,11 @@ out:
 	}
 	*ret_db = db;
 	return 0;
+}
+
+bool meta_db_read_only(const struct meta_db *db)
+{
+	return db->read_only;
 }
 
 struct meta_db *meta_db_close(struct meta_db *db)

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define META_SCHEMA_VERSION 4
+#define META_SCHEMA_VERSION 5
 #define META_LEVELS	    4 /* levels 0..3 are storable; level 4 is refused */
 #define META_LEVEL_REFUSED  4
 #define META_DB_NAME	    "vault.db"
@@ -48,6 +48,8 @@ int meta_db_open(const char *dir, enum meta_open_mode mode, struct meta_db **ret
 
 /* Close; takes NULL; returns NULL. */
 struct meta_db *meta_db_close(struct meta_db *db);
+/* Whether db was opened META_OPEN_RO. */
+bool meta_db_read_only(const struct meta_db *db);
 
 /*
  * Transactions. begin() is BEGIN IMMEDIATE (takes the write lock at once, so

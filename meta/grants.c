@@ -42,30 +42,17 @@ static int read_grant(sqlite3_stmt *st, struct meta_grant *g)
 	return 0;
 }
 
+/* read_grant for meta_rows_read. */
+static int read_grant_row(sqlite3_stmt *st, void *elem)
+{
+	return read_grant(st, elem);
+}
+
 /* The grant rows of st (the columns of GRANT_SELECT), stepped to the end, into
  * a malloc'd array. */
 static int grants_read(sqlite3_stmt *st, struct meta_grant **ret, size_t *ret_n)
 {
-	struct meta_grant *v = NULL;
-	size_t n = 0, cap = 0;
-	int r;
-
-	while ((r = meta_step_row(st)) > 0) {
-		r = meta_grow((void **)&v, &cap, n, sizeof(*v));
-		if (r < 0)
-			break;
-		r = read_grant(st, &v[n]);
-		if (r < 0)
-			break;
-		n++;
-	}
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return meta_rows_read(st, sizeof(**ret), read_grant_row, NULL, (void **)ret, ret_n);
 }
 
 /* -ENOENT no such user or role. granted_at_ns 0 means now. The name fields are ignored. */

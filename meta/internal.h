@@ -76,6 +76,13 @@ enum meta_stmt_id {
 	META_ST_KEY_SEAL_LIST_ALL,
 	META_ST_KEY_SEAL_REMOVE_ROLE_BELOW,
 	META_ST_KEY_SEAL_REMOVE_KEY,
+	META_ST_SIGN_KEY_ADD,
+	META_ST_SIGN_KEY_CURRENT,
+	META_ST_SIGN_KEY_LIST,
+	META_ST_CHECKPOINT_ADD,
+	META_ST_CHECKPOINT_LATEST,
+	META_ST_CHECKPOINT_GET,
+	META_ST_CHECKPOINT_LIST,
 	META_ST_FILE_KEY_LIST,
 	META_ST_FILE_KEY_COUNT,
 	META_ST_FILE_KEY_SWAP,
@@ -182,6 +189,16 @@ int meta_col_int(struct sqlite3_stmt *st, int col, int64_t min, int64_t max, int
 int meta_col_u32(struct sqlite3_stmt *st, int col, uint32_t *ret);
 int meta_col_u63(struct sqlite3_stmt *st, int col, uint64_t *ret);
 int meta_col_i64(struct sqlite3_stmt *st, int col, int64_t *ret);
+
+/*
+ * Step query st to its end, reading each row with read(st, element) into a
+ * growing malloc'd array of elements of elsize bytes: *ret (NULL when
+ * empty) and *ret_n. On failure the elements read so far are passed to
+ * clear (may be NULL) and freed, and *ret is left alone.
+ */
+int meta_rows_read(struct sqlite3_stmt *st, size_t elsize,
+		   int (*read)(struct sqlite3_stmt *, void *), void (*clear)(void *), void **ret,
+		   size_t *ret_n);
 
 /* Whether name is a valid user or role name: [a-z_][a-z0-9_.-]*, 1..META_NAME_MAX
  * bytes (users.h). Used by users.c and roles.c on the way in. */

@@ -83,6 +83,12 @@ static int read_key_version(sqlite3_stmt *st, struct meta_key_version *v)
 	return 0;
 }
 
+/* read_key_version for meta_rows_read. */
+static int read_key_version_row(sqlite3_stmt *st, void *elem)
+{
+	return read_key_version(st, elem);
+}
+
 int meta_key_version_current(struct meta_db *db, int kind, uint32_t id,
 			     struct meta_key_version *ret)
 {
@@ -127,8 +133,6 @@ int meta_key_version_current(struct meta_db *db, int kind, uint32_t id,
 int meta_key_version_list(struct meta_db *db, struct meta_key_version **ret, size_t *ret_n)
 {
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
-	struct meta_key_version *v = NULL;
-	size_t n = 0, cap = 0;
 	int r;
 
 	if (!ret || !ret_n)
@@ -140,22 +144,7 @@ int meta_key_version_list(struct meta_db *db, struct meta_key_version **ret, siz
 		      &st);
 	if (r < 0)
 		return r;
-	while ((r = meta_step_row(st)) > 0) {
-		r = meta_grow((void **)&v, &cap, n, sizeof(*v));
-		if (r < 0)
-			break;
-		r = read_key_version(st, &v[n]);
-		if (r < 0)
-			break;
-		n++;
-	}
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return meta_rows_read(st, sizeof(**ret), read_key_version_row, NULL, (void **)ret, ret_n);
 }
 
 /* ---- sealed keys ---- */
@@ -166,9 +155,9 @@ int meta_key_seal_add(struct meta_db *db, const struct meta_key_seal *s)
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
 	int r;
 
-	if (!s || (s->kind != META_KEY_LEVEL && s->kind != META_KEY_METADATA) ||
+	if (!s || s->kind < META_KEY_LEVEL || s->kind > META_KEY_KIND_MAX ||
 	    (s->kind == META_KEY_LEVEL && s->id >= META_LEVELS) ||
-	    (s->kind == META_KEY_METADATA && s->id != 0))
+	    (s->kind != META_KEY_LEVEL && s->id != 0))
 		return -EINVAL;
 	r = meta_stmt(db, META_ST_KEY_SEAL_ADD,
 		      "INSERT INTO key_seals (kind, id, version, role_id, role_version, sealed)"
@@ -203,7 +192,7 @@ static int key_seals_read(sqlite3_stmt *st, struct meta_key_seal **ret, size_t *
 			break;
 		s = &v[n];
 		memset(s, 0, sizeof(*s));
-		if ((r = meta_col_int(st, 0, META_KEY_LEVEL, META_KEY_METADATA, &kind)) < 0 ||
+		if ((r = meta_col_int(st, 0, META_KEY_LEVEL, META_KEY_KIND_MAX, &kind)) < 0 ||
 		    (r = meta_col_u32(st, 1, &s->id)) < 0 ||
 		    (r = meta_col_u32(st, 2, &s->version)) < 0 ||
 		    (r = meta_col_i64(st, 3, &s->role_id)) < 0 ||
@@ -277,7 +266,7 @@ int meta_key_seal_remove_key(struct meta_db *db, int kind, uint32_t id, uint32_t
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
 	int r;
 
-	if (kind != META_KEY_LEVEL && kind != META_KEY_METADATA)
+	if (kind < META_KEY_LEVEL || kind > META_KEY_KIND_MAX)
 		return -EINVAL;
 	r = meta_stmt(db, META_ST_KEY_SEAL_REMOVE_KEY,
 		      "DELETE FROM key_seals WHERE kind = ?1 AND id = ?2 AND version = ?3", &st);
@@ -287,6 +276,94 @@ int meta_key_seal_remove_key(struct meta_db *db, int kind, uint32_t id, uint32_t
 	    sqlite3_bind_int64(st, 3, version))
 		return meta_bind_errno(st);
 	return meta_step_changed(st);
+}
+
+/* ---- signing keys ---- */
+
+static bool sign_kind_valid(int kind)
+{
+	return kind == META_KEY_CHECKPOINT || kind == META_KEY_ADMIN_SIGN;
+}
+
+int meta_sign_key_add(struct meta_db *db, const struct meta_sign_key *k)
+{
+	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!k || !sign_kind_valid(k->kind) || k->version < 1 || k->version > 0xffff)
+		return -EINVAL;
+	r = meta_stmt(db, META_ST_SIGN_KEY_ADD,
+		      "INSERT INTO sign_keys (kind, version, public_key, created)"
+		      " VALUES (?1, ?2, ?3, ?4)",
+		      &st);
+	if (r < 0)
+		return r;
+	if (sqlite3_bind_int(st, 1, k->kind) | sqlite3_bind_int64(st, 2, k->version) |
+	    meta_bind_blob(st, 3, k->public_key, sizeof(k->public_key)) |
+	    sqlite3_bind_int64(st, 4, k->created_ns ? k->created_ns : meta_now_ns()))
+		return meta_bind_errno(st);
+	return meta_step_done(st);
+}
+
+/* A row (kind, version, public_key, created) of st. */
+static int read_sign_key(sqlite3_stmt *st, struct meta_sign_key *k)
+{
+	int64_t kind;
+	int r;
+
+	memset(k, 0, sizeof(*k));
+	if ((r = meta_col_int(st, 0, META_KEY_CHECKPOINT, META_KEY_ADMIN_SIGN, &kind)) < 0 ||
+	    (r = meta_col_u32(st, 1, &k->version)) < 0 ||
+	    (r = meta_col_fixed(st, 2, k->public_key, sizeof(k->public_key))) < 0 ||
+	    (r = meta_col_i64(st, 3, &k->created_ns)) < 0)
+		return r;
+	k->kind = (int)kind;
+	return 0;
+}
+
+/* read_sign_key for meta_rows_read. */
+static int read_sign_key_row(sqlite3_stmt *st, void *elem)
+{
+	return read_sign_key(st, elem);
+}
+
+int meta_sign_key_current(struct meta_db *db, int kind, struct meta_sign_key *ret)
+{
+	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!ret || !sign_kind_valid(kind))
+		return -EINVAL;
+	r = meta_stmt(db, META_ST_SIGN_KEY_CURRENT,
+		      "SELECT kind, version, public_key, created FROM sign_keys"
+		      " WHERE kind = ?1 ORDER BY version DESC LIMIT 1",
+		      &st);
+	if (r < 0)
+		return r;
+	if (sqlite3_bind_int(st, 1, kind))
+		return meta_bind_errno(st);
+	r = meta_step_row(st);
+	if (r < 0)
+		return r;
+	if (r == 0)
+		return -ENOENT;
+	return read_sign_key(st, ret);
+}
+
+int meta_sign_key_list(struct meta_db *db, struct meta_sign_key **ret, size_t *ret_n)
+{
+	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
+	int r;
+
+	if (!ret || !ret_n)
+		return -EINVAL;
+	r = meta_stmt(db, META_ST_SIGN_KEY_LIST,
+		      "SELECT kind, version, public_key, created FROM sign_keys"
+		      " ORDER BY kind, version",
+		      &st);
+	if (r < 0)
+		return r;
+	return meta_rows_read(st, sizeof(**ret), read_sign_key_row, NULL, (void **)ret, ret_n);
 }
 
 /* ---- file keys ---- */

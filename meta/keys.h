@@ -26,9 +26,12 @@
 #define META_SEALED_BYTES      89 /* keytool sealed-key format, docs/format.md §4 */
 #define META_FINGERPRINT_BYTES 8
 
-/* Kinds of symmetric key sealed to roles (key_seals.kind; also format §4). */
-#define META_KEY_LEVEL	  2
-#define META_KEY_METADATA 3
+/* Kinds of key sealed to roles (key_seals.kind; also format §4). */
+#define META_KEY_LEVEL	    2
+#define META_KEY_METADATA   3
+#define META_KEY_CHECKPOINT 4 /* Ed25519 seed signing checkpoints; every role */
+#define META_KEY_ADMIN_SIGN 5 /* Ed25519 seed signing key and policy rows; admin role */
+#define META_KEY_KIND_MAX   META_KEY_ADMIN_SIGN
 
 struct meta_key_version {
 	int kind;    /* META_KEY_LEVEL or META_KEY_METADATA */
@@ -66,6 +69,23 @@ int meta_key_seal_remove_role_below(struct meta_db *db, int64_t role_id, uint32_
 /* Destroy one key version: delete every seal of (kind, id, version), custody
  * included. -ENOENT if there was none. */
 int meta_key_seal_remove_key(struct meta_db *db, int kind, uint32_t id, uint32_t version);
+
+/* ---- signing keys ------------------------------------------------------ */
+
+/* The public half of a signing key version (table sign_keys). */
+struct meta_sign_key {
+	int kind;	  /* META_KEY_CHECKPOINT or META_KEY_ADMIN_SIGN */
+	uint32_t version; /* 1..65535 */
+	uint8_t public_key[META_PUBKEY_BYTES];
+	int64_t created_ns;
+};
+
+/* -EEXIST when (kind, version) is taken; -EINVAL a bad kind or version. */
+int meta_sign_key_add(struct meta_db *db, const struct meta_sign_key *k);
+/* The highest version of kind; -ENOENT when the vault has none. */
+int meta_sign_key_current(struct meta_db *db, int kind, struct meta_sign_key *ret);
+/* Every version of every kind, ordered by kind and version; *ret malloc'd. */
+int meta_sign_key_list(struct meta_db *db, struct meta_sign_key **ret, size_t *ret_n);
 
 /* ---- file keys --------------------------------------------------------- */
 

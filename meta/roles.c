@@ -37,6 +37,12 @@ static int read_role(sqlite3_stmt *st, struct meta_role *ro)
 	return 0;
 }
 
+/* read_role for meta_rows_read. */
+static int read_role_row(sqlite3_stmt *st, void *elem)
+{
+	return read_role(st, elem);
+}
+
 static int one_role(sqlite3_stmt *st, struct meta_role *ret_role)
 {
 	struct meta_role ro;
@@ -134,8 +140,6 @@ int meta_role_get_by_flag(struct meta_db *db, uint32_t flag, struct meta_role *r
 int meta_role_list(struct meta_db *db, struct meta_role **ret_roles, size_t *ret_n)
 {
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
-	struct meta_role *v = NULL;
-	size_t n = 0, cap = 0;
 	int r;
 
 	if (!ret_roles || !ret_n)
@@ -143,22 +147,8 @@ int meta_role_list(struct meta_db *db, struct meta_role **ret_roles, size_t *ret
 	r = meta_stmt(db, META_ST_ROLE_LIST, "SELECT " ROLE_COLS " FROM roles ORDER BY name", &st);
 	if (r < 0)
 		return r;
-	while ((r = meta_step_row(st)) > 0) {
-		r = meta_grow((void **)&v, &cap, n, sizeof(*v));
-		if (r < 0)
-			break;
-		r = read_role(st, &v[n]);
-		if (r < 0)
-			break;
-		n++;
-	}
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*ret_roles = v;
-	*ret_n = n;
-	return 0;
+	return meta_rows_read(st, sizeof(**ret_roles), read_role_row, NULL, (void **)ret_roles,
+			      ret_n);
 }
 
 /* ---- role key pairs ---- */

@@ -71,6 +71,12 @@ static int read_rotation(sqlite3_stmt *st, struct meta_rotation *ret)
 	return 0;
 }
 
+/* read_rotation for meta_rows_read. */
+static int read_rotation_row(sqlite3_stmt *st, void *elem)
+{
+	return read_rotation(st, elem);
+}
+
 int meta_rotation_add(struct meta_db *db, struct meta_rotation *rot)
 {
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
@@ -163,8 +169,6 @@ int meta_rotation_list(struct meta_db *db, bool running_only, struct meta_rotati
 		       size_t *ret_n)
 {
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
-	struct meta_rotation *v = NULL;
-	size_t n = 0, cap = 0;
 	int r;
 
 	if (!ret || !ret_n)
@@ -179,20 +183,5 @@ int meta_rotation_list(struct meta_db *db, bool running_only, struct meta_rotati
 			      "SELECT " ROTATION_COLS " FROM rotations ORDER BY id", &st);
 	if (r < 0)
 		return r;
-	while ((r = meta_step_row(st)) > 0) {
-		r = meta_grow((void **)&v, &cap, n, sizeof(*v));
-		if (r < 0)
-			break;
-		r = read_rotation(st, &v[n]);
-		if (r < 0)
-			break;
-		n++;
-	}
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return meta_rows_read(st, sizeof(**ret), read_rotation_row, NULL, (void **)ret, ret_n);
 }

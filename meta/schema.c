@@ -455,12 +455,55 @@ static int migrate_v4(struct meta_db *db)
 	return r < 0 ? r : meta_log_tree_start(db);
 }
 
+/*
+ * Version 5: the vault's signing identities (docs/key-hierarchy.md,
+ * docs/format.md §11). key_seals takes two more kinds of sealed key, the
+ * checkpoint signing key (4, sealed to every role) and the administration
+ * signing key (5, the admin role alone): the table is copied, as in version
+ * 3, because a CHECK constraint cannot be altered. sign_keys holds their
+ * public keys by version; checkpoints every signed checkpoint the vault made
+ * (the copy inside the vault: the anchors outside it are what count).
+ */
+/* clang-format off */
+static const char *const schema_v5[] = {
+	"CREATE TABLE key_seals_v5 (\n"
+	"	kind INTEGER NOT NULL CHECK (kind IN (2, 3, 4, 5)),\n"
+	"	id INTEGER NOT NULL CHECK (id BETWEEN 0 AND 4294967295),\n"
+	"	version INTEGER NOT NULL CHECK (version BETWEEN 0 AND 4294967295),\n"
+	"	role_id INTEGER NOT NULL REFERENCES roles(id),\n"
+	"	role_version INTEGER NOT NULL CHECK (role_version BETWEEN 0 AND 4294967295),\n"
+	"	sealed BLOB NOT NULL CHECK (typeof(sealed) = 'blob' AND length(sealed) = 89),\n"
+	"	PRIMARY KEY (kind, id, version, role_id, role_version)\n"
+	") WITHOUT ROWID;\n",
+	"INSERT INTO key_seals_v5 (kind, id, version, role_id, role_version, sealed)\n"
+	"SELECT kind, id, version, role_id, role_version, sealed FROM key_seals;\n",
+	"DROP TABLE key_seals;\n", /* with its index */
+	"ALTER TABLE key_seals_v5 RENAME TO key_seals;\n",
+	"CREATE INDEX key_seals_role ON key_seals(role_id, role_version);\n",
+	"CREATE TABLE IF NOT EXISTS sign_keys (\n"
+	"	kind INTEGER NOT NULL CHECK (kind IN (4, 5)),\n"
+	"	version INTEGER NOT NULL CHECK (version BETWEEN 1 AND 65535),\n"
+	"	public_key BLOB NOT NULL\n"
+	"		CHECK (typeof(public_key) = 'blob' AND length(public_key) = 32),\n"
+	"	created INTEGER NOT NULL,\n"
+	"	PRIMARY KEY (kind, version)\n"
+	") WITHOUT ROWID;\n",
+	"CREATE TABLE IF NOT EXISTS checkpoints (\n"
+	"	size INTEGER PRIMARY KEY CHECK (size >= 0),\n"
+	"	note TEXT NOT NULL CHECK (length(note) BETWEEN 1 AND 65536),\n"
+	"	created INTEGER NOT NULL\n"
+	");\n",
+};
+/* clang-format on */
+
+static int migrate_v5(struct meta_db *db)
+{
+	return exec_steps(db, schema_v5, sizeof(schema_v5) / sizeof(schema_v5[0]));
+}
+
 /* migrations[v]: version v → v + 1. */
 static int (*const migrations[])(struct meta_db *db) = {
-    migrate_create_v1,
-    migrate_v2,
-    migrate_v3,
-    migrate_v4,
+    migrate_create_v1, migrate_v2, migrate_v3, migrate_v4, migrate_v5,
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == META_SCHEMA_VERSION,
 	       "one migration step per schema version");

@@ -62,6 +62,12 @@ static int read_user(sqlite3_stmt *st, struct meta_user *u)
 	return 0;
 }
 
+/* read_user for meta_rows_read. */
+static int read_user_row(sqlite3_stmt *st, void *elem)
+{
+	return read_user(st, elem);
+}
+
 /* Step a query for one user; -ENOENT if there is none. */
 static int one_user(sqlite3_stmt *st, struct meta_user *ret_user)
 {
@@ -204,8 +210,6 @@ int meta_user_set_secret(struct meta_db *db, int64_t id,
 int meta_user_list(struct meta_db *db, struct meta_user **ret_users, size_t *ret_n)
 {
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
-	struct meta_user *v = NULL;
-	size_t n = 0, cap = 0;
 	int r;
 
 	if (!ret_users || !ret_n)
@@ -213,22 +217,8 @@ int meta_user_list(struct meta_db *db, struct meta_user **ret_users, size_t *ret
 	r = meta_stmt(db, META_ST_USER_LIST, "SELECT " USER_COLS " FROM users ORDER BY name", &st);
 	if (r < 0)
 		return r;
-	while ((r = meta_step_row(st)) > 0) {
-		r = meta_grow((void **)&v, &cap, n, sizeof(*v));
-		if (r < 0)
-			break;
-		r = read_user(st, &v[n]);
-		if (r < 0)
-			break;
-		n++;
-	}
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*ret_users = v;
-	*ret_n = n;
-	return 0;
+	return meta_rows_read(st, sizeof(**ret_users), read_user_row, NULL, (void **)ret_users,
+			      ret_n);
 }
 
 int meta_user_set_disabled(struct meta_db *db, int64_t id, bool disabled)

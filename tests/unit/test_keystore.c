@@ -584,7 +584,7 @@ START_TEST(tamper_swapped_key_seal)
 	add_bob();
 	ck_assert_int_eq(kt_grant(db, alice, "bob", "member", 0), 0);
 	s = role_seals("member", &n, &member);
-	ck_assert_uint_eq(n, 3); /* levels 0 and 1, metadata */
+	ck_assert_uint_eq(n, 4); /* levels 0 and 1, metadata, checkpoint key */
 	for (size_t i = 0; i < n; i++) {
 		if (s[i].kind == META_KEY_LEVEL && s[i].id == 0)
 			l0 = &s[i];

@@ -1,0 +1,188 @@
+/*
+ * keytool/anchor.c — signed checkpoints of the access record (anchor.h).
+ */
+#include "keytool/anchor.h"
+#include "keytool/internal.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "keytool/signing.h"
+#include "keytool/witness.h"
+#include "meta/checkpoints.h"
+#include "meta/keys.h"
+#include "meta/records-tree.h"
+
+#define VAULT_ID_BYTES 16
+
+int kt_log_origin(struct meta_db *db, char ret[KT_LOG_ORIGIN_MAX])
+{
+	uint8_t id[VAULT_ID_BYTES];
+	char hex[2 * VAULT_ID_BYTES + 1];
+	size_t len = sizeof(id);
+	int r;
+
+	r = meta_config_get_blob(db, "vault_id", id, &len);
+	if (r == -ENOBUFS || (r == 0 && len != sizeof(id)))
+		return -EIO;
+	if (r < 0)
+		return r;
+	sodium_bin2hex(hex, sizeof(hex), id, sizeof(id));
+	snprintf(ret, KT_LOG_ORIGIN_MAX, "vaultfs/%s", hex);
+	return 0;
+}
+
+int kt_log_verifier(struct meta_db *db, struct kt_note_verifier *ret)
+{
+	char origin[KT_LOG_ORIGIN_MAX];
+	struct meta_sign_key k;
+	int r;
+
+	r = kt_log_origin(db, origin);
+	if (r < 0)
+		return r;
+	r = meta_sign_key_current(db, META_KEY_CHECKPOINT, &k);
+	if (r == -ENOENT)
+		return -ENOKEY;
+	if (r < 0)
+		return r;
+	return kt_note_verifier_make(origin, k.public_key, ret);
+}
+
+/* Sign the stored head, inside a transaction. */
+static int checkpoint_in_tx(struct meta_db *db, const struct kt_keyring *kr, char **ret_note,
+			    uint64_t *ret_size)
+{
+	struct kt_checkpoint cp = {0};
+	const uint8_t *seed;
+	uint32_t version;
+	_cleanup_(kt_secure_freep) uint8_t *sk = NULL;
+	char *text = NULL, *note = NULL;
+	int r;
+
+	r = kt_keyring_sign_seed(kr, KT_SEAL_CHECKPOINT, &version, &seed);
+	if (r < 0)
+		return r;
+	r = kt_log_origin(db, cp.origin);
+	if (r == 0)
+		r = meta_log_tree_head(db, &cp.size, cp.root);
+	if (r == 0)
+		r = kt_checkpoint_format(&cp, &text);
+	if (r < 0)
+		return r;
+	sk = kt_sign_secret_from_seed(seed);
+	r = sk ? kt_note_sign(text, cp.origin, sk, &note) : -ENOMEM;
+	free(text);
+	if (r == 0 && !meta_db_read_only(db))
+		r = meta_checkpoint_add(db, cp.size, note);
+	if (r < 0) {
+		free(note);
+		return r;
+	}
+	*ret_note = note;
+	*ret_size = cp.size;
+	return 0;
+}
+
+int kt_log_checkpoint(struct meta_db *db, const struct kt_keyring *kr, char **ret_note,
+		      uint64_t *ret_size)
+{
+	bool own_tx;
+	int r;
+
+	if (!db || !kr || !ret_note || !ret_size)
+		return -EINVAL;
+	r = meta_db_read_only(db) ? meta_tx_begin_read(db) : meta_tx_begin(db);
+	if (r < 0 && r != -EINVAL)
+		return r;
+	own_tx = r == 0; /* -EINVAL: inside the caller's transaction */
+	r = checkpoint_in_tx(db, kr, ret_note, ret_size);
+	if (own_tx) {
+		r = meta_tx_end(db, r);
+		if (r < 0 && *ret_note) {
+			free(*ret_note);
+			*ret_note = NULL;
+		}
+	}
+	return r;
+}
+
+int kt_log_check(struct meta_db *db, const struct kt_note_verifier *v, const char *note, size_t len,
+		 struct kt_checkpoint *ret)
+{
+	struct kt_checkpoint cp = {0};
+	uint8_t root[META_TLOG_HASH_BYTES];
+	uint8_t *leaves = NULL;
+	char *text = NULL;
+	int r;
+
+	if (!db || !v || !note)
+		return -EINVAL;
+	r = kt_note_open(note, len, v, &text);
+	if (r < 0)
+		return r;
+	r = kt_checkpoint_parse(text, &cp);
+	free(text);
+	if (r < 0)
+		return r;
+	if (strcmp(cp.origin, v->name) != 0) {
+		r = -EPROTO;
+		goto out;
+	}
+	if (cp.size > 0) {
+		r = meta_log_leaves(db, cp.size, &leaves);
+		if (r == -ERANGE) {
+			r = -ESTALE; /* fewer records than the checkpoint states */
+			goto out;
+		}
+		if (r == 0)
+			r = meta_tlog_tree_root(meta_log_leaf_at, leaves, cp.size, root);
+		if (r == 0 && sodium_memcmp(root, cp.root, sizeof(root)) != 0)
+			r = -EBADMSG;
+	}
+out:
+	free(leaves);
+	if (r == 0 && ret)
+		*ret = cp;
+	else
+		kt_checkpoint_clear(&cp);
+	return r;
+}
+
+int kt_log_witness(struct meta_db *db, const char *dir, const struct kt_note_verifier *v,
+		   const char *note)
+{
+	uint8_t proof[META_TLOG_MAX_PROOF][META_TLOG_HASH_BYTES];
+	struct kt_checkpoint held = {0}, cp = {0};
+	uint8_t *leaves = NULL;
+	size_t len = strlen(note), proof_len = 0;
+	char *text = NULL;
+	int r;
+
+	r = kt_note_open(note, len, v, &text);
+	if (r == 0)
+		r = kt_checkpoint_parse(text, &cp);
+	free(text);
+	if (r < 0)
+		return r;
+	r = kt_witness_latest(dir, v, &held);
+	if (r == 0 && held.size > 0 && held.size < cp.size) {
+		r = meta_log_leaves(db, cp.size, &leaves);
+		if (r == 0)
+			r = meta_tlog_consistency_proof(meta_log_leaf_at, leaves, held.size,
+							cp.size, proof, &proof_len);
+	} else if (r == -ENOENT) {
+		r = 0; /* the first checkpoint this witness holds */
+	}
+	if (r == 0)
+		r = kt_witness_add(dir, v, note, len, &proof[0][0], proof_len);
+	free(leaves);
+	kt_checkpoint_clear(&held);
+	kt_checkpoint_clear(&cp);
+	return r;
+}
