@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -158,7 +159,7 @@ int cli_unlock(struct cli_context *ctx)
 
 /* ---- main ---------------------------------------------------------------- */
 
-enum { OPT_VAULT = 256, OPT_AS, OPT_PASSPHRASE_FILE };
+enum { OPT_VAULT = 256, OPT_AS, OPT_PASSPHRASE_FILE, OPT_WITNESS };
 
 int cli_main(const struct cli_program *prog, int argc, char **argv)
 {
@@ -166,6 +167,7 @@ int cli_main(const struct cli_program *prog, int argc, char **argv)
 	    {"vault", required_argument, NULL, OPT_VAULT},
 	    {"as", required_argument, NULL, OPT_AS},
 	    {"passphrase-file", required_argument, NULL, OPT_PASSPHRASE_FILE},
+	    {"witness", required_argument, NULL, OPT_WITNESS},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {0},
@@ -192,6 +194,9 @@ int cli_main(const struct cli_program *prog, int argc, char **argv)
 		case OPT_PASSPHRASE_FILE:
 			ctx.passphrase_file = optarg;
 			break;
+		case OPT_WITNESS:
+			ctx.witness = optarg;
+			break;
 		case 'h':
 			prog->help();
 			return CLI_EXIT_OK;
@@ -207,6 +212,11 @@ int cli_main(const struct cli_program *prog, int argc, char **argv)
 	if (optind >= argc)
 		return prog->fail(&ctx, CLI_FAIL_NO_COMMAND, NULL, 0);
 	ctx.vault = cli_vault_dir(arg_vault);
+	if (!ctx.witness) {
+		const char *w = getenv("VAULTFS_WITNESS");
+
+		ctx.witness = w && *w ? w : NULL;
+	}
 	ctx.cmd = cli_command_find(prog, argv[optind]);
 	if (!ctx.cmd)
 		return prog->fail(&ctx, CLI_FAIL_UNKNOWN_COMMAND, argv[optind], 0);
@@ -216,6 +226,9 @@ int cli_main(const struct cli_program *prog, int argc, char **argv)
 	optind = 0; /* GNU: full re-initialisation for the command's options */
 	opterr = 0;
 	x = ctx.cmd->run(&ctx, argc, argv);
+	if (x == CLI_EXIT_OK && (ctx.cmd->setup & CLI_ANCHORS) && prog->anchor && ctx.keyring &&
+	    ctx.db)
+		prog->anchor(&ctx);
 	ctx.meta_keys = NULL;
 	ctx.keyring = kt_keyring_free(ctx.keyring);
 	ctx.db = meta_db_close(ctx.db);

@@ -4,7 +4,7 @@
  * the manner of git's RUN_SETUP), one loop over the global options, and one
  * way to report usage errors and print help.
  *
- *   prog [--vault DIR] [--as USER] [--passphrase-file FILE] COMMAND [ARGS]
+ *   prog [--vault DIR] [--as USER] [--passphrase-file FILE] [--witness DIR] COMMAND [ARGS]
  *
  * cli_main() parses the global options, finds the command, resets getopt and
  * runs it. The command parses its own options first (so every mistake in the
@@ -37,6 +37,8 @@ enum {
 	CLI_CHECKS_USER = 1 << 4, /* ... who must exist and be enabled (fills ctx->user) */
 	CLI_AUDITS = 1 << 5,	  /* cli_unlock: the user must hold the metadata key and be an
 				     auditor or an administrator */
+	CLI_ANCHORS = 1 << 6,	  /* after success with keys unlocked: the program's anchor hook
+				     (a signed checkpoint of the access record) */
 };
 
 /* What went wrong, for the program's fail() hook. */
@@ -73,6 +75,9 @@ struct cli_program {
 	/* Print the line(s) for what went wrong (arg or r as documented above);
 	 * return the exit code. */
 	int (*fail)(const struct cli_context *ctx, enum cli_failure what, const char *arg, int r);
+	/* After a CLI_ANCHORS command succeeded with ctx->keyring and ctx->db
+	 * set (NULL: none). Reports its own problems; cannot fail the command. */
+	void (*anchor)(struct cli_context *ctx);
 };
 
 /* What a command runs with: the global options and what the setup made. */
@@ -82,6 +87,7 @@ struct cli_context {
 	const char *vault;	       /* --vault or $VAULTFS_VAULT, else NULL */
 	const char *as;		       /* --as: the acting user, else NULL */
 	const char *passphrase_file;   /* --passphrase-file: the acting user's passphrase */
+	const char *witness;	       /* --witness or $VAULTFS_WITNESS: a witness directory */
 	struct meta_db *db;	       /* opened by cli_setup/cli_open_vault; closed by cli_main */
 	char user_name[META_NAME_MAX + 1];    /* the acting user (CLI_FINDS_USER) */
 	struct meta_user user;		      /* their record (CLI_CHECKS_USER) */

@@ -55,19 +55,14 @@ int kt_log_verifier(struct meta_db *db, struct kt_note_verifier *ret)
 }
 
 /* Sign the stored head, inside a transaction. */
-static int checkpoint_in_tx(struct meta_db *db, const struct kt_keyring *kr, char **ret_note,
+static int checkpoint_in_tx(struct meta_db *db, const uint8_t seed[KT_KEY_BYTES], char **ret_note,
 			    uint64_t *ret_size)
 {
 	struct kt_checkpoint cp = {0};
-	const uint8_t *seed;
-	uint32_t version;
 	_cleanup_(kt_secure_freep) uint8_t *sk = NULL;
 	char *text = NULL, *note = NULL;
 	int r;
 
-	r = kt_keyring_sign_seed(kr, KT_SEAL_CHECKPOINT, &version, &seed);
-	if (r < 0)
-		return r;
 	r = kt_log_origin(db, cp.origin);
 	if (r == 0)
 		r = meta_log_tree_head(db, &cp.size, cp.root);
@@ -92,16 +87,30 @@ static int checkpoint_in_tx(struct meta_db *db, const struct kt_keyring *kr, cha
 int kt_log_checkpoint(struct meta_db *db, const struct kt_keyring *kr, char **ret_note,
 		      uint64_t *ret_size)
 {
+	const uint8_t *seed;
+	uint32_t version;
+	int r;
+
+	if (!kr)
+		return -EINVAL;
+	r = kt_keyring_sign_seed(kr, KT_SEAL_CHECKPOINT, &version, &seed);
+	return r < 0 ? r : kt_log_checkpoint_seed(db, seed, ret_note, ret_size);
+}
+
+int kt_log_checkpoint_seed(struct meta_db *db, const uint8_t seed[KT_KEY_BYTES], char **ret_note,
+			   uint64_t *ret_size)
+{
 	bool own_tx;
 	int r;
 
-	if (!db || !kr || !ret_note || !ret_size)
+	if (!db || !seed || !ret_note || !ret_size)
 		return -EINVAL;
+	*ret_note = NULL;
 	r = meta_db_read_only(db) ? meta_tx_begin_read(db) : meta_tx_begin(db);
 	if (r < 0 && r != -EINVAL)
 		return r;
 	own_tx = r == 0; /* -EINVAL: inside the caller's transaction */
-	r = checkpoint_in_tx(db, kr, ret_note, ret_size);
+	r = checkpoint_in_tx(db, seed, ret_note, ret_size);
 	if (own_tx) {
 		r = meta_tx_end(db, r);
 		if (r < 0 && *ret_note) {
@@ -112,12 +121,31 @@ int kt_log_checkpoint(struct meta_db *db, const struct kt_keyring *kr, char **re
 	return r;
 }
 
+int kt_log_extends(struct meta_db *db, const struct kt_checkpoint *cp)
+{
+	uint8_t root[META_TLOG_HASH_BYTES];
+	uint8_t *leaves = NULL;
+	int r;
+
+	if (!db || !cp)
+		return -EINVAL;
+	if (cp->size == 0)
+		return 0;
+	r = meta_log_leaves(db, cp->size, &leaves);
+	if (r == -ERANGE)
+		return -ESTALE; /* fewer records than the checkpoint states */
+	if (r == 0)
+		r = meta_tlog_tree_root(meta_log_leaf_at, leaves, cp->size, root);
+	if (r == 0 && sodium_memcmp(root, cp->root, sizeof(root)) != 0)
+		r = -EBADMSG;
+	free(leaves);
+	return r;
+}
+
 int kt_log_check(struct meta_db *db, const struct kt_note_verifier *v, const char *note, size_t len,
 		 struct kt_checkpoint *ret)
 {
 	struct kt_checkpoint cp = {0};
-	uint8_t root[META_TLOG_HASH_BYTES];
-	uint8_t *leaves = NULL;
 	char *text = NULL;
 	int r;
 
@@ -130,23 +158,7 @@ int kt_log_check(struct meta_db *db, const struct kt_note_verifier *v, const cha
 	free(text);
 	if (r < 0)
 		return r;
-	if (strcmp(cp.origin, v->name) != 0) {
-		r = -EPROTO;
-		goto out;
-	}
-	if (cp.size > 0) {
-		r = meta_log_leaves(db, cp.size, &leaves);
-		if (r == -ERANGE) {
-			r = -ESTALE; /* fewer records than the checkpoint states */
-			goto out;
-		}
-		if (r == 0)
-			r = meta_tlog_tree_root(meta_log_leaf_at, leaves, cp.size, root);
-		if (r == 0 && sodium_memcmp(root, cp.root, sizeof(root)) != 0)
-			r = -EBADMSG;
-	}
-out:
-	free(leaves);
+	r = strcmp(cp.origin, v->name) != 0 ? -EPROTO : kt_log_extends(db, &cp);
 	if (r == 0 && ret)
 		*ret = cp;
 	else
@@ -171,7 +183,13 @@ int kt_log_witness(struct meta_db *db, const char *dir, const struct kt_note_ver
 	if (r < 0)
 		return r;
 	r = kt_witness_latest(dir, v, &held);
-	if (r == 0 && held.size > 0 && held.size < cp.size) {
+	if (r == 0 && held.size >= cp.size) {
+		/* it holds as much already (another process offered a later one
+		 * meanwhile): fine if the record extends that one */
+		r = kt_log_extends(db, &held);
+		goto out;
+	}
+	if (r == 0 && held.size > 0) {
 		r = meta_log_leaves(db, cp.size, &leaves);
 		if (r == 0)
 			r = meta_tlog_consistency_proof(meta_log_leaf_at, leaves, held.size,
@@ -181,6 +199,7 @@ int kt_log_witness(struct meta_db *db, const char *dir, const struct kt_note_ver
 	}
 	if (r == 0)
 		r = kt_witness_add(dir, v, note, len, &proof[0][0], proof_len);
+out:
 	free(leaves);
 	kt_checkpoint_clear(&held);
 	kt_checkpoint_clear(&cp);

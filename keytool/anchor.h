@@ -43,6 +43,10 @@ int kt_log_verifier(struct meta_db *db, struct kt_note_verifier *ret);
  */
 int kt_log_checkpoint(struct meta_db *db, const struct kt_keyring *kr, char **ret_note,
 		      uint64_t *ret_size);
+/* The same with the checkpoint key's seed (kt_keyring_sign_seed) itself, for
+ * a process that keeps a copy of it (the daemon's anchor thread). */
+int kt_log_checkpoint_seed(struct meta_db *db, const uint8_t seed[KT_KEY_BYTES], char **ret_note,
+			   uint64_t *ret_size);
 
 /*
  * Check the record against a signed checkpoint (note, len bytes) by v: the
@@ -52,6 +56,10 @@ int kt_log_checkpoint(struct meta_db *db, const struct kt_keyring *kr, char **re
  */
 int kt_log_check(struct meta_db *db, const struct kt_note_verifier *v, const char *note, size_t len,
 		 struct kt_checkpoint *ret);
+
+/* The records part of kt_log_check, for a checkpoint already verified
+ * (kt_witness_latest): 0, -ESTALE or -EBADMSG. */
+int kt_log_extends(struct meta_db *db, const struct kt_checkpoint *cp);
 
 /*
  * Offer a signed checkpoint of this vault to the witness directory dir, with

@@ -28,6 +28,7 @@
 #include "cli/cli.h"
 #include "keytool/store.h"
 #include "vaultfs/blobpool.h"
+#include "vaultfs/anchor.h"
 #include "vaultfs/checkpoint.h"
 #include "vaultfs/control.h"
 #include "vaultfs/deferred.h"
@@ -43,6 +44,7 @@ struct options {
 	char *user;	       /* --user */
 	char *passphrase_file; /* --passphrase-file */
 	char *idle_text;       /* --idle-timeout */
+	char *witness;	       /* --witness: a witness directory for checkpoints */
 	struct vfs_idle idle;  /* parsed idle timeouts per level */
 	int foreground;	       /* -f */
 	int debug;	       /* -d */
@@ -62,6 +64,8 @@ static const struct fuse_opt option_spec[] = {OPT("--user=%s", user),
 					      OPT("--passphrase-file %s", passphrase_file),
 					      OPT("--idle-timeout=%s", idle_text),
 					      OPT("--idle-timeout %s", idle_text),
+					      OPT("--witness=%s", witness),
+					      OPT("--witness %s", witness),
 					      FUSE_OPT_KEY("-h", KEY_HELP),
 					      FUSE_OPT_KEY("--help", KEY_HELP),
 					      FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -73,7 +77,7 @@ static const struct fuse_opt option_spec[] = {OPT("--user=%s", user),
 
 static const char usage_line[] =
     "usage: vaultfs VAULT MOUNTPOINT [--user NAME [--passphrase-file FILE]] [--idle-timeout SPEC]\n"
-    "               [-f] [-d] [-o OPTIONS]\n";
+    "               [--witness DIR] [-f] [-d] [-o OPTIONS]\n";
 
 static int opt_proc(void *data, const char *arg, int key, struct fuse_args *outargs)
 {
@@ -123,6 +127,10 @@ static void print_help(void)
 	    "  --idle-timeout SPEC      multi-user mode: lock a level after it is unused this "
 	    "long,\n"
 	    "                           e.g. 0=8h,1=8h,2=1h,3=15m (default; 0 = never)\n"
+	    "  --witness DIR            a witness directory outside the vault: the mount is\n"
+	    "                           refused if the vault's access record does not extend\n"
+	    "                           the checkpoint it holds, and every checkpoint signed\n"
+	    "                           while mounted is offered to it\n"
 	    "  -f                       stay in the foreground\n"
 	    "  -d                       debug output (implies -f)\n"
 	    "  -o OPTIONS               FUSE mount options, e.g. allow_other\n"
@@ -259,19 +267,6 @@ static int unlock_user(struct vfs *v, const struct options *o)
 	return 0;
 }
 
-static void record_self(struct vfs *v, const char *op, const char *detail)
-{
-	struct vfs_session *s;
-	struct vfs_caller c;
-
-	vfs_caller_fill(&c, getuid(), getgid(), getpid());
-	s = vfs_session_get(v->sessions, VFS_ANY_UID);
-	pthread_mutex_lock(&v->db_lock);
-	vfs_record(v, s, &c, op, META_ROOT_INO, "/", NULL, -1, 0, NULL, "%s", detail);
-	pthread_mutex_unlock(&v->db_lock);
-	vfs_session_put(v->sessions, s);
-}
-
 /* Is path the folder dir or inside it? Both absolute, without symlinks. */
 static bool path_within(const char *path, const char *dir)
 {
@@ -319,6 +314,8 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 	struct vfs v = {.attr_timeout = 60.0, .entry_timeout = 60.0};
 	struct fuse_loop_config *loop = NULL;
 	struct vfs_checkpointer *ckpt = NULL;
+	struct vfs_anchor *anchor = NULL;
+	char why[PATH_MAX + 256];
 	struct vfs_control *ctl = NULL;
 	struct fuse_session *se = NULL;
 	int lock_fd = -1, code, r;
@@ -351,6 +348,19 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 			code = CLI_EXIT_FAILED;
 		}
 	}
+	if (code == 0 && (r = vfs_anchor_check(&v, o->witness, why, sizeof(why))) < 0) {
+		if (r == -ESTALE || r == -EBADMSG) {
+			cli_error("%s: %s; the mount is refused and recorded as an incident (if a "
+				  "backup was restored on purpose, see 'Restoring a backup' in "
+				  "docs/admin-guide.md)",
+				  o->vault, why);
+			code = CLI_EXIT_FAILED;
+		} else {
+			/* unreachable witness: availability first, but said and recorded */
+			cli_error("warning: %s; mounting without the rollback check", why);
+			vfs_record_daemon(&v, "rollback-check", r, "%s", why);
+		}
+	}
 	if (code == 0 && (r = vfs_remove_orphans(&v)) < 0) {
 		cli_error("cannot clean up the vault after a crash: %s", strerror(-r));
 		code = CLI_EXIT_FAILED;
@@ -366,6 +376,10 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 	}
 	if (code == 0 && (r = vfs_checkpointer_start(v.vault_dir, v.db, &ckpt)) < 0) {
 		cli_error("cannot start the checkpoint thread: %s", strerror(-r));
+		code = CLI_EXIT_FAILED;
+	}
+	if (code == 0 && (r = vfs_anchor_start(&v, o->witness, &anchor)) < 0) {
+		cli_error("cannot start the anchor thread: %s", strerror(-r));
 		code = CLI_EXIT_FAILED;
 	}
 	if (code == 0) {
@@ -439,7 +453,7 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		snprintf(detail, sizeof(detail), "mountpoint=%s", abs ? abs : o->mountpoint);
 		free(abs);
 	}
-	record_self(&v, "mount", detail);
+	vfs_record_daemon(&v, "mount", 0, "%s", detail);
 	report(&status_fd, 0);
 	if (!o->foreground)
 		detach();
@@ -451,11 +465,13 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 	r = fuse_session_loop_mt(se, loop);
 	fuse_loop_cfg_destroy(loop);
 	v.deferred = vfs_deferred_stop(v.deferred); /* every handle is released by now */
-	record_self(&v, "unmount", r == 0 ? "" : "loop ended with an error");
+	vfs_record_daemon(&v, "unmount", 0, "%s", r == 0 ? "" : "loop ended with an error");
+	anchor = vfs_anchor_stop(anchor); /* the last checkpoint, with the unmount record */
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
 	code = r == 0 ? CLI_EXIT_OK : CLI_EXIT_FAILED;
 out:
+	anchor = vfs_anchor_stop(anchor);
 	ctl = vfs_control_stop(ctl);
 	v.deferred = vfs_deferred_stop(v.deferred);
 	v.blobpool = vfs_blobpool_stop(v.blobpool);
@@ -576,5 +592,6 @@ out:
 	free(o.user);
 	free(o.passphrase_file);
 	free(o.idle_text);
+	free(o.witness);
 	return code;
 }

@@ -332,3 +332,21 @@ int vfs_record_denial(struct vfs *v, struct vfs_session *s, const struct vfs_cal
 	vfs_session_put(v->sessions, borrowed);
 	return err;
 }
+
+int vfs_record_daemon(struct vfs *v, const char *op, int outcome, const char *detail_fmt, ...)
+{
+	struct vfs_session *s;
+	struct vfs_caller c;
+	va_list ap;
+	int r;
+
+	vfs_caller_fill(&c, getuid(), getgid(), getpid());
+	s = vfs_session_get(v->sessions, VFS_ANY_UID);
+	va_start(ap, detail_fmt);
+	pthread_mutex_lock(&v->db_lock);
+	r = record_va(v, s, &c, op, META_ROOT_INO, "/", NULL, -1, outcome, NULL, detail_fmt, ap);
+	pthread_mutex_unlock(&v->db_lock);
+	va_end(ap);
+	vfs_session_put(v->sessions, s);
+	return r;
+}

@@ -58,6 +58,14 @@ int vfs_record(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c,
  * name when name is not NULL) with whatever metadata key is available.
  * Returns err.
  */
+/*
+ * A record of the daemon itself (mount, unmount, anchors): the daemon's
+ * uid, pid and process, the root folder, the mount's own keys if it has
+ * some. Takes db_lock; call it without.
+ */
+int vfs_record_daemon(struct vfs *v, const char *op, int outcome, const char *detail_fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 int vfs_record_denial(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c,
 		      const char *op, uint64_t ino, uint64_t parent, const char *name, int level,
 		      int err, const char *detail);

@@ -41,6 +41,9 @@ json_t *json_time(int64_t ns);
 int json_print(json_t *root);
 /* Print s left-aligned in width columns (UTF-8 characters), then a space. */
 void print_cell(const char *s, int width);
+/* The program's anchor hook (CLI_ANCHORS): sign a checkpoint of the access
+ * record after a key operation, keep it, and offer it to --witness. */
+void anchor_after_key_operation(struct cli_context *ctx);
 
 /* ---- the verbs (run from the table in main.c) -------------------------- */
 

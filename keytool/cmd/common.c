@@ -9,6 +9,10 @@
 
 #include "keytool/cmd/cmd.h"
 
+#include "keytool/anchor.h"
+#include "keytool/signing.h"
+#include "meta/roles.h"
+
 int admin_error(const char *admin, const char *what, int r)
 {
 	switch (r) {
@@ -126,4 +130,41 @@ int json_print(json_t *root)
 	if (r == 0)
 		putchar('\n');
 	return r == 0 ? 0 : -EIO;
+}
+
+void anchor_after_key_operation(struct cli_context *ctx)
+{
+	struct kt_note_verifier v;
+	char *note = NULL;
+	uint64_t size;
+	int r;
+
+	/* a vault from before signing keys gets them from its administrator */
+	if (kt_keyring_flags(ctx->keyring) & META_ROLE_ADMIN) {
+		r = kt_sign_keys_ensure(ctx->db, ctx->keyring);
+		if (r < 0 && r != -EACCES)
+			cli_error("warning: cannot give the vault its signing keys: %s",
+				  strerror(-r));
+	}
+	r = kt_log_checkpoint(ctx->db, ctx->keyring, &note, &size);
+	if (r == -ENOKEY || r == -EACCES)
+		return; /* no checkpoint key held (yet): nothing to sign with */
+	if (r < 0) {
+		cli_error("warning: no checkpoint of the access record made: %s", strerror(-r));
+		return;
+	}
+	if (ctx->witness) {
+		r = kt_log_verifier(ctx->db, &v);
+		if (r == 0)
+			r = kt_log_witness(ctx->db, ctx->witness, &v, note);
+		if (r == -ESTALE || r == -EBADMSG)
+			cli_error("warning: the witness %s refused the checkpoint of %llu records: "
+				  "it holds one this vault's access record does not extend (rolled "
+				  "back or rewritten?)",
+				  ctx->witness, (unsigned long long)size);
+		else if (r < 0)
+			cli_error("warning: cannot offer the checkpoint to the witness %s: %s",
+				  ctx->witness, strerror(-r));
+	}
+	free(note);
 }

@@ -19,8 +19,9 @@
 
 #include "keytool/cmd/cmd.h"
 
-/* The administrations: the vault read-write, the acting user existing and enabled. */
-#define ACTING (CLI_OPENS_RW | CLI_CHECKS_USER)
+/* The administrations: the vault read-write, the acting user existing and
+ * enabled, and a signed checkpoint of the access record after success. */
+#define ACTING (CLI_OPENS_RW | CLI_CHECKS_USER | CLI_ANCHORS)
 
 static int cmd_help(struct cli_context *ctx, int argc, char **argv);
 
@@ -241,6 +242,7 @@ static const struct cli_program program = {
     .usage = main_usage,
     .help = main_help,
     .fail = fail,
+    .anchor = anchor_after_key_operation,
 };
 
 int main(int argc, char **argv)
