@@ -54,6 +54,28 @@ int kt_log_verifier(struct meta_db *db, struct kt_note_verifier *ret)
 	return kt_note_verifier_make(origin, k.public_key, ret);
 }
 
+/* The extension line naming the vault's administration key (who may sign
+ * a restore, witness.h), when the vault has one. */
+static int admin_key_line(struct meta_db *db, struct kt_checkpoint *cp)
+{
+	char b64[sodium_base64_ENCODED_LEN(KT_SIGN_PK_BYTES, sodium_base64_VARIANT_ORIGINAL)];
+	struct meta_sign_key k;
+	int r = meta_sign_key_current(db, META_KEY_ADMIN_SIGN, &k);
+
+	if (r == -ENOENT)
+		return 0;
+	if (r < 0)
+		return r;
+	sodium_bin2base64(b64, sizeof(b64), k.public_key, sizeof(k.public_key),
+			  sodium_base64_VARIANT_ORIGINAL);
+	if (asprintf(&cp->ext[0], "%s%s", KT_CHECKPOINT_ADMIN_EXT, b64) < 0) {
+		cp->ext[0] = NULL;
+		return -ENOMEM;
+	}
+	cp->n_ext = 1;
+	return 0;
+}
+
 /* Sign the stored head, inside a transaction. */
 static int checkpoint_in_tx(struct meta_db *db, const uint8_t seed[KT_KEY_BYTES], char **ret_note,
 			    uint64_t *ret_size)
@@ -67,7 +89,12 @@ static int checkpoint_in_tx(struct meta_db *db, const uint8_t seed[KT_KEY_BYTES]
 	if (r == 0)
 		r = meta_log_tree_head(db, &cp.size, cp.root);
 	if (r == 0)
+		r = admin_key_line(db, &cp);
+	if (r == 0)
 		r = kt_checkpoint_format(&cp, &text);
+	for (size_t i = 0; i < cp.n_ext; i++)
+		free(cp.ext[i]); /* cp.origin is still needed */
+	cp.n_ext = 0;
 	if (r < 0)
 		return r;
 	sk = kt_sign_secret_from_seed(seed);
@@ -203,5 +230,73 @@ out:
 	free(leaves);
 	kt_checkpoint_clear(&held);
 	kt_checkpoint_clear(&cp);
+	return r;
+}
+
+int kt_log_restore(struct meta_db *db, struct kt_keyring *admin, const char *dir,
+		   const char *reason, uint64_t *ret_from, uint64_t *ret_to)
+{
+	struct kt_checkpoint held = {0}, cp = {0};
+	struct kt_note_verifier v;
+	char detail[META_DETAIL_MAX + 1], origin[KT_LOG_ORIGIN_MAX], name[KT_NOTE_NAME_MAX + 1];
+	char *note = NULL, *text = NULL, *rtext = NULL, *restore = NULL;
+	_cleanup_(kt_secure_freep) uint8_t *sk = NULL;
+	const uint8_t *seed;
+	uint32_t version;
+	uint64_t size;
+	int r;
+
+	if (!db || !admin || !dir || !reason)
+		return -EINVAL;
+	r = kt_log_verifier(db, &v);
+	if (r == 0)
+		r = kt_log_origin(db, origin);
+	if (r == 0)
+		r = kt_witness_latest(dir, &v, &held);
+	if (r < 0)
+		return r;
+	r = kt_log_extends(db, &held);
+	if (r == 0) {
+		kt_checkpoint_clear(&held);
+		return -EALREADY; /* nothing to accept */
+	}
+	if (r != -ESTALE && r != -EBADMSG)
+		goto out;
+	snprintf(detail, sizeof(detail), "witness held %llu records; reason: %s",
+		 (unsigned long long)held.size, reason);
+	r = kt_admin_begin(db, admin, "restore-accept", detail);
+	if (r < 0)
+		goto out;
+	r = kt_admin_end(db, admin, "restore-accept", detail, 0);
+	if (r == 0)
+		r = kt_log_checkpoint(db, admin, &note, &size);
+	if (r == 0)
+		r = kt_note_open(note, strlen(note), &v, &text);
+	if (r == 0)
+		r = kt_checkpoint_parse(text, &cp);
+	if (r == 0)
+		r = kt_restore_format(origin, &held, &cp, &rtext);
+	if (r == 0)
+		r = kt_keyring_sign_seed(admin, KT_SEAL_ADMIN_SIGN, &version, &seed);
+	if (r == 0) {
+		sk = kt_sign_secret_from_seed(seed);
+		snprintf(name, sizeof(name), "%s%s", origin, KT_RESTORE_KEY_SUFFIX);
+		r = sk ? kt_note_sign(rtext, name, sk, &restore) : -ENOMEM;
+	}
+	if (r == 0)
+		r = kt_witness_restore(dir, &v, note, strlen(note), restore, strlen(restore));
+	if (r == 0) {
+		if (ret_from)
+			*ret_from = held.size;
+		if (ret_to)
+			*ret_to = cp.size;
+	}
+out:
+	free(note);
+	free(text);
+	free(rtext);
+	free(restore);
+	kt_checkpoint_clear(&cp);
+	kt_checkpoint_clear(&held);
 	return r;
 }

@@ -69,3 +69,18 @@ int kt_log_extends(struct meta_db *db, const struct kt_checkpoint *cp);
  */
 int kt_log_witness(struct meta_db *db, const char *dir, const struct kt_note_verifier *v,
 		   const char *note);
+
+/*
+ * Accept, as administrator admin, that this vault was deliberately put back
+ * to an earlier state (a backup restored) although the witness directory dir
+ * holds a checkpoint its record does not extend: record it (op
+ * "restore-accept", with reason), sign a checkpoint of the record as it now
+ * is, and hand the witness that checkpoint with a restore statement signed by
+ * the administration key (keytool/witness.h: kt_witness_restore; the witness
+ * keeps what it held under history.<n>/). *ret_from and *ret_to: the sizes
+ * of the witness's checkpoint before and after. -EALREADY when the record
+ * extends what the witness holds (nothing to accept); -EACCES not an
+ * administrator; kt_witness_restore's errors.
+ */
+int kt_log_restore(struct meta_db *db, struct kt_keyring *admin, const char *dir,
+		   const char *reason, uint64_t *ret_from, uint64_t *ret_to);

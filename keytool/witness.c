@@ -14,6 +14,9 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <dirent.h>
+
+#include <sodium.h>
 
 #include "meta/tlog.h"
 
@@ -169,6 +172,28 @@ static int extends(const struct kt_checkpoint *old, const struct kt_checkpoint *
 					    proof_len);
 }
 
+/* The checkpoint offered (note, verified with v) and dir opened and locked
+ * for writing: *ret_dirfd (close it to unlock). On failure nothing is held. */
+static int offer_begin(const char *dir, const struct kt_note_verifier *v, const char *note,
+		       size_t len, struct kt_checkpoint *ret_c, int *ret_dirfd)
+{
+	int dirfd, r;
+
+	r = open_checkpoint(note, len, v, ret_c);
+	if (r < 0)
+		return r;
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	r = dirfd < 0 ? -errno : lock_dir(dirfd, LOCK_EX);
+	if (r < 0) {
+		if (dirfd >= 0)
+			close(dirfd);
+		kt_checkpoint_clear(ret_c);
+		return r;
+	}
+	*ret_dirfd = dirfd;
+	return 0;
+}
+
 int kt_witness_add(const char *dir, const struct kt_note_verifier *v, const char *note, size_t len,
 		   const uint8_t *proof, size_t proof_len)
 {
@@ -176,21 +201,13 @@ int kt_witness_add(const char *dir, const struct kt_note_verifier *v, const char
 	bool have_old = false;
 	int dirfd, r;
 
-	r = open_checkpoint(note, len, v, &c);
+	r = offer_begin(dir, v, note, len, &c, &dirfd);
 	if (r < 0)
 		return r;
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0) {
-		kt_checkpoint_clear(&c);
-		return -errno;
-	}
-	r = lock_dir(dirfd, LOCK_EX);
-	if (r == 0) {
-		r = latest_at(dirfd, v, &old);
-		have_old = r == 0;
-		if (r == -ENOENT)
-			r = 0;
-	}
+	r = latest_at(dirfd, v, &old);
+	have_old = r == 0;
+	if (r == -ENOENT)
+		r = 0;
 	if (r == 0 && have_old)
 		r = extends(&old, &c, proof, proof_len);
 	if (r == 0 && !(have_old && old.size == c.size))
@@ -212,5 +229,155 @@ int kt_witness_latest(const char *dir, const struct kt_note_verifier *v, struct 
 	if (r == 0)
 		r = latest_at(dirfd, v, ret);
 	close(dirfd);
+	return r;
+}
+
+/* ---- restores ------------------------------------------------------------ */
+
+int kt_restore_format(const char *origin, const struct kt_checkpoint *from,
+		      const struct kt_checkpoint *to, char **ret)
+{
+	char b1[sodium_base64_ENCODED_LEN(sizeof(from->root), sodium_base64_VARIANT_ORIGINAL)];
+	char b2[sizeof(b1)];
+
+	sodium_bin2base64(b1, sizeof(b1), from->root, sizeof(from->root),
+			  sodium_base64_VARIANT_ORIGINAL);
+	sodium_bin2base64(b2, sizeof(b2), to->root, sizeof(to->root),
+			  sodium_base64_VARIANT_ORIGINAL);
+	if (asprintf(ret, "vaultfs-restore v1\n%s\nfrom %llu %s\nto %llu %s\n", origin,
+		     (unsigned long long)from->size, b1, (unsigned long long)to->size, b2) < 0) {
+		*ret = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The administration key a checkpoint names, as a verifier named
+ * origin + KT_RESTORE_KEY_SUFFIX; -ENOKEY if it names none. */
+static int admin_verifier(const struct kt_checkpoint *c, struct kt_note_verifier *ret)
+{
+	const size_t plen = strlen(KT_CHECKPOINT_ADMIN_EXT);
+	uint8_t pk[KT_NOTE_SIGN_PK_BYTES];
+	char name[KT_NOTE_NAME_MAX + 1];
+	size_t n = 0;
+
+	for (size_t i = 0; i < c->n_ext; i++) {
+		const char *e = c->ext[i];
+
+		if (strncmp(e, KT_CHECKPOINT_ADMIN_EXT, plen) != 0)
+			continue;
+		if (sodium_base642bin(pk, sizeof(pk), e + plen, strlen(e + plen), NULL, &n, NULL,
+				      sodium_base64_VARIANT_ORIGINAL) != 0 ||
+		    n != sizeof(pk))
+			return -EPROTO;
+		if (snprintf(name, sizeof(name), "%s%s", c->origin, KT_RESTORE_KEY_SUFFIX) >=
+		    (int)sizeof(name))
+			return -EPROTO;
+		return kt_note_verifier_make(name, pk, ret);
+	}
+	return -ENOKEY;
+}
+
+/* Does the statement say exactly "from held to c"? */
+static int restore_matches(const char *text, const struct kt_checkpoint *held,
+			   const struct kt_checkpoint *c)
+{
+	char *want = NULL;
+	int r = kt_restore_format(held->origin, held, c, &want);
+
+	if (r < 0)
+		return r;
+	if (strcmp(text, want) != 0) {
+		/* which part differs decides the answer */
+		r = strncmp(text, "vaultfs-restore v1\n", 19) != 0 ? -EPROTO : -ESTALE;
+		if (r == -ESTALE) {
+			const char *to_line = strstr(text, "\nto ");
+			const char *want_to = strstr(want, "\nto ");
+
+			if (to_line && want_to &&
+			    strncmp(text, want, (size_t)(want_to - want)) == 0 &&
+			    strcmp(to_line, want_to) != 0)
+				r = -EINVAL;
+		}
+	}
+	free(want);
+	return r;
+}
+
+/* Move every checkpoint and `latest` into a new history.<n>; *ret_n is n. */
+static int archive(int dirfd, unsigned *ret_n)
+{
+	char hist[32];
+	struct dirent *de;
+	unsigned n;
+	DIR *d;
+	int hfd, dfd, r = 0;
+
+	for (n = 1; n < 100000; n++) {
+		snprintf(hist, sizeof(hist), "history.%u", n);
+		if (mkdirat(dirfd, hist, 0755) == 0)
+			break;
+		if (errno != EEXIST)
+			return -errno;
+	}
+	if (n == 100000)
+		return -EMLINK;
+	hfd = openat(dirfd, hist, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	dfd = dup(dirfd);
+	if (hfd < 0 || dfd < 0 || !(d = fdopendir(dfd))) {
+		r = -errno;
+		if (hfd >= 0)
+			close(hfd);
+		if (dfd >= 0)
+			close(dfd);
+		return r;
+	}
+	while (r == 0 && (de = readdir(d))) {
+		if (strncmp(de->d_name, "checkpoint.", 11) != 0 && strcmp(de->d_name, LATEST) != 0)
+			continue;
+		if (renameat(dirfd, de->d_name, hfd, de->d_name) < 0)
+			r = -errno;
+	}
+	closedir(d);
+	if (r == 0 && (fsync(hfd) < 0 || fsync(dirfd) < 0))
+		r = -errno;
+	close(hfd);
+	*ret_n = n;
+	return r;
+}
+
+int kt_witness_restore(const char *dir, const struct kt_note_verifier *v, const char *note,
+		       size_t len, const char *restore, size_t restore_len)
+{
+	struct kt_checkpoint c = {0}, held = {0};
+	struct kt_note_verifier admin;
+	char *text = NULL, name[32];
+	unsigned n = 0;
+	int dirfd, r;
+
+	r = offer_begin(dir, v, note, len, &c, &dirfd);
+	if (r < 0)
+		return r;
+	r = latest_at(dirfd, v, &held);
+	if (r == 0)
+		r = admin_verifier(&held, &admin);
+	if (r == 0)
+		r = kt_note_open(restore, restore_len, &admin, &text);
+	if (r == -EBADMSG)
+		r = -ENOKEY; /* a signature by that key that fails: not signed by it */
+	if (r == 0)
+		r = restore_matches(text, &held, &c);
+	if (r == 0)
+		r = archive(dirfd, &n);
+	if (r == 0) {
+		snprintf(name, sizeof(name), "restore.%u", n);
+		r = write_file(dirfd, name, restore, restore_len, false);
+	}
+	if (r == 0)
+		r = store(dirfd, &c, note, len);
+	close(dirfd);
+	free(text);
+	kt_checkpoint_clear(&c);
+	kt_checkpoint_clear(&held);
 	return r;
 }

@@ -38,5 +38,36 @@
 int kt_witness_add(const char *dir, const struct kt_note_verifier *v, const char *note, size_t len,
 		   const uint8_t *proof, size_t proof_len);
 
+/*
+ * A restore: a vault deliberately put back to an earlier state (a backup
+ * restored) no longer extends what its witness holds, and every checkpoint
+ * it offers is refused. An administrator states the restore in a note
+ * signed by the vault's administration key (key name: the origin followed
+ * by "/admin"), whose text is
+ *
+ *   vaultfs-restore v1
+ *   <origin>
+ *   from <size> <base64 root>     the newest checkpoint the witness holds
+ *   to <size> <base64 root>       the first checkpoint of the restored vault
+ *
+ * The administration key is the one the witness's newest checkpoint names
+ * in its extension line "admin-key <base64 Ed25519 public key>" (checkpoints
+ * carry it: docs/format.md §11), so a key planted in vault.db does not sign
+ * restores. kt_witness_restore checks the statement and the new checkpoint,
+ * moves everything the witness held into history.<n>/ (kept, never
+ * deleted), keeps the statement as restore.<n>, and takes the new
+ * checkpoint as its newest. -ENOKEY the newest checkpoint names no
+ * administration key, or the statement is not signed by it; -EPROTO a
+ * malformed statement; -ESTALE "from" is not what the witness holds (it
+ * moved on meanwhile); -EINVAL "to" is not the checkpoint offered.
+ */
+#define KT_RESTORE_KEY_SUFFIX	"/admin"
+#define KT_CHECKPOINT_ADMIN_EXT "admin-key "
+/* The text of a restore statement, malloc'd. */
+int kt_restore_format(const char *origin, const struct kt_checkpoint *from,
+		      const struct kt_checkpoint *to, char **ret);
+int kt_witness_restore(const char *dir, const struct kt_note_verifier *v, const char *note,
+		       size_t len, const char *restore, size_t restore_len);
+
 /* The newest checkpoint held, verified with v; free with kt_checkpoint_clear. */
 int kt_witness_latest(const char *dir, const struct kt_note_verifier *v, struct kt_checkpoint *ret);

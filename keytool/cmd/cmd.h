@@ -47,20 +47,21 @@ void anchor_after_key_operation(struct cli_context *ctx);
 
 /* ---- the verbs (run from the table in main.c) -------------------------- */
 
-int cmd_init(struct cli_context *ctx, int argc, char **argv);	  /* init.c */
-int cmd_user(struct cli_context *ctx, int argc, char **argv);	  /* user.c: add, remove */
-int cmd_role(struct cli_context *ctx, int argc, char **argv);	  /* role.c */
-int cmd_grant(struct cli_context *ctx, int argc, char **argv);	  /* grant.c */
-int cmd_revoke(struct cli_context *ctx, int argc, char **argv);	  /* grant.c */
-int cmd_expire(struct cli_context *ctx, int argc, char **argv);	  /* grant.c */
-int cmd_rotate(struct cli_context *ctx, int argc, char **argv);	  /* rotate.c */
-int cmd_recovery(struct cli_context *ctx, int argc, char **argv); /* recover.c */
-int cmd_recover(struct cli_context *ctx, int argc, char **argv);  /* recover.c */
-int cmd_passwd(struct cli_context *ctx, int argc, char **argv);	  /* passwd.c */
-int cmd_list(struct cli_context *ctx, int argc, char **argv);	  /* list.c */
-int cmd_unlock(struct cli_context *ctx, int argc, char **argv);	  /* mount.c */
-int cmd_lock(struct cli_context *ctx, int argc, char **argv);	  /* mount.c */
-int cmd_status(struct cli_context *ctx, int argc, char **argv);	  /* mount.c */
+int cmd_init(struct cli_context *ctx, int argc, char **argv);		/* init.c */
+int cmd_user(struct cli_context *ctx, int argc, char **argv);		/* user.c: add, remove */
+int cmd_role(struct cli_context *ctx, int argc, char **argv);		/* role.c */
+int cmd_grant(struct cli_context *ctx, int argc, char **argv);		/* grant.c */
+int cmd_revoke(struct cli_context *ctx, int argc, char **argv);		/* grant.c */
+int cmd_expire(struct cli_context *ctx, int argc, char **argv);		/* grant.c */
+int cmd_rotate(struct cli_context *ctx, int argc, char **argv);		/* rotate.c */
+int cmd_recovery(struct cli_context *ctx, int argc, char **argv);	/* recover.c */
+int cmd_recover(struct cli_context *ctx, int argc, char **argv);	/* recover.c */
+int cmd_passwd(struct cli_context *ctx, int argc, char **argv);		/* passwd.c */
+int cmd_restore_accept(struct cli_context *ctx, int argc, char **argv); /* restore.c */
+int cmd_list(struct cli_context *ctx, int argc, char **argv);		/* list.c */
+int cmd_unlock(struct cli_context *ctx, int argc, char **argv);		/* mount.c */
+int cmd_lock(struct cli_context *ctx, int argc, char **argv);		/* mount.c */
+int cmd_status(struct cli_context *ctx, int argc, char **argv);		/* mount.c */
 
 /* ---- rotate.c, for revoke, expire and user remove ---------------------- */
 

@@ -81,9 +81,28 @@ tc_anchor_rollback_refused() {
 	# and again: the incidents it appended do not make it pass
 	anchor_mount_refused "vault.db rolled back, second try" "rolled back|rewritten"
 	anchor_mount_refused "vault.db rolled back, third try" "rolled back|rewritten"
-	# without the witness the check cannot be made (documented): it mounts
-	it_mount alice
+	# a member cannot accept it; an administrator can, with a reason
+	check_fails kt --vault "$V" --as bob --passphrase-file "$PW/bob" --witness "$T/w" \
+		restore-accept --reason "no"
+	kt --vault "$V" --as admin --passphrase-file "$PW/admin" restore-accept \
+		--reason "x" >/dev/null 2>"$T/nowit.err" && fail "restore-accept without a witness"
+	kt --vault "$V" --as admin --passphrase-file "$PW/admin" --witness "$T/w" \
+		restore-accept --reason "backup of 2026-12-01 restored after disk failure" \
+		>"$T/accept.out" || fail "restore-accept"
+	grep -q "restore accepted" "$T/accept.out" || fail "restore-accept said: $(cat "$T/accept.out")"
+	[[ -f $T/w/restore.1 && -f $T/w/history.1/latest ]] ||
+		fail "the witness did not keep its history: $(ls "$T/w" | tr '\n' ' ')"
+	grep -q '^vaultfs-restore v1$' "$T/w/restore.1" || fail "restore statement: $(head -n 1 "$T/w/restore.1")"
+	[[ $(sql "SELECT count(*) FROM access_log WHERE op = 'restore-accept' AND outcome = 0") == 1 ]] ||
+		fail "no restore-accept record"
+	# now it mounts with the witness, and goes on
+	it_mount alice --witness "$T/w"
+	check sh -c "echo three > '$M/c.txt'"
 	it_umount
+	check_eq "$(anchor_latest_size "$T/w")" "$(anchor_records)" "the witness follows again"
+	# a second accept has nothing to accept
+	check_fails kt --vault "$V" --as admin --passphrase-file "$PW/admin" --witness "$T/w" \
+		restore-accept --reason "again"
 }
 it_case anchor_rollback_refused
 

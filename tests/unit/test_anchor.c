@@ -27,6 +27,7 @@
 #include "meta/checkpoints.h"
 #include "meta/keys.h"
 #include "meta/records.h"
+#include "meta/records-tree.h"
 #include "tests/unit/testutil.h"
 
 #define ALICE_PASS "alice's long passphrase"
@@ -355,6 +356,64 @@ START_TEST(ensure_gives_old_vault_keys)
 }
 END_TEST
 
+START_TEST(restore_needs_the_admin_key)
+{
+	uint8_t pk[KT_SIGN_PK_BYTES], sk[KT_SIGN_SK_BYTES];
+	struct kt_note_verifier v;
+	struct kt_checkpoint held = {0}, cp = {0};
+	char *wdir = tu_tmpdir(), *n1, *n2 = NULL, *text = NULL, *rtext = NULL, *forged = NULL;
+	char origin[KT_LOG_ORIGIN_MAX], name[KT_NOTE_NAME_MAX + 1];
+	uint64_t from = 0, to = 0, size;
+
+	add_records(5);
+	n1 = checkpoint_now(&v);
+	ck_assert_int_eq(kt_log_witness(db, wdir, &v, n1), 0);
+	/* nothing to accept while the record extends the witness */
+	ck_assert_int_eq(kt_log_restore(db, alice, wdir, "test", &from, &to), -EALREADY);
+	/* the vault "restored" to an earlier state: its records cut short */
+	tamper("DROP TRIGGER access_log_no_delete;"
+	       "DELETE FROM access_log WHERE id > (SELECT max(id) - 3 FROM access_log);"
+	       "DELETE FROM access_tree");
+	ck_assert_int_eq(meta_db_close(db) == NULL, 1);
+	ck_assert_int_eq(meta_db_open(dir, META_OPEN_RW, &db), 0);
+	/* a restored backup's tree matches its records */
+	ck_assert_int_eq(meta_tx_begin(db), 0);
+	ck_assert_int_eq(meta_log_tree_start(db), 0);
+	ck_assert_int_eq(meta_tx_commit(db), 0);
+	ck_assert_int_eq(kt_log_checkpoint(db, alice, &n2, &size), 0);
+	ck_assert_int_eq(kt_log_witness(db, wdir, &v, n2), -ESTALE);
+
+	/* a statement signed by another key under the vault's admin name */
+	ck_assert_int_eq(kt_witness_latest(wdir, &v, &held), 0);
+	ck_assert_int_eq(kt_note_open(n2, strlen(n2), &v, &text), 0);
+	ck_assert_int_eq(kt_checkpoint_parse(text, &cp), 0);
+	ck_assert_int_eq(kt_log_origin(db, origin), 0);
+	ck_assert_int_eq(kt_restore_format(origin, &held, &cp, &rtext), 0);
+	crypto_sign_keypair(pk, sk);
+	snprintf(name, sizeof(name), "%s%s", origin, KT_RESTORE_KEY_SUFFIX);
+	ck_assert_int_eq(kt_note_sign(rtext, name, sk, &forged), 0);
+	ck_assert_int_eq(kt_witness_restore(wdir, &v, n2, strlen(n2), forged, strlen(forged)),
+			 -ENOKEY);
+	/* the real thing */
+	ck_assert_int_eq(kt_log_restore(db, alice, wdir, "backup restored", &from, &to), 0);
+	ck_assert_uint_eq(from, held.size);
+	ck_assert_uint_gt(to, 0);
+	kt_checkpoint_clear(&held);
+	ck_assert_int_eq(kt_witness_latest(wdir, &v, &held), 0);
+	ck_assert_uint_eq(held.size, to);
+	ck_assert_int_eq(kt_log_extends(db, &held), 0);
+	kt_checkpoint_clear(&held);
+	kt_checkpoint_clear(&cp);
+	free(text);
+	free(rtext);
+	free(forged);
+	free(n1);
+	free(n2);
+	tu_rmrf(wdir);
+	free(wdir);
+}
+END_TEST
+
 static Suite *anchor_suite(void)
 {
 	Suite *s = suite_create("anchor");
@@ -370,6 +429,7 @@ static Suite *anchor_suite(void)
 	tcase_add_test(tc, forged_checkpoint_refused);
 	tcase_add_test(tc, witness_follows_log);
 	tcase_add_test(tc, ensure_gives_old_vault_keys);
+	tcase_add_test(tc, restore_needs_the_admin_key);
 	suite_add_tcase(s, tc);
 	return s;
 }
