@@ -27,6 +27,7 @@
 #include <sodium.h>
 
 #include "keytool/crypto.h"
+#include "meta/db.h"
 
 #define NS_PER_SEC 1000000000LL
 
@@ -65,6 +66,13 @@ void cli_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+void cli_error_schema(const char *dir, const char *why)
+{
+	cli_error("%s/" META_DB_NAME ": %s in the database schema (tampered?): the vault is not "
+		  "opened; find out who changed it, or restore " META_DB_NAME " from a backup",
+		  dir, why);
 }
 
 int cli_exit_code(int neg_errno)

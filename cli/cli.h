@@ -33,6 +33,12 @@ char *cli_passphrase_free(char *p);
 
 /* Print "PROG: message" (printf-style) to stderr. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/*
+ * The one error line of a vault refused because its database schema is not
+ * the one vaultfs makes: "DIR/vault.db: WHY in the database schema
+ * (tampered?) ...", why from meta_db_open_why ("unexpected trigger 'x'").
+ */
+void cli_error_schema(const char *dir, const char *why);
 /* The program name used by cli_error (set once in main). */
 void cli_set_program(const char *name);
 /*

@@ -70,8 +70,13 @@ const struct cli_command *cli_command_find(const struct cli_program *prog, const
 
 int cli_open_vault(struct cli_context *ctx, enum meta_open_mode mode)
 {
-	int r = meta_db_open(ctx->vault, mode, &ctx->db);
+	char why[META_OPEN_WHY_MAX];
+	int r = meta_db_open_why(ctx->vault, mode, &ctx->db, why);
 
+	if (r == -EPROTO && why[0]) { /* the same line from every program */
+		cli_error_schema(ctx->vault, why);
+		return CLI_EXIT_FAILED;
+	}
 	return r == 0 ? CLI_EXIT_OK : ctx->prog->fail(ctx, CLI_FAIL_OPEN, ctx->vault, r);
 }
 

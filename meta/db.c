@@ -6,7 +6,8 @@
  * (vault.db with O_EXCL, mode 0600: SQLite gives its -wal and -shm files the
  * same mode) and writes the current schema version in one transaction; if anything
  * fails, the files it made are removed again, so a retry starts clean. RW
- * and RO open an existing vault and check its schema version (schema.c).
+ * and RO open an existing vault and check its schema version and its schema
+ * (schema.c).
  *
  * Connection settings: WAL journal (readers never block the daemon's writes,
  * and auditors read while it is mounted), synchronous=NORMAL (a commit is
@@ -456,12 +457,20 @@ static int check_existing(const char *path)
 
 int meta_db_open(const char *dir, enum meta_open_mode mode, struct meta_db **ret_db)
 {
+	return meta_db_open_why(dir, mode, ret_db, NULL);
+}
+
+int meta_db_open_why(const char *dir, enum meta_open_mode mode, struct meta_db **ret_db,
+		     char why[META_OPEN_WHY_MAX])
+{
 	_cleanup_(freep) char *path = NULL;
 	_cleanup_(freep) char *objects = NULL;
 	struct created made = {0};
 	struct meta_db *db = NULL;
 	int r;
 
+	if (why)
+		why[0] = '\0';
 	if (!dir || !*dir || !ret_db ||
 	    (mode != META_OPEN_RW && mode != META_OPEN_RO && mode != META_OPEN_CREATE))
 		return -EINVAL;
@@ -496,7 +505,7 @@ int meta_db_open(const char *dir, enum meta_open_mode mode, struct meta_db **ret
 		}
 		r = meta_tx_commit(db);
 	} else {
-		r = meta_schema_open(db);
+		r = meta_schema_open(db, why, why ? META_OPEN_WHY_MAX : 0);
 	}
 out:
 	if (r < 0) {

@@ -9,7 +9,8 @@
  *
  * Errors: 0 on success, -errno on failure: -ENOENT no vault at that path,
  * -EEXIST vault already exists, -EBUSY database locked, -EIO any other SQLite
- * failure, -EPROTO a schema version this build does not know.
+ * failure, -EPROTO a schema version this build does not know, or a schema
+ * that is not the one it makes (meta_db_open_why says which object).
  *
  * Locking: a struct meta_db is one SQLite connection and must not be used by
  * two threads at once; callers serialise (the daemon holds one mutex around
@@ -40,11 +41,29 @@ enum meta_open_mode {
  * creates the schema and the root directory node (inode 1, uid/gid 0, level
  * 0, mode 01777: like /tmp on a shared drive, anyone may create, only owners
  * delete) and sets format configuration; RW and RO check the
- * schema version (migrating an older one when RW). On success *ret_db owns
- * the connection. busy_timeout is set so concurrent admin commands wait
- * rather than fail.
+ * schema version (migrating an older one when RW), then the schema itself:
+ * every table, index, trigger and view must be the one this build makes
+ * (docs/format.md §8), else -EPROTO. On success *ret_db owns the
+ * connection. busy_timeout is set so concurrent admin commands wait rather
+ * than fail.
  */
 int meta_db_open(const char *dir, enum meta_open_mode mode, struct meta_db **ret_db);
+
+/* Bytes of meta_db_open_why's description, with its NUL. */
+#define META_OPEN_WHY_MAX 128
+
+/*
+ * meta_db_open, and when it refuses a vault whose schema is not the one
+ * this build makes (-EPROTO), why: the first object found that is
+ * unexpected (a trigger, say, that vaultfs never made: planted), then
+ * altered (another statement than vaultfs's), then missing, as
+ * "unexpected trigger 'x'". Printable ASCII (other bytes and quotes as '?'),
+ * the name cut at 64 bytes: the caller prints it. why is "" when the open
+ * succeeds or fails for any other reason (-EPROTO then is a version this
+ * build does not know).
+ */
+int meta_db_open_why(const char *dir, enum meta_open_mode mode, struct meta_db **ret_db,
+		     char why[META_OPEN_WHY_MAX]);
 
 /* Close; takes NULL; returns NULL. */
 struct meta_db *meta_db_close(struct meta_db *db);

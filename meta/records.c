@@ -89,7 +89,40 @@ static int insert(struct meta_db *db, struct meta_record *r)
 	return meta_log_tree_append(db, r);
 }
 
-/* -EINVAL: an unterminated string, an empty op, or a level/outcome out of range. */
+/* Run one of the savepoint statements. */
+static int savepoint_step(struct meta_db *db, enum meta_stmt_id id, const char *sql)
+{
+	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
+	int e = meta_stmt(db, id, sql, &st);
+
+	return e < 0 ? e : meta_step_done(st);
+}
+
+/*
+ * End the savepoint of an append in the caller's transaction by its result
+ * e: kept when 0, else rolled back to (a row without its leaf would
+ * otherwise stay, should the caller commit anyway). If SQLite has already
+ * rolled the whole transaction back (a full disk, say), there is nothing
+ * left to undo and the caller's commit fails.
+ */
+static int savepoint_end(struct meta_db *db, int e)
+{
+	if (e == 0) {
+		e = savepoint_step(db, META_ST_LOG_RELEASE, "RELEASE meta_log_append");
+		if (e == 0)
+			return 0;
+	}
+	if (!sqlite3_get_autocommit(db->sql) &&
+	    savepoint_step(db, META_ST_LOG_ROLLBACK_TO, "ROLLBACK TO meta_log_append") == 0)
+		savepoint_step(db, META_ST_LOG_RELEASE, "RELEASE meta_log_append");
+	return e;
+}
+
+/*
+ * -EINVAL: an unterminated string, an empty op, or a level/outcome out of
+ * range. The row and its leaf go in together or not at all: in a
+ * transaction of their own, or in a savepoint of the caller's.
+ */
 int meta_log_append(struct meta_db *db, struct meta_record *r)
 {
 	int64_t id = r ? r->id : 0, time_ns = r ? r->time_ns : 0;
@@ -98,12 +131,18 @@ int meta_log_append(struct meta_db *db, struct meta_record *r)
 
 	if (!record_valid(r))
 		return -EINVAL;
-	own_tx = !db->in_tx; /* the row and its leaf commit together */
-	if (own_tx && (e = meta_tx_begin(db)) < 0)
+	own_tx = !db->in_tx;
+	if (own_tx)
+		e = meta_tx_begin(db);
+	else
+		e = savepoint_step(db, META_ST_LOG_SAVEPOINT, "SAVEPOINT meta_log_append");
+	if (e < 0)
 		return e;
 	e = insert(db, r);
 	if (own_tx)
 		e = meta_tx_end(db, e);
+	else
+		e = savepoint_end(db, e);
 	if (e < 0) {
 		r->id = id;
 		r->time_ns = time_ns;

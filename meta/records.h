@@ -51,9 +51,13 @@ struct meta_record {
 /* Free what a record owns (path_enc, path2_enc); not the struct. */
 void meta_record_clear(struct meta_record *r);
 
-/* Append, and its leaf to the tree; sets r->id (and r->time_ns if it was 0).
+/*
+ * Append, and its leaf to the tree; sets r->id (and r->time_ns if it was 0).
  * The caller's transaction applies if one is open, else the record and its
- * leaf commit on their own. */
+ * leaf commit on their own. Either way both are written or neither: a
+ * failed append inside the caller's transaction is rolled back to where it
+ * began (a savepoint), so the caller may go on and commit.
+ */
 int meta_log_append(struct meta_db *db, struct meta_record *r);
 /*
  * Append the close of open record open_id: op "close", the open's user,

@@ -17,7 +17,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -43,6 +45,10 @@ _Static_assert(META_NAME_MAX == 64, "users/roles.name CHECK");
 _Static_assert(META_LEVELS == 4, "levels 0..3 CHECK, roles.levels mask 0..15");
 
 #define VAULT_ID_BYTES 16
+/* Bytes of an object's name shown in the schema check's description. */
+#define META_SCHEMA_NAME_SHOWN 64
+_Static_assert(sizeof("unexpected trigger ''") + 15 + META_SCHEMA_NAME_SHOWN <= META_OPEN_WHY_MAX,
+	       "the schema check's description fits META_OPEN_WHY_MAX");
 
 /*
  * Version 1. Ids that outlive their rows (inode numbers the kernel may still
@@ -554,6 +560,368 @@ static int migrate(struct meta_db *db, int64_t from)
 	return set_version(db, META_SCHEMA_VERSION);
 }
 
+/* ---- the schema check ---- */
+
+/*
+ * One row of sqlite_schema. sql is normalised (sql_normalise), NULL for the
+ * indexes SQLite makes itself for UNIQUE and PRIMARY KEY constraints.
+ */
+struct schema_entry {
+	char *type;	/* "table", "index", "trigger" or "view" */
+	char *name;	/* the object's name */
+	char *tbl_name; /* the table it belongs to (its own name for a table) */
+	char *sql;	/* the CREATE statement, normalised; or NULL */
+};
+
+/* A database's sqlite_schema, in no particular order. */
+struct schema_list {
+	struct schema_entry *v; /* n entries, malloc'd */
+	size_t n;
+};
+
+static void schema_entry_clear(void *p)
+{
+	struct schema_entry *e = p;
+
+	free(e->type);
+	free(e->name);
+	free(e->tbl_name);
+	free(e->sql);
+}
+
+static void schema_list_free(struct schema_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		schema_entry_clear(&l->v[i]);
+	free(l->v);
+	*l = (struct schema_list){0};
+}
+
+/* Append text to a growing buffer; false when out of memory. */
+static bool buf_put(char **buf, size_t *len, size_t *cap, const char *text, size_t n)
+{
+	if (*cap - *len <= n) {
+		size_t ncap = *cap ? *cap : 256;
+		char *p;
+
+		while (ncap - *len <= n)
+			ncap *= 2;
+		p = realloc(*buf, ncap);
+		if (!p)
+			return false;
+		*buf = p;
+		*cap = ncap;
+	}
+	memcpy(*buf + *len, text, n);
+	*len += n;
+	(*buf)[*len] = '\0';
+	return true;
+}
+
+static bool word_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '_' || c == '$' || (unsigned char)c >= 0x80;
+}
+
+static char ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
+/*
+ * The SQL of a schema entry as a canonical string of tokens, so that what
+ * does not change its meaning does not count: whitespace and comments are
+ * dropped; keywords and bare identifiers go to lower case (SQLite folds
+ * ASCII case in both); quoted identifiers ("x", `x`, [x]) become "x" in
+ * lower case with inner quotes doubled, so they stay apart from keywords; a
+ * string literal stays as written; operators are runs of operator
+ * characters, other punctuation one character each; one space between
+ * tokens. A column added by ALTER TABLE (", col ..." spliced before the
+ * closing parenthesis) thus reads the same as one written in the CREATE.
+ * NULL when out of memory.
+ */
+static char *sql_normalise(const char *s)
+{
+	static const char operators[] = "<>=!|&+-*/%~";
+	char *out = NULL;
+	size_t len = 0, cap = 0;
+	bool ok = buf_put(&out, &len, &cap, "", 0);
+
+	while (ok && *s) {
+		const char *start = s;
+		char tok[2] = {0};
+
+		if (*s == ' ' || (*s >= '\t' && *s <= '\r')) {
+			s++;
+			continue;
+		}
+		if (s[0] == '-' && s[1] == '-') {
+			s += strcspn(s, "\n");
+			continue;
+		}
+		if (s[0] == '/' && s[1] == '*') {
+			const char *end = strstr(s + 2, "*/");
+
+			s = end ? end + 2 : s + strlen(s);
+			continue;
+		}
+		if (len)
+			ok = buf_put(&out, &len, &cap, " ", 1);
+		if (*s == '\'') { /* a string literal, '' inside it */
+			for (s++; *s && !(s[0] == '\'' && s[1] != '\''); s += s[0] == '\'' ? 2 : 1)
+				;
+			if (*s)
+				s++;
+			ok = ok && buf_put(&out, &len, &cap, start, (size_t)(s - start));
+		} else if (*s == '"' || *s == '`' || *s == '[') { /* a quoted identifier */
+			char close = *s == '[' ? ']' : *s;
+
+			ok = ok && buf_put(&out, &len, &cap, "\"", 1);
+			for (s++; ok && *s; s++) {
+				if (*s == close && (close == ']' || s[1] != close))
+					break;
+				if (*s == close)
+					s++; /* a doubled quote stands for one */
+				tok[0] = ascii_lower(*s);
+				ok = buf_put(&out, &len, &cap, tok, 1);
+				if (ok && *s == '"')
+					ok = buf_put(&out, &len, &cap, "\"", 1);
+			}
+			if (*s)
+				s++;
+			ok = ok && buf_put(&out, &len, &cap, "\"", 1);
+		} else if (word_char(*s)) {
+			for (; ok && word_char(*s); s++) {
+				tok[0] = ascii_lower(*s);
+				ok = buf_put(&out, &len, &cap, tok, 1);
+			}
+		} else if (strchr(operators, *s)) {
+			/* "--" and "/ *" start comments, not operators */
+			for (s++; *s && strchr(operators, *s) && !(s[0] == '-' && s[1] == '-') &&
+				  !(s[0] == '/' && s[1] == '*');
+			     s++)
+				;
+			ok = ok && buf_put(&out, &len, &cap, start, (size_t)(s - start));
+		} else {
+			ok = ok && buf_put(&out, &len, &cap, s++, 1);
+		}
+	}
+	if (!ok) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* A column's text, malloc'd ("" for NULL); NULL only when out of memory. */
+static char *col_dup(sqlite3_stmt *st, int col)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+
+	return strdup(t ? (const char *)t : "");
+}
+
+/* One row of sqlite_schema (a meta_rows_read reader). */
+static int schema_entry_read(sqlite3_stmt *st, void *p)
+{
+	struct schema_entry *e = p;
+	const unsigned char *sql = sqlite3_column_text(st, 3);
+
+	*e = (struct schema_entry){.type = col_dup(st, 0),
+				   .name = col_dup(st, 1),
+				   .tbl_name = col_dup(st, 2),
+				   .sql = sql ? sql_normalise((const char *)sql) : NULL};
+	if (!e->type || !e->name || !e->tbl_name || (sql && !e->sql)) {
+		schema_entry_clear(e);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* The sqlite_schema of db's connection into *ret. 0 or -errno. */
+static int schema_read(struct meta_db *db, struct schema_list *ret)
+{
+	sqlite3_stmt *st = NULL;
+	int rc, r;
+
+	rc = sqlite3_prepare_v2(db->sql, "SELECT type, name, tbl_name, sql FROM sqlite_schema", -1,
+				&st, NULL);
+	if (rc != SQLITE_OK)
+		return meta_errno(rc);
+	r = meta_rows_read(st, sizeof(ret->v[0]), schema_entry_read, schema_entry_clear,
+			   (void **)&ret->v, &ret->n);
+	sqlite3_finalize(st);
+	return r;
+}
+
+/*
+ * The schema this build makes: every migration run on a private in-memory
+ * database, so the expected schema is the code's own and never written down
+ * twice. (The fresh vault and the migrated one take the same steps, so they
+ * end with the same statements.)
+ */
+static int schema_expected(struct schema_list *ret)
+{
+	struct meta_db *mem = calloc(1, sizeof(*mem));
+	int rc, r;
+
+	if (!mem)
+		return -ENOMEM;
+	rc =
+	    sqlite3_open_v2(":memory:", &mem->sql,
+			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+	if (rc != SQLITE_OK) {
+		r = meta_errno(rc);
+		goto out;
+	}
+	sqlite3_extended_result_codes(mem->sql, 1);
+	sqlite3_db_config(mem->sql, SQLITE_DBCONFIG_DQS_DML, 0, NULL);
+	sqlite3_db_config(mem->sql, SQLITE_DBCONFIG_DQS_DDL, 0, NULL);
+	r = meta_tx_begin(mem);
+	if (r == 0)
+		r = migrate(mem, 0);
+	if (r == 0)
+		r = schema_read(mem, ret);
+	meta_tx_rollback(mem);
+out:
+	meta_db_close(mem);
+	return r;
+}
+
+/*
+ * The expected schema, built by the first check in the process and kept:
+ * building it (about 4 ms) costs several times a whole open, and the daemon
+ * opens a few connections. Never changed once built.
+ *
+ * Locking: expected_lock around building it; read without it after
+ * expected_built is seen set under it.
+ */
+static pthread_mutex_t expected_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct schema_list expected;
+static bool expected_built;
+
+/* The expected schema, built on first use; -ENOMEM or -EIO, and the next call tries again. */
+static int schema_expected_cached(const struct schema_list **ret)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&expected_lock);
+	if (!expected_built) {
+		r = schema_expected(&expected);
+		if (r == 0)
+			expected_built = true;
+		else
+			schema_list_free(&expected);
+	}
+	pthread_mutex_unlock(&expected_lock);
+	if (r == 0)
+		*ret = &expected;
+	return r;
+}
+
+/* The entry of l with that type and name, or NULL. */
+static const struct schema_entry *schema_find(const struct schema_list *l, const char *type,
+					      const char *name)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i].type, type) == 0 && strcmp(l->v[i].name, name) == 0)
+			return &l->v[i];
+	return NULL;
+}
+
+/*
+ * Tables SQLite makes itself when asked to (ANALYZE, PRAGMA optimize): they
+ * steer the query planner, not what a statement does, so a vault may have
+ * them or not.
+ */
+static bool schema_optional(const struct schema_entry *e)
+{
+	static const char *const stats[] = {"sqlite_stat1", "sqlite_stat2", "sqlite_stat3",
+					    "sqlite_stat4"};
+
+	if (strcmp(e->type, "table") != 0 || strcmp(e->name, e->tbl_name) != 0)
+		return false;
+	for (size_t i = 0; i < sizeof(stats) / sizeof(stats[0]); i++)
+		if (strcmp(e->name, stats[i]) == 0)
+			return true;
+	return false;
+}
+
+static bool same_text(const char *a, const char *b)
+{
+	return a && b ? strcmp(a, b) == 0 : a == b;
+}
+
+/*
+ * "what type 'name'" into why, the name (and type: the file may hold
+ * anything there) cut short and every byte that is not printable ASCII, or
+ * is a quote, shown as '?': the caller prints it to a terminal.
+ */
+static void describe(char *why, size_t size, const char *what, const struct schema_entry *e)
+{
+	char type[16], name[META_SCHEMA_NAME_SHOWN + 4];
+	const char *src[] = {e->type, e->name};
+	char *dst[] = {type, name};
+	size_t max[] = {sizeof(type) - 1, META_SCHEMA_NAME_SHOWN};
+
+	if (!why || size == 0)
+		return;
+	for (size_t k = 0; k < 2; k++) {
+		size_t n = strlen(src[k]), i;
+
+		for (i = 0; i < n && i < max[k]; i++) {
+			unsigned char c = (unsigned char)src[k][i];
+
+			dst[k][i] = c >= 0x20 && c < 0x7f && c != '\'' ? (char)c : '?';
+		}
+		if (n > max[k])
+			memcpy(dst[k] + i - 3, "...", 3);
+		dst[k][i] = '\0';
+	}
+	snprintf(why, size, "%s %s '%s'", what, type, name);
+}
+
+/*
+ * Compare the schema of db with the one this build makes: -EPROTO (and why)
+ * at the first object that is unexpected, then altered (another table or
+ * statement), then missing.
+ */
+static int schema_check(struct meta_db *db, char *why, size_t why_size)
+{
+	const struct schema_list *want = NULL;
+	struct schema_list have = {0};
+	const struct schema_entry *w;
+	int r;
+
+	r = schema_expected_cached(&want);
+	if (r == 0)
+		r = schema_read(db, &have);
+	for (size_t i = 0; r == 0 && i < have.n; i++) {
+		if (!schema_find(want, have.v[i].type, have.v[i].name) &&
+		    !schema_optional(&have.v[i])) {
+			describe(why, why_size, "unexpected", &have.v[i]);
+			r = -EPROTO;
+		}
+	}
+	for (size_t i = 0; r == 0 && i < have.n; i++) {
+		w = schema_find(want, have.v[i].type, have.v[i].name);
+		if (w && (strcmp(w->tbl_name, have.v[i].tbl_name) != 0 ||
+			  !same_text(w->sql, have.v[i].sql))) {
+			describe(why, why_size, "altered", &have.v[i]);
+			r = -EPROTO;
+		}
+	}
+	for (size_t i = 0; r == 0 && i < want->n; i++) {
+		if (!schema_find(&have, want->v[i].type, want->v[i].name)) {
+			describe(why, why_size, "missing", &want->v[i]);
+			r = -EPROTO;
+		}
+	}
+	schema_list_free(&have);
+	return r;
+}
+
 int meta_schema_create(struct meta_db *db)
 {
 	int64_t v = 0;
@@ -567,16 +935,18 @@ int meta_schema_create(struct meta_db *db)
 	return migrate(db, 0);
 }
 
-int meta_schema_open(struct meta_db *db)
+int meta_schema_open(struct meta_db *db, char *why, size_t why_size)
 {
 	int64_t v = 0;
 	int r;
 
+	if (why && why_size)
+		why[0] = '\0';
 	r = get_version(db, &v);
 	if (r < 0)
 		return r;
 	if (v == META_SCHEMA_VERSION)
-		return 0;
+		return schema_check(db, why, why_size);
 	/* 0 is a SQLite file that is no vault: never turn it into one here */
 	if (v <= 0 || v > META_SCHEMA_VERSION || db->read_only)
 		return -EPROTO;
@@ -591,6 +961,8 @@ int meta_schema_open(struct meta_db *db)
 		else
 			r = migrate(db, v);
 	}
+	if (r == 0) /* refused, the vault stays as it was: not migrated */
+		r = schema_check(db, why, why_size);
 	if (r < 0) {
 		meta_tx_rollback(db);
 		return r;

@@ -178,7 +178,7 @@ static void detach(void)
 
 static int open_vault(struct vfs *v, const struct options *o, int *ret_lock_fd)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], why[META_OPEN_WHY_MAX];
 	int r, fd;
 
 	v->vault_dir = realpath(o->vault, NULL);
@@ -188,12 +188,16 @@ static int open_vault(struct vfs *v, const struct options *o, int *ret_lock_fd)
 			  o->vault, o->vault);
 		return CLI_EXIT_NO_VAULT;
 	}
-	r = meta_db_open(v->vault_dir, META_OPEN_RW, &v->db);
+	r = meta_db_open_why(v->vault_dir, META_OPEN_RW, &v->db, why);
 	if (r == -ENOENT) {
 		cli_error("no vault at %s (create one with 'vaultfs-keytool --vault %s init "
 			  "--admin NAME')",
 			  o->vault, o->vault);
 		return CLI_EXIT_NO_VAULT;
+	}
+	if (r == -EPROTO && why[0]) {
+		cli_error_schema(o->vault, why);
+		return CLI_EXIT_FAILED;
 	}
 	if (r == -EPROTO) {
 		cli_error("%s: vault format not supported by this version of vaultfs", o->vault);

@@ -286,3 +286,90 @@ tc_tamper_level_relabel() {
 	it_umount
 }
 it_case tamper_level_relabel
+
+# --- the database's schema (docs/format.md §8) --------------------------------
+# Someone who can write vault.db plants a trigger, an index or a view, or drops
+# a guard: every program must refuse the vault with one line naming the object,
+# before it asks for a passphrase or changes anything.
+
+# expect_schema_refused WHY: vaultfs (mount), vaultfs-keytool (a read-only
+# listing and an administrator's change) and vaultfs-meta all refuse $V with
+# exit 1 and the one line "…vault.db: WHY in the database schema (tampered?)…";
+# nothing is mounted and no record is added.
+expect_schema_refused() {
+	local why=$1 n what
+	local line="vault.db: $why in the database schema (tampered?)"
+	n=$(sql "SELECT count(*) FROM access_log;")
+	mkdir -p "$M"
+	mount_attempt bob "$PW/bob"
+	is_mounted "$M" && fail "vaultfs mounted a vault with $why"
+	check_eq "$RC" 1 "vaultfs exit code for a vault with $why"
+	check_one_line "$T/err" "vaultfs on a vault with $why"
+	grep -qF "$line" "$T/err" || fail "vaultfs: '$(cat "$T/err")' does not say '$line'"
+	for what in list grant meta; do
+		case $what in
+		list) kt --vault "$V" list users >"$T/out" 2>"$T/err" ;;
+		grant) kt --vault "$V" --as admin --passphrase-file "$PW/admin" grant bob staff \
+			>"$T/out" 2>"$T/err" ;;
+		meta) meta_as audrey log --json >"$T/out" 2>"$T/err" ;;
+		esac
+		RC=$?
+		check_eq "$RC" 1 "exit code of $what on a vault with $why"
+		check_one_line "$T/err" "$what on a vault with $why"
+		grep -qF "$line" "$T/err" || fail "$what: '$(cat "$T/err")' does not say '$line'"
+		[[ -s $T/out ]] && fail "$what printed on stdout for a vault with $why: $(head -c 200 "$T/out")"
+	done
+	check_eq "$(sql "SELECT count(*) FROM access_log;")" "$n" "records after the refused opens"
+	check_eq "$(sql "SELECT count(*) FROM grants g JOIN users u ON u.id = g.user_id JOIN roles r ON r.id = g.role_id WHERE u.name = 'bob' AND r.name = 'staff';")" 0 \
+		"bob's grant of staff, refused"
+}
+
+# expect_vault_opens: the same programs work on $V (no false alarm).
+expect_vault_opens() {
+	it_mount bob
+	check touch "$M/bob-was-here"
+	it_umount
+	check kt --vault "$V" list users
+	records "$T/rec.json"
+	expect_record "$T/rec.json" '.op == "create" and .user == "bob" and .path == "/bob-was-here"' \
+		"bob's create"
+}
+
+tc_tamper_schema_trigger() {
+	new_vault
+	expect_vault_opens
+	# bob's records silently dropped from now on
+	check sql "CREATE TRIGGER drop_bo BEFORE INSERT ON access_log WHEN new.user = 'bob'
+		BEGIN SELECT RAISE(IGNORE); END;"
+	check_eq "$(sql "BEGIN; INSERT INTO access_log (time_ns, user, op) VALUES (1, 'bob', 'x');
+		SELECT count(*) FROM access_log WHERE time_ns = 1; ROLLBACK;")" 0 \
+		"setup: the planted trigger drops bob's records"
+	expect_schema_refused "unexpected trigger 'drop_bo'"
+	# taken out again, the vault opens as before
+	check sql "DROP TRIGGER drop_bo;"
+	expect_vault_opens
+}
+it_case tamper_schema_trigger
+
+tc_tamper_schema_index_view() {
+	new_vault
+	check sql "CREATE INDEX access_log_by_user ON access_log (user);"
+	expect_schema_refused "unexpected index 'access_log_by_user'"
+	check sql "DROP INDEX access_log_by_user; CREATE VIEW everyone AS SELECT name FROM users;"
+	expect_schema_refused "unexpected view 'everyone'"
+	check sql "DROP VIEW everyone;"
+	expect_vault_opens
+}
+it_case tamper_schema_index_view
+
+tc_tamper_schema_guard_dropped() {
+	new_vault
+	# what someone does before editing a record
+	check sql "DROP TRIGGER access_log_no_update;"
+	expect_schema_refused "missing trigger 'access_log_no_update'"
+	# made again in a weaker form: the user column may change
+	check sql "CREATE TRIGGER access_log_no_update BEFORE UPDATE OF id ON access_log
+		BEGIN SELECT RAISE(ABORT, 'access records are append-only'); END;"
+	expect_schema_refused "altered trigger 'access_log_no_update'"
+}
+it_case tamper_schema_guard_dropped

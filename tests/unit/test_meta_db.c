@@ -588,6 +588,163 @@ START_TEST(test_migrate_v2_v3)
 }
 END_TEST
 
+/* ---- the schema check ---- */
+
+/* Open RW and RO: both must give r, with why (RW) and why_ro. */
+static void expect_open(int r, const char *why_rw, const char *why_ro)
+{
+	char why[META_OPEN_WHY_MAX];
+	struct meta_db *other = (struct meta_db *)0x1;
+
+	memset(why, 'x', sizeof(why));
+	ck_assert_int_eq(meta_db_open_why(vault, META_OPEN_RW, &other, why), r);
+	ck_assert_str_eq(why, why_rw);
+	if (r < 0)
+		ck_assert_ptr_eq(other, (struct meta_db *)0x1); /* untouched */
+	else
+		other = meta_db_close(other);
+	memset(why, 'x', sizeof(why));
+	ck_assert_int_eq(meta_db_open_why(vault, META_OPEN_RO, &other, why), r);
+	ck_assert_str_eq(why, why_ro);
+	if (r == 0)
+		other = meta_db_close(other);
+	/* and the plain open, which does not say why */
+	ck_assert_int_eq(meta_db_open(vault, META_OPEN_RO, &other), r);
+	if (r == 0)
+		other = meta_db_close(other);
+}
+
+/* A new vault opens: its schema is the one the code makes. */
+START_TEST(test_schema_fresh)
+{
+	ck_assert_int_eq(meta_db_open(vault, META_OPEN_CREATE, &db), 0);
+	db = meta_db_close(db);
+	expect_open(0, "", "");
+	/* what SQLite makes on its own, or a rewrite of the file, is no change */
+	raw_exec("ANALYZE; VACUUM");
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'"),
+			 1);
+	expect_open(0, "", "");
+	/* nor is another layout of the same statement: spaces, case, comments */
+	raw_exec("PRAGMA writable_schema = ON;"
+		 "UPDATE sqlite_schema SET sql = replace(replace(replace(sql, '(', ' ( /* x */ '),"
+		 " '\t', '   '), 'CREATE TABLE users', 'create table USERS -- y\n')"
+		 " WHERE name = 'users'");
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_schema WHERE sql GLOB '*USERS*'"), 1);
+	expect_open(0, "", "");
+}
+END_TEST
+
+/* A version 1 vault, as the first release made it, migrates to a schema that passes. */
+START_TEST(test_schema_migrated_v1)
+{
+	ck_assert_int_eq(meta_db_open(vault, META_OPEN_CREATE, &db), 0);
+	db = meta_db_close(db);
+	raw_exec(
+	    "DROP TABLE access_log; DROP TABLE access_tree; DROP TABLE rotations;"
+	    " DROP TABLE recovery;"
+	    "CREATE TABLE access_log (\n\tid INTEGER PRIMARY KEY AUTOINCREMENT,\n"
+	    "\ttime_ns INTEGER NOT NULL,\n\tuser TEXT NOT NULL DEFAULT '',\n"
+	    "\tuid INTEGER NOT NULL DEFAULT -1,\n\tpid INTEGER NOT NULL DEFAULT 0,\n"
+	    "\tcomm TEXT NOT NULL DEFAULT '',\n\top TEXT NOT NULL,\n"
+	    "\tino INTEGER NOT NULL DEFAULT 0,\n\tpath_enc BLOB,\n\tpath2_enc BLOB,\n"
+	    "\tlevel INTEGER NOT NULL DEFAULT -1,\n\toutcome INTEGER NOT NULL DEFAULT 0,\n"
+	    "\tbytes_read INTEGER NOT NULL DEFAULT -1,\n"
+	    "\tbytes_written INTEGER NOT NULL DEFAULT -1,\n"
+	    "\tdetail TEXT NOT NULL DEFAULT ''\n);\n"
+	    "CREATE INDEX access_log_time ON access_log(time_ns);\n"
+	    "CREATE INDEX access_log_user ON access_log(user);\n"
+	    "CREATE INDEX access_log_op ON access_log(op);\n"
+	    "CREATE INDEX access_log_failed ON access_log(outcome) WHERE outcome <> 0;\n"
+	    "CREATE TRIGGER access_log_no_update BEFORE UPDATE OF id, time_ns, user, uid, pid,\n"
+	    "\tcomm, op, ino, path_enc, path2_enc, level, outcome, detail ON access_log\n"
+	    "BEGIN SELECT RAISE(ABORT, 'access records are append-only'); END;\n"
+	    "CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log\n"
+	    "BEGIN SELECT RAISE(ABORT, 'access records are append-only'); END;\n"
+	    "INSERT INTO access_log (time_ns, user, op) VALUES (100, 'anna', 'open');"
+	    "PRAGMA user_version = 1");
+	/* read-only: the old version is refused as before, not called tampered */
+	{
+		char why[META_OPEN_WHY_MAX];
+
+		ck_assert_int_eq(meta_db_open_why(vault, META_OPEN_RO, &db, why), -EPROTO);
+		ck_assert_str_eq(why, "");
+	}
+	ck_assert_int_eq(meta_db_open(vault, META_OPEN_RW, &db), 0);
+	db = meta_db_close(db);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), META_SCHEMA_VERSION);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM access_log WHERE user = 'anna'"), 1);
+	expect_open(0, "", "");
+}
+END_TEST
+
+/* A planted trigger in a vault that needs migrating: refused, and left as it was. */
+START_TEST(test_schema_migration_refused)
+{
+	char why[META_OPEN_WHY_MAX];
+
+	ck_assert_int_eq(meta_db_open(vault, META_OPEN_CREATE, &db), 0);
+	db = meta_db_close(db);
+	raw_exec("CREATE TRIGGER drop_bo BEFORE INSERT ON users WHEN new.name = 'bo'"
+		 " BEGIN SELECT RAISE(IGNORE); END;"
+		 "PRAGMA user_version = 1");
+	ck_assert_int_eq(meta_db_open_why(vault, META_OPEN_RW, &db, why), -EPROTO);
+	ck_assert_str_eq(why, "unexpected trigger 'drop_bo'");
+	ck_assert_ptr_null(db);
+	ck_assert_int_eq(raw_int("PRAGMA user_version"), 1); /* the migration was rolled back */
+}
+END_TEST
+
+/* Every kind of change to the schema is refused, read-write and read-only, and named. */
+START_TEST(test_schema_tampered)
+{
+	static const struct {
+		const char *sql, *why;
+	} cases[] = {
+	    /* bo's records silently dropped */
+	    {"CREATE TRIGGER drop_bo BEFORE INSERT ON access_log WHEN new.user = 'bo'"
+	     " BEGIN SELECT RAISE(IGNORE); END",
+	     "unexpected trigger 'drop_bo'"},
+	    {"CREATE INDEX extra ON access_log(user)", "unexpected index 'extra'"},
+	    {"CREATE VIEW everyone AS SELECT name FROM users", "unexpected view 'everyone'"},
+	    {"CREATE TABLE stash (x)", "unexpected table 'stash'"},
+	    /* records may be changed again */
+	    {"DROP TRIGGER access_log_no_update", "missing trigger 'access_log_no_update'"},
+	    {"DROP TRIGGER access_log_no_delete", "missing trigger 'access_log_no_delete'"},
+	    {"DROP INDEX access_log_time", "missing index 'access_log_time'"},
+	    {"DROP TABLE recovery", "missing table 'recovery'"},
+	    /* the guard made again, letting the user column change */
+	    {"DROP TRIGGER access_log_no_update;"
+	     "CREATE TRIGGER access_log_no_update BEFORE UPDATE OF id ON access_log"
+	     " BEGIN SELECT RAISE(ABORT, 'access records are append-only'); END",
+	     "altered trigger 'access_log_no_update'"},
+	    /* a CHECK loosened behind SQLite's back */
+	    {"PRAGMA writable_schema = ON; UPDATE sqlite_schema SET sql = replace(sql,"
+	     " 'length(public_key) = 32', 'length(public_key) >= 0') WHERE name = 'users'",
+	     "altered table 'users'"},
+	    /* an index on another column under the same name */
+	    {"DROP INDEX access_log_time; CREATE INDEX access_log_time ON access_log(user)",
+	     "altered index 'access_log_time'"},
+	    /* a name that would drive the terminal, and one too long to show */
+	    {"CREATE TRIGGER \"t\x1b[2J'\" AFTER INSERT ON users BEGIN SELECT 1; END",
+	     "unexpected trigger 't?[2J?'"},
+	    {"CREATE TABLE "
+	     "n123456789012345678901234567890123456789012345678901234567890123456789 (x)",
+	     "unexpected table "
+	     "'n123456789012345678901234567890123456789012345678901234567890...'"},
+	};
+
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		teardown();
+		setup();
+		ck_assert_int_eq(meta_db_open(vault, META_OPEN_CREATE, &db), 0);
+		db = meta_db_close(db);
+		raw_exec(cases[k].sql);
+		expect_open(-EPROTO, cases[k].why, cases[k].why);
+	}
+}
+END_TEST
+
 START_TEST(test_now_ns)
 {
 	int64_t a = meta_now_ns(), b = meta_now_ns();
@@ -1191,6 +1348,10 @@ int main(void)
 	tcase_add_test(open, test_create_in_existing_dir);
 	tcase_add_test(open, test_version_mismatch);
 	tcase_add_test(open, test_migrate_v2_v3);
+	tcase_add_test(open, test_schema_fresh);
+	tcase_add_test(open, test_schema_migrated_v1);
+	tcase_add_test(open, test_schema_migration_refused);
+	tcase_add_test(open, test_schema_tampered);
 	tcase_add_test(open, test_not_a_database);
 	tcase_add_test(open, test_symlinked_db_refused);
 	tcase_add_test(open, test_now_ns);

@@ -445,6 +445,46 @@ static void fill(void)
 		       rows[i].outcome, NULL);
 }
 
+/*
+ * A leaf that cannot be stored takes its record's row with it, also inside
+ * the caller's transaction when the caller ignores the failure and commits:
+ * never a record without its leaf.
+ */
+START_TEST(test_append_atomic_in_caller_tx)
+{
+	struct meta_log_filter f = any();
+	struct meta_tlog_frontier tree;
+	struct meta_record boom = rec(2, "bo", "boom", 0, 0);
+	uint8_t head[META_TLOG_HASH_BYTES], now[META_TLOG_HASH_BYTES];
+	uint64_t size;
+	int64_t v = 0;
+
+	append(1, "alice", "open", 0, 0, NULL);
+	/* the frontier's update fails once boom's row is in */
+	ck_assert_int_eq(
+	    raw_exec("CREATE TRIGGER test_tree_fails BEFORE UPDATE ON access_tree"
+		     " WHEN (SELECT op FROM access_log ORDER BY id DESC LIMIT 1) = 'boom'"
+		     " BEGIN SELECT RAISE(ABORT, 'injected'); END"),
+	    SQLITE_OK);
+	ck_assert_int_eq(meta_tx_begin(db), 0);
+	ck_assert_int_eq(meta_config_set_int(db, "test.before", 1), 0);
+	ck_assert_int_eq(meta_log_append(db, &boom), -EIO);
+	ck_assert_int_eq(boom.id, 0);
+	append(3, "carl", "open", 0, 0, NULL); /* the caller goes on */
+	ck_assert_int_eq(meta_tx_commit(db), 0);
+
+	ck_assert_uint_eq(count(&f), 2); /* alice and carl; boom is gone */
+	ck_assert_int_eq(meta_config_get_int(db, "test.before", &v), 0);
+	ck_assert_int_eq(v, 1); /* what the caller did before the append stays */
+	ck_assert_int_eq(meta_log_tree_head(db, &size, head), 0);
+	ck_assert_int_eq(meta_log_tree_recompute(db, &tree), 0);
+	meta_tlog_root(&tree, now);
+	ck_assert_uint_eq(size, 2);
+	ck_assert_uint_eq(tree.size, 2);
+	ck_assert_int_eq(memcmp(head, now, sizeof(head)), 0);
+}
+END_TEST
+
 START_TEST(test_query_filters)
 {
 	struct meta_log_filter f = any();
@@ -717,6 +757,7 @@ int main(void)
 	tcase_add_test(tc, test_tree_proofs);
 	tcase_add_test(tc, test_tree_shows_tampering);
 	tcase_add_test(tc, test_tree_row_damaged);
+	tcase_add_test(tc, test_append_atomic_in_caller_tx);
 	tcase_add_test(tc, test_query_filters);
 	tcase_add_test(tc, test_query_paging);
 	tcase_add_test(tc, test_log_in_transactions);
