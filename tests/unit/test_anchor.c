@@ -373,7 +373,9 @@ START_TEST(restore_needs_the_admin_key)
 	/* the vault "restored" to an earlier state: its records cut short */
 	tamper("DROP TRIGGER access_log_no_delete;"
 	       "DELETE FROM access_log WHERE id > (SELECT max(id) - 3 FROM access_log);"
-	       "DELETE FROM access_tree");
+	       "DELETE FROM access_tree;"
+	       "CREATE TRIGGER access_log_no_delete BEFORE DELETE ON access_log\n"
+	       "BEGIN SELECT RAISE(ABORT, 'access records are append-only'); END;");
 	ck_assert_int_eq(meta_db_close(db) == NULL, 1);
 	ck_assert_int_eq(meta_db_open(dir, META_OPEN_RW, &db), 0);
 	/* a restored backup's tree matches its records */
