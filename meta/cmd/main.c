@@ -106,7 +106,8 @@ static const struct cli_command commands[] = {
 			 "[--journal] [--json]",
 		.summary = "check the access record against its tree head and checkpoints",
 		.help = "Options:\n"
-			"  --checkpoint FILE  also check a checkpoint you kept (repeatable)\n"
+			"  --checkpoint FILE\n"
+			"                   also check a checkpoint you kept (repeatable)\n"
 			"  --witness DIR    also check the newest checkpoint of a witness directory\n"
 			"                   (repeatable)\n"
 			"  --vkey KEY       the verifier key you kept (else the vault's own is used)\n"
@@ -123,7 +124,8 @@ static const struct cli_command commands[] = {
 		.usage = "prove RECORD-ID [--checkpoint FILE] [--out FILE]",
 		.summary = "write a proof that a record is in the signed access record",
 		.help = "Options:\n"
-			"  --checkpoint FILE  prove against this checkpoint (default: the newest\n"
+			"  --checkpoint FILE\n"
+			"                   prove against this checkpoint (default: the newest\n"
 			"                   kept in the vault, else one signed now)\n"
 			"  --out FILE       write to FILE (a new file) instead of standard output\n"
 			"  -h, --help       show this help\n",
@@ -167,6 +169,7 @@ static void help_global(void)
 	printf("\nThe auditors' tool: query a vault's access records and its inventory.\n"
 	       "It opens the vault read-only (it works while the vault is mounted) and needs\n"
 	       "a user who holds the metadata key (the auditor role); it never reads content.\n"
+	       "verify, verify-proof and checkpoint --vkey need no user and no passphrase.\n"
 	       "\nCommands:\n");
 	for (i = 0; i < N_COMMANDS; i++)
 		printf("  %-13s %s\n", commands[i].name, commands[i].summary);

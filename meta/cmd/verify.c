@@ -639,9 +639,12 @@ static int print_json(struct verify_run *run, const char *verdict, const char *r
 	for (size_t i = 0; i < run->n_anchors; i++) {
 		struct anchor *a = &run->anchors[i];
 		json_t *c = json_object();
+		/* a file name is any bytes: valid UTF-8 for JSON */
+		char *where = a->where ? out_text(a->where, strlen(a->where), OUT_TEXT_UTF8) : NULL;
 
 		json_object_set_new(c, "source", json_string(source_names[a->from]));
-		json_object_set_new(c, "where", a->where ? json_string(a->where) : json_null());
+		json_object_set_new(c, "where", where ? json_string(where) : json_null());
+		free(where);
 		json_object_set_new(c, "size",
 				    a->signed_ok ? json_integer((json_int_t)a->size) : json_null());
 		json_object_set_new(c, "state", json_string(state_names[a->state]));

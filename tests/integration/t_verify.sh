@@ -100,6 +100,12 @@ tc_verify_evidence() {
 	expect_verify 0 "checkpoint just taken" --checkpoint "$T/cp" --vkey-file "$T/vkey"
 	grep -q 'consistent with 1 checkpoint' "$T/verify.out" ||
 		fail "the checkpoint was not counted: $(head -n 1 "$T/verify.out")"
+	# a witness directory holding it (docs/format.md §11: `latest`)
+	mkdir -p "$T/witness"
+	cp "$T/cp" "$T/witness/latest"
+	expect_verify 0 "witness" --witness "$T/witness" --vkey-file "$T/vkey"
+	grep -q 'consistent with 1 checkpoint' "$T/verify.out" ||
+		fail "the witness's checkpoint was not counted: $(head -n 1 "$T/verify.out")"
 	expect_verify 0 "json" --checkpoint "$T/cp" --json
 	check_eq "$(jq -r .verdict "$T/verify.out")" intact "verify --json verdict"
 	# the auditor's commands changed nothing: vault.db has no checkpoint row
@@ -123,6 +129,7 @@ tc_verify_evidence() {
 		fail "edited record: the checkpoint file is not reported as rewritten"
 	grep -qE "lies in leaves [0-9]+\.\.[0-9]+ \(records [0-9]+\.\.[0-9]+" "$T/verify.out" ||
 		fail "edited record: no range of records named"
+	expect_found "one field edited, seen by the witness" 'FINDING witness' --witness "$T/witness"
 
 	tamper "DELETE FROM access_log WHERE id = $mid"
 	expect_found "one record deleted" 'FINDING file' "${cp[@]}"
