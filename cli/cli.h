@@ -17,6 +17,7 @@
 #define CLI_EXIT_USAGE	  2
 #define CLI_EXIT_DENIED	  3 /* refused, or wrong passphrase */
 #define CLI_EXIT_NO_VAULT 4
+#define CLI_EXIT_TAMPERED 5 /* vaultfs-meta verify, verify-proof: the evidence does not hold */
 
 #define CLI_PASSPHRASE_MAX 1024
 

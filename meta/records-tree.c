@@ -209,6 +209,11 @@ int meta_log_tree_head(struct meta_db *db, uint64_t *ret_size,
 	return 0;
 }
 
+int meta_log_tree_stored(struct meta_db *db, struct meta_tlog_frontier *ret)
+{
+	return tree_read(db, ret);
+}
+
 /* Call fn for each record in id order, up to max (0: all); stops at fn's error. */
 static int each_record(struct meta_db *db, uint64_t max,
 		       int (*fn)(void *arg, const struct meta_record *r), void *arg)

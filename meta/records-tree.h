@@ -29,6 +29,12 @@ int meta_record_leaf_hash(const struct meta_record *r, uint8_t ret_hash[META_TLO
 /* The stored tree head: its size (records) and root hash. */
 int meta_log_tree_head(struct meta_db *db, uint64_t *ret_size,
 		       uint8_t ret_root[META_TLOG_HASH_BYTES]);
+/*
+ * The stored frontier itself (access_tree), for a verifier that compares it
+ * node by node with the recomputed one: each perfect subtree whose roots
+ * differ is a range of leaves that changed. -EBADMSG as for the head.
+ */
+int meta_log_tree_stored(struct meta_db *db, struct meta_tlog_frontier *ret);
 /* The tree recomputed from the records alone (O(records)). */
 int meta_log_tree_recompute(struct meta_db *db, struct meta_tlog_frontier *ret);
 

@@ -12,7 +12,8 @@
  * starts from: the database opened read-only (so it works while the vault
  * is mounted and can change nothing), the --as user's keys unlocked, and
  * the configured level names. The subcommands are in
- * records.c (log, incidents) and inventory.c; text output in out.c.
+ * records.c (log, incidents), inventory.c and verify.c (checkpoint, verify,
+ * prove, verify-proof; the proof file in proof.c); text output in out.c.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -86,6 +87,62 @@ static const struct cli_command commands[] = {
 			"  -h, --help       show this help\n",
 	},
 	{
+		.name = "checkpoint",
+		.run = cmd_checkpoint,
+		.setup = AUDIT,
+		.usage = "checkpoint [--vkey] [--out FILE]",
+		.summary = "sign a checkpoint of the access record for you to keep",
+		.help = "Options:\n"
+			"  --vkey           print the vault's checkpoint verifier key instead\n"
+			"                   (no passphrase needed): what checks checkpoints and proofs\n"
+			"  --out FILE       write to FILE (a new file) instead of standard output\n"
+			"  -h, --help       show this help\n",
+	},
+	{
+		.name = "verify",
+		.run = cmd_verify,
+		.setup = CLI_OPENS_RO,
+		.usage = "verify [--checkpoint FILE]... [--witness DIR]... [--vkey KEY|--vkey-file F] "
+			 "[--journal] [--json]",
+		.summary = "check the access record against its tree head and checkpoints",
+		.help = "Options:\n"
+			"  --checkpoint FILE\n"
+			"                   also check a checkpoint you kept (repeatable)\n"
+			"  --witness DIR    also check the newest checkpoint of a witness directory\n"
+			"                   (repeatable)\n"
+			"  --vkey KEY       the verifier key you kept (else the vault's own is used)\n"
+			"  --vkey-file F    ... read from the first line of F\n"
+			"  --journal        also the system journal's newest (not yet available)\n"
+			"  --json           one JSON object\n"
+			"  -h, --help       show this help\n"
+			"Exit status: 0 intact, 5 tampering found, 1 a check could not be made.\n",
+	},
+	{
+		.name = "prove",
+		.run = cmd_prove,
+		.setup = AUDIT,
+		.usage = "prove RECORD-ID [--checkpoint FILE] [--out FILE]",
+		.summary = "write a proof that a record is in the signed access record",
+		.help = "Options:\n"
+			"  --checkpoint FILE\n"
+			"                   prove against this checkpoint (default: the newest\n"
+			"                   kept in the vault, else one signed now)\n"
+			"  --out FILE       write to FILE (a new file) instead of standard output\n"
+			"  -h, --help       show this help\n",
+	},
+	{
+		.name = "verify-proof",
+		.run = cmd_verify_proof,
+		.setup = 0,
+		.usage = "verify-proof --vkey KEY|--vkey-file FILE PROOF",
+		.summary = "check a proof file with the verifier key alone (no vault)",
+		.help = "Options:\n"
+			"  --vkey KEY       the vault's verifier key (NAME+KEYID+BASE64)\n"
+			"  --vkey-file F    ... read from the first line of F\n"
+			"  -h, --help       show this help\n"
+			"Exit status: 0 valid, 5 invalid, 1 unreadable, 2 usage.\n",
+	},
+	{
 		.name = "help",
 		.run = cmd_help_command,
 		.usage = "help [COMMAND]",
@@ -112,9 +169,10 @@ static void help_global(void)
 	printf("\nThe auditors' tool: query a vault's access records and its inventory.\n"
 	       "It opens the vault read-only (it works while the vault is mounted) and needs\n"
 	       "a user who holds the metadata key (the auditor role); it never reads content.\n"
+	       "verify, verify-proof and checkpoint --vkey need no user and no passphrase.\n"
 	       "\nCommands:\n");
 	for (i = 0; i < N_COMMANDS; i++)
-		printf("  %-11s %s\n", commands[i].name, commands[i].summary);
+		printf("  %-13s %s\n", commands[i].name, commands[i].summary);
 	printf("\nGlobal options:\n"
 	       "  --vault DIR             the vault directory (default: $VAULTFS_VAULT)\n"
 	       "  --as USER               the auditor whose keys decrypt paths and names\n"
@@ -124,7 +182,8 @@ static void help_global(void)
 	       "  -h, --help              show this help\n"
 	       "  --version               show the version\n"
 	       "\nExit status: 0 ok, 1 failed (also: a record that does not decrypt),\n"
-	       "2 usage, 3 denied or wrong passphrase, 4 no vault.\n"
+	       "2 usage, 3 denied or wrong passphrase, 4 no vault, 5 tampering found\n"
+	       "(verify, verify-proof).\n"
 	       "'" PROGRAM " COMMAND --help' describes a command; see also vaultfs-meta(1).\n");
 }
 

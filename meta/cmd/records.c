@@ -125,7 +125,7 @@ struct field_value {
 	char *text; /* malloc'd for V_TEXT */
 };
 
-static const char *outcome_class(int outcome)
+const char *cmd_outcome_class(int outcome)
 {
 	switch (outcome) {
 	case META_OUTCOME_OK:
@@ -142,7 +142,7 @@ static const char *outcome_class(int outcome)
 }
 
 /* "EACCES" for -EACCES; NULL for ok. */
-static const char *outcome_errno(int outcome, char *buf, size_t len)
+const char *cmd_outcome_errno(int outcome, char *buf, size_t len)
 {
 	const char *name;
 	int e = outcome < 0 ? -outcome : outcome;
@@ -311,9 +311,9 @@ static int fields_build(const struct cmd_session *s, const struct record_view *v
 	field_int(&f[F_LEVEL], r->level, r->level < 0);
 	if (level_name)
 		ret |= field_text(&f[F_LEVEL_NAME], level_name, strlen(level_name));
-	ret |=
-	    field_text(&f[F_OUTCOME], outcome_class(r->outcome), strlen(outcome_class(r->outcome)));
-	err = outcome_errno(r->outcome, ebuf, sizeof(ebuf));
+	ret |= field_text(&f[F_OUTCOME], cmd_outcome_class(r->outcome),
+			  strlen(cmd_outcome_class(r->outcome)));
+	err = cmd_outcome_errno(r->outcome, ebuf, sizeof(ebuf));
 	if (err)
 		ret |= field_text(&f[F_ERRNO], err, strlen(err));
 	field_int(&f[F_BYTES_READ], r->bytes_read, r->bytes_read < 0);
@@ -485,9 +485,9 @@ static int emit_human(struct records_out *o, const struct cmd_session *s,
 		cells[C_LEVEL] = name ? out_fmt("%d %s", r->level, name) : out_fmt("%d", r->level);
 		free(name);
 	}
-	err = outcome_errno(r->outcome, ebuf, sizeof(ebuf));
-	cells[C_OUTCOME] = err ? out_fmt("%s %s", outcome_class(r->outcome), err)
-			       : strdup(outcome_class(r->outcome));
+	err = cmd_outcome_errno(r->outcome, ebuf, sizeof(ebuf));
+	cells[C_OUTCOME] = err ? out_fmt("%s %s", cmd_outcome_class(r->outcome), err)
+			       : strdup(cmd_outcome_class(r->outcome));
 	cells[C_PATH] = human_paths(v);
 	cells[C_BYTES] = human_bytes(r);
 	cells[C_DETAIL] = term(r->detail);
@@ -521,9 +521,9 @@ static int emit(struct records_out *o, const struct cmd_session *s, const struct
 	if (r < 0)
 		return r;
 	o->count++;
-	if (strcmp(outcome_class(v->r->outcome), "denied") == 0)
+	if (strcmp(cmd_outcome_class(v->r->outcome), "denied") == 0)
 		o->denied++;
-	else if (strcmp(outcome_class(v->r->outcome), "integrity") == 0)
+	else if (strcmp(cmd_outcome_class(v->r->outcome), "integrity") == 0)
 		o->integrity++;
 	return 0;
 }

@@ -16,14 +16,30 @@ hashlib's SHA-256 alone, each proof is also checked with the RFC's
 verification algorithm, and the first eight leaves' roots are compared with
 RFC 6962's reference values (certificate-transparency's test leaves).
 
+proof-v1.txt (a proof file, docs/format.md §12) with its verifier key
+proof-v1.vkey: the file is parsed as §12 says, the checkpoint's C2SP signed
+note checked with Ed25519 from python3-cryptography (key id, signature,
+origin), the record's canonical bytes decoded as §10 says and compared with
+record.2.bytes of tlog-v1.txt, and the audit path checked with the RFC's
+algorithm against the signed root.
+
 Usage: tests/vectors/verify.py [VECTORS_DIR]
-Prints one line per part and exits 0 when every vector holds.
+       tests/vectors/verify.py --proof FILE (--vkey KEY | --vkey-file FILE)
+The first form prints one line per part and exits 0 when every vector holds;
+the second checks one proof file as vaultfs-meta verify-proof does, with
+nothing of vaultfs's code, prints the record and "valid", or "invalid:
+REASON" and exits 1.
 """
+import base64
+import binascii
+import re
 import hashlib
 import os
 import struct
 import sys
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.poly1305 import Poly1305
@@ -363,13 +379,168 @@ def check_crypto(v):
     print("§8 fingerprint: ok")
 
 
+class ProofError(Exception):
+    pass
+
+
+def b64(text, length=None):
+    """Canonical standard base64 (padding, no stray bits), as §12 demands."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise ProofError("bad base64")
+    if base64.b64encode(raw).decode() != text or (length is not None and len(raw) != length):
+        raise ProofError("bad base64")
+    return raw
+
+
+def decimal(text):
+    if not re.fullmatch(r"0|[1-9][0-9]{0,19}", text) or int(text) >= 2**64:
+        raise ProofError(f"bad number {text!r}")
+    return int(text)
+
+
+def parse_vkey(text):
+    """golang.org/x/mod/sumdb/note: NAME+KEYID+BASE64(0x01 || public key)."""
+    name, keyid, key = text.strip().split("+", 2)  # a name holds no "+", base64 may
+    key = b64(key)
+    if len(key) != 33 or key[0] != 1:
+        raise ProofError("not an Ed25519 verifier key")
+    if sha256(name.encode() + b"\n" + key)[:4] != bytes.fromhex(keyid):
+        raise ProofError("the verifier key's id does not match")
+    return name, bytes.fromhex(keyid), key[1:]
+
+
+def open_note(note, vkey):
+    """C2SP signed-note: the text, if a signature line by vkey verifies."""
+    name, keyid, pk = vkey
+    text, sep, sigs = note.partition(b"\n\n")
+    if not sep or not sigs.endswith(b"\n"):
+        raise ProofError("the checkpoint is not a well-formed signed note")
+    text += b"\n"
+    for line in sigs[:-1].split(b"\n"):
+        if not line.startswith("\u2014 ".encode()):
+            raise ProofError("the checkpoint is not a well-formed signed note")
+        who, _, sig = line[len("\u2014 ".encode()):].decode().partition(" ")
+        sig = b64(sig)
+        if who != name or sig[:4] != keyid:
+            continue
+        try:
+            Ed25519PublicKey.from_public_bytes(pk).verify(sig[4:], text)
+        except InvalidSignature:
+            raise ProofError("the checkpoint's signature does not verify")
+        return text.decode()
+    raise ProofError("the checkpoint is not signed by this verifier key")
+
+
+def decode_record(b):
+    """§10, encoding version 1."""
+    if len(b) < 73 or b[0] != 1:
+        raise ProofError("the record's bytes are malformed")
+    keys = ("id", "time_ns", "uid", "pid", "ino", "level", "outcome", "bytes_read",
+            "bytes_written", "closes")
+    r = dict(zip(keys, struct.unpack_from("<qqqqQiiqqq", b, 1)))
+    off = 73
+    for field in ("user", "comm", "op", "path", "path2", "detail"):
+        if off + 4 > len(b):
+            raise ProofError("the record's bytes are malformed")
+        (n,) = struct.unpack_from("<I", b, off)
+        if off + 4 + n > len(b):
+            raise ProofError("the record's bytes are malformed")
+        r[field] = b[off + 4:off + 4 + n]
+        off += 4 + n
+    if off != len(b):
+        raise ProofError("the record's bytes are malformed")
+    return r
+
+
+def check_proof(data, vkey):
+    """§12: the proof file's record, once everything holds."""
+    head, sep, note = data.partition(b"\ncheckpoint\n")
+    if not sep or len(data) > 256 * 1024:
+        raise ProofError("not a proof file")
+    lines = head.decode("ascii", "strict").split("\n")
+    if len(lines) < 5 or lines[0] != "vaultfs-proof v1":
+        raise ProofError("not a vaultfs-proof v1 file")
+    fields = {}
+    for line, key in zip(lines[1:5], ("index", "size", "record", "path")):
+        k, _, val = line.partition(" ")
+        if k != key:
+            raise ProofError(f"expected the {key} line")
+        fields[key] = val
+    index, size, npath = (decimal(fields[k]) for k in ("index", "size", "path"))
+    record = b64(fields["record"])
+    if not 0 < len(record) <= 65536 or index >= size or npath > 64:
+        raise ProofError("a field out of range")
+    if len(lines) != 5 + npath:
+        raise ProofError("the number of path hashes is not the path line's")
+    path = [b64(h, 32) for h in lines[5:]]
+    text = open_note(note, vkey).split("\n")
+    if len(text) < 4 or text[0] != vkey[0]:
+        raise ProofError("the checkpoint names another log than the verifier key")
+    if decimal(text[1]) != size:
+        raise ProofError("the proof's tree size is not its checkpoint's")
+    root = b64(text[2], 32)
+    rec = decode_record(record)
+    if not verify_inclusion(index, size, sha256(b"\x00" + record), path, root):
+        raise ProofError("the audit path does not lead from this record to the checkpoint's root")
+    return rec, index, size
+
+
+def check_golden_proof(folder, tlog):
+    data = open(os.path.join(folder, "proof-v1.txt"), "rb").read()
+    vkey = parse_vkey(open(os.path.join(folder, "proof-v1.vkey"), encoding="ascii").read())
+    rec, index, size = check_proof(data, vkey)
+    assert (index, size) == (2, 3)
+    assert encode_record(rec) == tlog["record.2.bytes"], "the proof's record is record.2"
+    flipped = bytearray(data)
+    flipped[data.index(b"path 1\n") + 10] ^= 1
+    try:
+        check_proof(bytes(flipped), vkey)
+        raise AssertionError("a flipped audit path verified")
+    except ProofError:
+        pass
+    print("§12 proof file: signature, record and audit path: ok")
+
+
+def proof_main(args):
+    path, vkey = None, None
+    while args:
+        opt = args.pop(0)
+        if opt == "--proof":
+            path = args.pop(0)
+        elif opt == "--vkey":
+            vkey = args.pop(0)
+        elif opt == "--vkey-file":
+            vkey = open(args.pop(0), encoding="ascii").readline()
+        else:
+            sys.exit(f"unknown option {opt}")
+    if not path or not vkey:
+        sys.exit("usage: verify.py --proof FILE (--vkey KEY | --vkey-file FILE)")
+    try:
+        rec, index, size = check_proof(open(path, "rb").read(), parse_vkey(vkey))
+    except (ProofError, UnicodeDecodeError, ValueError) as e:
+        print(f"invalid: {e}")
+        return 1
+    for k in ("id", "time_ns", "user", "uid", "pid", "comm", "op", "ino", "level", "outcome",
+              "bytes_read", "bytes_written", "closes", "detail"):
+        v = rec[k]
+        print(f"  {k:13} {v.decode('utf-8', 'replace') if isinstance(v, bytes) else v}")
+    print(f"  {'path':13} encrypted, {len(rec['path'])} bytes")
+    print(f"valid: leaf {index} of {size}")
+    return 0
+
+
 def main():
     folder = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
     check_crypto(read_vectors(os.path.join(folder, "crypto-v1.txt")))
     tlog = read_vectors(os.path.join(folder, "tlog-v1.txt"))
     check_tlog(tlog)
     check_records(tlog)
+    check_golden_proof(folder, tlog)
 
 
 if __name__ == "__main__":
+    if "--proof" in sys.argv[1:]:
+        sys.exit(proof_main(sys.argv[1:]))
     main()
