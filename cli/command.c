@@ -80,6 +80,18 @@ int cli_open_vault(struct cli_context *ctx, enum meta_open_mode mode)
 	return r == 0 ? CLI_EXIT_OK : ctx->prog->fail(ctx, CLI_FAIL_OPEN, ctx->vault, r);
 }
 
+/* Open read-only for inspection: a tampered schema is a finding, not a refusal. */
+static int cli_inspect_vault(struct cli_context *ctx)
+{
+	int r = meta_db_open_why(ctx->vault, META_OPEN_RO_INSPECT, &ctx->db, ctx->schema_finding);
+
+	if (r == -EPROTO && ctx->schema_finding[0]) {
+		cli_error_schema(ctx->vault, ctx->schema_finding);
+		return CLI_EXIT_FAILED;
+	}
+	return r == 0 ? CLI_EXIT_OK : ctx->prog->fail(ctx, CLI_FAIL_OPEN, ctx->vault, r);
+}
+
 /* The acting user: --as, else the vault user of our uid. */
 static int find_user(struct cli_context *ctx)
 {
@@ -123,7 +135,9 @@ int cli_setup(struct cli_context *ctx)
 	if ((f & (CLI_NEEDS_VAULT | CLI_OPENS_RO | CLI_OPENS_RW)) && !ctx->vault)
 		return ctx->prog->fail(ctx, CLI_FAIL_NO_VAULT_GIVEN, NULL, 0);
 	if (f & (CLI_OPENS_RO | CLI_OPENS_RW))
-		x = cli_open_vault(ctx, (f & CLI_OPENS_RW) ? META_OPEN_RW : META_OPEN_RO);
+		x = (f & CLI_INSPECTS)
+			? cli_inspect_vault(ctx)
+			: cli_open_vault(ctx, (f & CLI_OPENS_RW) ? META_OPEN_RW : META_OPEN_RO);
 	if (x == CLI_EXIT_OK && (f & (CLI_FINDS_USER | CLI_CHECKS_USER)))
 		x = find_user(ctx);
 	return x;

@@ -39,6 +39,8 @@ enum {
 				     auditor or an administrator */
 	CLI_ANCHORS = 1 << 6,	  /* after success with keys unlocked: the program's anchor hook
 				     (a signed checkpoint of the access record) */
+	CLI_INSPECTS = 1 << 7,	  /* with CLI_OPENS_RO: a tampered schema is opened anyway and
+				     said in ctx->schema_finding (vaultfs-meta verify) */
 };
 
 /* What went wrong, for the program's fail() hook. */
@@ -89,10 +91,11 @@ struct cli_context {
 	const char *passphrase_file;   /* --passphrase-file: the acting user's passphrase */
 	const char *witness;	       /* --witness or $VAULTFS_WITNESS: a witness directory */
 	struct meta_db *db;	       /* opened by cli_setup/cli_open_vault; closed by cli_main */
-	char user_name[META_NAME_MAX + 1];    /* the acting user (CLI_FINDS_USER) */
-	struct meta_user user;		      /* their record (CLI_CHECKS_USER) */
-	struct kt_keyring *keyring;	      /* their keys (cli_unlock); freed by cli_main */
-	const struct kt_meta_keys *meta_keys; /* with CLI_AUDITS: owned by keyring */
+	char schema_finding[META_OPEN_WHY_MAX]; /* CLI_INSPECTS: how the schema differs, or "" */
+	char user_name[META_NAME_MAX + 1];	/* the acting user (CLI_FINDS_USER) */
+	struct meta_user user;			/* their record (CLI_CHECKS_USER) */
+	struct kt_keyring *keyring;		/* their keys (cli_unlock); freed by cli_main */
+	const struct kt_meta_keys *meta_keys;	/* with CLI_AUDITS: owned by keyring */
 };
 
 /* Run the program: sodium, no core dumps, the global options, the command.

@@ -472,7 +472,8 @@ int meta_db_open_why(const char *dir, enum meta_open_mode mode, struct meta_db *
 	if (why)
 		why[0] = '\0';
 	if (!dir || !*dir || !ret_db ||
-	    (mode != META_OPEN_RW && mode != META_OPEN_RO && mode != META_OPEN_CREATE))
+	    (mode != META_OPEN_RW && mode != META_OPEN_RO && mode != META_OPEN_CREATE &&
+	     mode != META_OPEN_RO_INSPECT))
 		return -EINVAL;
 	if (asprintf(&path, "%s/%s", dir, META_DB_NAME) < 0) {
 		path = NULL;
@@ -490,7 +491,7 @@ int meta_db_open_why(const char *dir, enum meta_open_mode mode, struct meta_db *
 	if (r < 0)
 		goto out;
 
-	r = connect_db(path, mode == META_OPEN_RO, &db);
+	r = connect_db(path, mode == META_OPEN_RO || mode == META_OPEN_RO_INSPECT, &db);
 	if (r < 0)
 		goto out;
 
@@ -506,6 +507,8 @@ int meta_db_open_why(const char *dir, enum meta_open_mode mode, struct meta_db *
 		r = meta_tx_commit(db);
 	} else {
 		r = meta_schema_open(db, why, why ? META_OPEN_WHY_MAX : 0);
+		if (r == -EPROTO && mode == META_OPEN_RO_INSPECT && why && why[0])
+			r = 0; /* a known version with an altered schema: for inspection */
 	}
 out:
 	if (r < 0) {

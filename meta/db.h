@@ -31,9 +31,11 @@
 struct meta_db;
 
 enum meta_open_mode {
-	META_OPEN_RW,	  /* read-write, existing vault */
-	META_OPEN_RO,	  /* read-only (auditors; works while mounted) */
-	META_OPEN_CREATE, /* create a new vault.db; -EEXIST if one exists */
+	META_OPEN_RW,	      /* read-write, existing vault */
+	META_OPEN_RO,	      /* read-only (auditors; works while mounted) */
+	META_OPEN_CREATE,     /* create a new vault.db; -EEXIST if one exists */
+	META_OPEN_RO_INSPECT, /* read-only, and a schema that is not the expected one is
+			       * opened anyway, what differs in why[] (verify reports it) */
 };
 
 /*

@@ -151,7 +151,7 @@ int cmd_open_vault_only(struct cli_context *ctx)
 	const struct cli_command *was = ctx->cmd;
 	int x;
 
-	only.setup = CLI_OPENS_RO;
+	only.setup = CLI_OPENS_RO | (was->setup & CLI_INSPECTS);
 	ctx->cmd = &only;
 	x = cli_setup(ctx);
 	ctx->cmd = was;

@@ -101,7 +101,7 @@ static const struct cli_command commands[] = {
 	{
 		.name = "verify",
 		.run = cmd_verify,
-		.setup = CLI_OPENS_RO,
+		.setup = CLI_OPENS_RO | CLI_INSPECTS,
 		.usage = "verify [--checkpoint FILE]... [--witness DIR]... [--vkey KEY|--vkey-file F] "
 			 "[--journal] [--json]",
 		.summary = "check the access record against its tree head and checkpoints",

@@ -58,8 +58,12 @@ use_vault() {
 tamper() {
 	rm -rf "$V"
 	cp -a "$T/pristine" "$V" || fail "cannot copy the pristine vault"
-	sql "DROP TRIGGER IF EXISTS access_log_no_update; DROP TRIGGER IF EXISTS access_log_no_delete; $*" ||
-		fail "sqlite3 failed on: $*"
+	# a careful tamperer: the guard triggers dropped, the rows changed, the
+	# triggers made again exactly as they were (the schema check then passes)
+	local guards
+	guards=$(sql "SELECT sql || ';' FROM sqlite_schema WHERE name IN ('access_log_no_update', 'access_log_no_delete')")
+	sql "DROP TRIGGER IF EXISTS access_log_no_update; DROP TRIGGER IF EXISTS access_log_no_delete; $*;
+	     $guards" || fail "sqlite3 failed on: $*"
 }
 
 # forged_checkpoint FILE ORIGIN SIZE ROOT: a checkpoint note signed by a fresh Ed25519 key
@@ -79,6 +83,15 @@ open(out, "wb").write(text + b"\n" + "\u2014 ".encode() + origin.encode() + b" "
 EOF
 }
 
+# verify_counts CP WHAT: the verdict in $T/verify.out counts the checkpoint
+# CP (its size among the sizes; the vault's own checkpoints count too).
+verify_counts() {
+	local size
+	size=$(sed -n 2p "$1")
+	grep -qE "consistent with [0-9]+ checkpoints? \(sizes? ([0-9]+, )*$size[,)]" "$T/verify.out" ||
+		fail "$2 (size $size) was not counted: $(head -n 1 "$T/verify.out")"
+}
+
 tc_verify_evidence() {
 	need python3
 	new_vault
@@ -95,21 +108,21 @@ tc_verify_evidence() {
 
 	# more use, then the auditor's checkpoint
 	use_vault
+	local kept
+	kept=$(sql 'SELECT count(*) FROM checkpoints')
 	check meta_as audrey checkpoint --out "$T/cp"
 	check_fails meta_as audrey checkpoint --out "$T/cp" # never overwritten
 	expect_verify 0 "checkpoint just taken" --checkpoint "$T/cp" --vkey-file "$T/vkey"
-	grep -q 'consistent with 1 checkpoint' "$T/verify.out" ||
-		fail "the checkpoint was not counted: $(head -n 1 "$T/verify.out")"
+	verify_counts "$T/cp" "the checkpoint"
 	# a witness directory holding it (docs/format.md §11: `latest`)
 	mkdir -p "$T/witness"
 	cp "$T/cp" "$T/witness/latest"
 	expect_verify 0 "witness" --witness "$T/witness" --vkey-file "$T/vkey"
-	grep -q 'consistent with 1 checkpoint' "$T/verify.out" ||
-		fail "the witness's checkpoint was not counted: $(head -n 1 "$T/verify.out")"
+	verify_counts "$T/cp" "the witness's checkpoint"
 	expect_verify 0 "json" --checkpoint "$T/cp" --json
 	check_eq "$(jq -r .verdict "$T/verify.out")" intact "verify --json verdict"
-	# the auditor's commands changed nothing: vault.db has no checkpoint row
-	check_eq "$(sql 'SELECT count(*) FROM checkpoints')" 0 "checkpoints kept by an auditor's command"
+	# the auditor's commands changed nothing: no checkpoint row more
+	check_eq "$(sql 'SELECT count(*) FROM checkpoints')" "$kept" "checkpoints kept by an auditor's command"
 
 	# the log grows after the checkpoint: still consistent
 	use_vault
@@ -147,8 +160,22 @@ tc_verify_evidence() {
 	# (a forged frontier that matches): only a checkpoint kept outside shows it
 	tamper "ATTACH '$T/old.db' AS old; DELETE FROM access_log WHERE id > $old_max;
 		UPDATE access_tree SET (size, frontier) = (SELECT size, frontier FROM old.access_tree)"
+	# the vault's own checkpoints of the longer record still show it...
+	expect_found "truncated with a forged tree head" 'FINDING' --vkey-file "$T/vkey"
+	# ... unless the tamperer removes them too: then only a checkpoint kept
+	# outside the vault can
+	tamper "ATTACH '$T/old.db' AS old; DELETE FROM access_log WHERE id > $old_max;
+		UPDATE access_tree SET (size, frontier) = (SELECT size, frontier FROM old.access_tree);
+		DELETE FROM checkpoints WHERE size > (SELECT size FROM old.access_tree)"
 	expect_verify 0 "truncated with a forged tree head, nothing outside to compare (the limit)"
 	expect_found "truncated with a forged tree head" 'holds only [0-9]+ records' "${cp[@]}"
+
+	# a guard trigger dropped (and nothing else): verify opens the vault
+	# anyway and says so, where every other command refuses to open it
+	rm -rf "$V"
+	cp -a "$T/pristine" "$V"
+	sql "DROP TRIGGER access_log_no_delete" || fail "sqlite3"
+	expect_found "guard trigger dropped" "FINDING schema: missing trigger 'access_log_no_delete'" --vkey-file "$T/vkey"
 
 	# vault.db replaced by a copy from before the checkpoint
 	rm -rf "$V"
