@@ -33,6 +33,7 @@
 #include "vaultfs/deferred.h"
 #include "vaultfs/fuseio.h"
 #include "vaultfs/ops.h"
+#include "vaultfs/journalfeed.h"
 #include "vaultfs/record.h"
 #include "keytool/control-proto.h"
 #include "meta/ns.h"
@@ -44,6 +45,8 @@ struct options {
 	char *passphrase_file; /* --passphrase-file */
 	char *idle_text;       /* --idle-timeout */
 	struct vfs_idle idle;  /* parsed idle timeouts per level */
+	int journal;	       /* -o journal: records also to the system journal */
+	int journal_paths;     /* -o journal_paths: with their paths */
 	int foreground;	       /* -f */
 	int debug;	       /* -d */
 	int help;
@@ -62,6 +65,8 @@ static const struct fuse_opt option_spec[] = {OPT("--user=%s", user),
 					      OPT("--passphrase-file %s", passphrase_file),
 					      OPT("--idle-timeout=%s", idle_text),
 					      OPT("--idle-timeout %s", idle_text),
+					      OPT("journal", journal),
+					      OPT("journal_paths", journal_paths),
 					      FUSE_OPT_KEY("-h", KEY_HELP),
 					      FUSE_OPT_KEY("--help", KEY_HELP),
 					      FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -125,6 +130,8 @@ static void print_help(void)
 	    "                           e.g. 0=8h,1=8h,2=1h,3=15m (default; 0 = never)\n"
 	    "  -f                       stay in the foreground\n"
 	    "  -d                       debug output (implies -f)\n"
+	    "  -o journal               send every access record to the system journal too\n"
+	    "  -o journal_paths         ... with its paths (names may be personal data)\n"
 	    "  -o OPTIONS               FUSE mount options, e.g. allow_other\n"
 	    "  -h, --help               this help\n"
 	    "  -V, --version            version\n\n"
@@ -259,17 +266,26 @@ static int unlock_user(struct vfs *v, const struct options *o)
 	return 0;
 }
 
-static void record_self(struct vfs *v, const char *op, const char *detail)
+/* Record op by the daemon itself; the record's id, or 0 when it failed. */
+static int64_t record_self(struct vfs *v, const char *op, const char *detail)
 {
 	struct vfs_session *s;
 	struct vfs_caller c;
+	int64_t id = 0;
 
 	vfs_caller_fill(&c, getuid(), getgid(), getpid());
 	s = vfs_session_get(v->sessions, VFS_ANY_UID);
 	pthread_mutex_lock(&v->db_lock);
-	vfs_record(v, s, &c, op, META_ROOT_INO, "/", NULL, -1, 0, NULL, "%s", detail);
+	vfs_record(v, s, &c, op, META_ROOT_INO, "/", NULL, -1, 0, &id, "%s", detail);
 	pthread_mutex_unlock(&v->db_lock);
 	vfs_session_put(v->sessions, s);
+	return id;
+}
+
+/* What the journal feed has to say goes to the daemon's log (stderr). */
+static void journal_report(const char *msg)
+{
+	cli_error("%s", msg);
 }
 
 /* Is path the folder dir or inside it? Both absolute, without symlinks. */
@@ -323,6 +339,7 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 	struct fuse_session *se = NULL;
 	int lock_fd = -1, code, r;
 	char detail[PATH_MAX + 32];
+	int64_t mount_id;
 
 	pthread_mutex_init(&v.db_lock, NULL);
 	pthread_mutex_init(&v.keys_lock, NULL);
@@ -439,7 +456,21 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		snprintf(detail, sizeof(detail), "mountpoint=%s", abs ? abs : o->mountpoint);
 		free(abs);
 	}
-	record_self(&v, "mount", detail);
+	mount_id = record_self(&v, "mount", detail);
+	if (o->journal || o->journal_paths) {
+		/* From the mount record on; without it, where to begin is unknown. */
+		struct vfs_journal_feed *feed;
+
+		r = mount_id <= 0
+			? -EIO
+			: vfs_journal_feed_start(&v, o->journal_paths ? VFS_JOURNAL_PATHS : 0,
+						 mount_id - 1, journal_report, &feed);
+		if (r < 0)
+			cli_error("cannot start sending records to the system journal: %s",
+				  strerror(-r));
+		else
+			atomic_store(&v.journal, feed);
+	}
 	report(&status_fd, 0);
 	if (!o->foreground)
 		detach();
@@ -458,6 +489,7 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 out:
 	ctl = vfs_control_stop(ctl);
 	v.deferred = vfs_deferred_stop(v.deferred);
+	vfs_journal_feed_stop(atomic_exchange(&v.journal, NULL)); /* sends the last records */
 	v.blobpool = vfs_blobpool_stop(v.blobpool);
 	ckpt = vfs_checkpointer_stop(ckpt);
 	if (se)

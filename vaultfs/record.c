@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 
 #include "meta/records.h"
 #include "meta/ns.h"
+#include "vaultfs/journalfeed.h"
 
 /*
  * Process names: /proc/PID/comm is three system calls (open, read, close),
@@ -295,6 +297,8 @@ record_va(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c, cons
 		r = meta_log_append(v->db, &rec);
 	if (r == 0 && ret_id)
 		*ret_id = rec.id;
+	if (r == 0)
+		vfs_journal_feed_poke(atomic_load(&v->journal)); /* sends it once committed */
 	meta_record_clear(&rec);
 	vfs_session_put(v->sessions, borrowed);
 	return r;
