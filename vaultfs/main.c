@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -282,10 +284,17 @@ static int64_t record_self(struct vfs *v, const char *op, const char *detail)
 	return id;
 }
 
-/* What the journal feed has to say goes to the daemon's log (stderr). */
+/* Set once the daemon has left its terminal: its stderr is /dev/null then. */
+static atomic_bool detached;
+
+/* What the journal feed has to say goes to the daemon's log: stderr, or
+ * syslog (LOG_DAEMON) once detached. */
 static void journal_report(const char *msg)
 {
-	cli_error("%s", msg);
+	if (atomic_load(&detached))
+		syslog(LOG_DAEMON | LOG_WARNING, "%s", msg);
+	else
+		cli_error("%s", msg);
 }
 
 /* Is path the folder dir or inside it? Both absolute, without symlinks. */
@@ -472,8 +481,10 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 			atomic_store(&v.journal, feed);
 	}
 	report(&status_fd, 0);
-	if (!o->foreground)
+	if (!o->foreground) {
 		detach();
+		atomic_store(&detached, true);
+	}
 
 	loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_clone_fd(loop, 0);
