@@ -6,8 +6,8 @@
 # journald: the one running is used; without one, /lib/systemd/systemd-
 # journald is started for the case (it needs no systemd as PID 1: it listens
 # on /run/systemd/journal/socket and writes /run/log/journal) and stopped
-# after, and the directories it made are removed. A journald that was running
-# already is never touched.
+# after, and the directories it made (/run/systemd/journal, /run/log/journal)
+# are removed. A journald that was running already is never touched.
 
 JOURNALD=/lib/systemd/systemd-journald
 
@@ -35,9 +35,10 @@ journal_up() {
 	journal_listens && return 0
 	need_root
 	[[ -x $JOURNALD ]] || skip "no journald runs and $JOURNALD is not installed"
-	for d in /run/systemd/journal /run/log/journal; do
+	for d in /run/systemd/journal /run/log; do
 		[[ -e $d ]] || JD_MADE+=("$d")
 	done
+	[[ -e /run/log && ! -e /run/log/journal ]] && JD_MADE+=(/run/log/journal)
 	mkdir -p /run/systemd/journal
 	"$JOURNALD" </dev/null >"$T/journald.log" 2>&1 &
 	JD_PID=$!
