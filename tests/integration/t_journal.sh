@@ -27,9 +27,15 @@ journal_down() {
 }
 
 # journal_up: a journald for this case (see above); sets JD_PID when started here.
+# Cases that use journald, also of other test runs on the machine at the same
+# time, take turns (an flock held until the case ends), so that none stops a
+# journald that another one is using.
 journal_up() {
-	local d
-	need journalctl systemd-cat
+	local d lock=/run/lock/vaultfs-it-journald.lock
+	need journalctl systemd-cat flock
+	[[ -d /run/lock ]] || lock=${TMPDIR:-/tmp}/vaultfs-it-journald.lock
+	exec {JD_LOCK_FD}>>"$lock" || fail "cannot open $lock"
+	flock -w 120 "$JD_LOCK_FD" || fail "another test run held $lock for 120 s"
 	JD_PID=
 	JD_MADE=()
 	journal_listens && return 0
@@ -40,7 +46,7 @@ journal_up() {
 	done
 	[[ -e /run/log && ! -e /run/log/journal ]] && JD_MADE+=(/run/log/journal)
 	mkdir -p /run/systemd/journal
-	"$JOURNALD" </dev/null >"$T/journald.log" 2>&1 &
+	"$JOURNALD" </dev/null >"$T/journald.log" 2>&1 {JD_LOCK_FD}>&- &
 	JD_PID=$!
 	trap 'journal_down; it_case_cleanup' EXIT
 	if ! retry 50 journal_listens; then
