@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -249,6 +250,23 @@ START_TEST(checkpoint_line_and_refusals)
 }
 END_TEST
 
+/* journald_listens, below */
+static bool journald_listens(void);
+
+/* With nobody to send to, a send says so, never that it went. */
+START_TEST(nowhere_to_send_is_an_error)
+{
+	struct meta_record r = sample();
+	struct stat st;
+
+	if (journald_listens() || stat("/dev/log", &st) == 0) {
+		printf("skipped nowhere_to_send_is_an_error: a journald or /dev/log is here\n");
+		return;
+	}
+	ck_assert_int_eq(kt_journal_send_record(NULL, &r, NULL, NULL), -ENOTCONN);
+}
+END_TEST
+
 START_TEST(outcome_names)
 {
 	char buf[16];
@@ -385,6 +403,7 @@ int main(int argc, char **argv)
 		tcase_add_test(tc, values_cannot_forge_fields);
 		tcase_add_test(tc, checkpoint_line_and_refusals);
 		tcase_add_test(tc, outcome_names);
+		tcase_add_test(tc, nowhere_to_send_is_an_error);
 	}
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
