@@ -26,16 +26,23 @@ journal_down() {
 	JD_MADE=()
 }
 
+# journal_lock: take turns with other cases that use journald (see journal_up).
+journal_lock() {
+	local lock=/run/lock/vaultfs-it-journald.lock
+	need flock
+	[[ -d /run/lock ]] || lock=${TMPDIR:-/tmp}/vaultfs-it-journald.lock
+	exec {JD_LOCK_FD}>>"$lock" || fail "cannot open $lock"
+	flock -w 120 "$JD_LOCK_FD" || fail "another test run held $lock for 120 s"
+}
+
 # journal_up: a journald for this case (see above); sets JD_PID when started here.
 # Cases that use journald, also of other test runs on the machine at the same
 # time, take turns (an flock held until the case ends), so that none stops a
 # journald that another one is using.
 journal_up() {
-	local d lock=/run/lock/vaultfs-it-journald.lock
-	need journalctl systemd-cat flock
-	[[ -d /run/lock ]] || lock=${TMPDIR:-/tmp}/vaultfs-it-journald.lock
-	exec {JD_LOCK_FD}>>"$lock" || fail "cannot open $lock"
-	flock -w 120 "$JD_LOCK_FD" || fail "another test run held $lock for 120 s"
+	local d
+	need journalctl systemd-cat
+	journal_lock
 	JD_PID=
 	JD_MADE=()
 	journal_listens && return 0
@@ -151,3 +158,31 @@ tc_journal_checkpoint() {
 	journal_down
 }
 it_case journal_checkpoint
+
+# Without a journald (and usually without /dev/log) the mount works as
+# ever: the first failed send is reported once in the daemon's log, the
+# count at unmount, and nothing fails.
+tc_journal_unavailable() {
+	need systemd-cat
+	journal_lock
+	journal_listens && skip "a journald runs here (the case needs none)"
+	new_vault
+	it_mount alice -o journal
+	echo a >"$M/a" || fail "write with -o journal and no journald"
+	cat "$M/a" >/dev/null || fail "read with -o journal and no journald"
+	check mv "$M/a" "$M/b"
+	it_umount
+	if [[ -S /dev/log ]]; then
+		check_eq "$(grep -c 'records go to syslog' "$T/daemon.log")" 1 "reports of the syslog fallback"
+	else
+		check_eq "$(grep -c 'cannot send access record' "$T/daemon.log")" 1 "reports of a failed send"
+		grep -qE '^vaultfs: [0-9]+ of [0-9]+ access records could not be sent' "$T/daemon.log" ||
+			{
+				note_file "$T/daemon.log" 10
+				fail "no count of failed sends at unmount"
+			}
+	fi
+	records "$T/r.json"
+	expect_record "$T/r.json" '.op == "rename" and .path == "/a" and .path2 == "/b"' "the rename, in the vault"
+}
+it_case journal_unavailable
