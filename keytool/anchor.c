@@ -233,8 +233,25 @@ out:
 	return r;
 }
 
+/* A copy of a checkpoint's text fields. */
+static int checkpoint_copy(const struct kt_checkpoint *from, struct kt_checkpoint *to)
+{
+	*to = *from;
+	to->n_ext = 0;
+	for (size_t i = 0; i < from->n_ext; i++) {
+		to->ext[i] = strdup(from->ext[i]);
+		if (!to->ext[i]) {
+			kt_checkpoint_clear(to);
+			return -ENOMEM;
+		}
+		to->n_ext = i + 1;
+	}
+	return 0;
+}
+
 int kt_log_restore(struct meta_db *db, struct kt_keyring *admin, const char *dir,
-		   const char *reason, uint64_t *ret_from, uint64_t *ret_to)
+		   const struct kt_checkpoint *held_elsewhere, const char *reason,
+		   uint64_t *ret_from, uint64_t *ret_to, char **ret_note)
 {
 	struct kt_checkpoint held = {0}, cp = {0};
 	struct kt_note_verifier v;
@@ -246,13 +263,15 @@ int kt_log_restore(struct meta_db *db, struct kt_keyring *admin, const char *dir
 	uint64_t size;
 	int r;
 
-	if (!db || !admin || !dir || !reason)
+	if (!db || !admin || (!dir && !held_elsewhere) || !reason)
 		return -EINVAL;
 	r = kt_log_verifier(db, &v);
 	if (r == 0)
 		r = kt_log_origin(db, origin);
-	if (r == 0)
+	if (r == 0 && dir)
 		r = kt_witness_latest(dir, &v, &held);
+	else if (r == 0)
+		r = checkpoint_copy(held_elsewhere, &held);
 	if (r < 0)
 		return r;
 	r = kt_log_extends(db, &held);
@@ -262,8 +281,8 @@ int kt_log_restore(struct meta_db *db, struct kt_keyring *admin, const char *dir
 	}
 	if (r != -ESTALE && r != -EBADMSG)
 		goto out;
-	snprintf(detail, sizeof(detail), "witness held %llu records; reason: %s",
-		 (unsigned long long)held.size, reason);
+	snprintf(detail, sizeof(detail), "%s held %llu records; reason: %s",
+		 dir ? "the witness" : "the system journal", (unsigned long long)held.size, reason);
 	r = kt_admin_begin(db, admin, "restore-accept", detail);
 	if (r < 0)
 		goto out;
@@ -283,13 +302,17 @@ int kt_log_restore(struct meta_db *db, struct kt_keyring *admin, const char *dir
 		snprintf(name, sizeof(name), "%s%s", origin, KT_RESTORE_KEY_SUFFIX);
 		r = sk ? kt_note_sign(rtext, name, sk, &restore) : -ENOMEM;
 	}
-	if (r == 0)
+	if (r == 0 && dir)
 		r = kt_witness_restore(dir, &v, note, strlen(note), restore, strlen(restore));
 	if (r == 0) {
 		if (ret_from)
 			*ret_from = held.size;
 		if (ret_to)
 			*ret_to = cp.size;
+		if (ret_note) {
+			*ret_note = note;
+			note = NULL;
+		}
 	}
 out:
 	free(note);

@@ -72,15 +72,19 @@ int kt_log_witness(struct meta_db *db, const char *dir, const struct kt_note_ver
 
 /*
  * Accept, as administrator admin, that this vault was deliberately put back
- * to an earlier state (a backup restored) although the witness directory dir
- * holds a checkpoint its record does not extend: record it (op
- * "restore-accept", with reason), sign a checkpoint of the record as it now
- * is, and hand the witness that checkpoint with a restore statement signed by
- * the administration key (keytool/witness.h: kt_witness_restore; the witness
- * keeps what it held under history.<n>/). *ret_from and *ret_to: the sizes
- * of the witness's checkpoint before and after. -EALREADY when the record
- * extends what the witness holds (nothing to accept); -EACCES not an
- * administrator; kt_witness_restore's errors.
+ * to an earlier state (a backup restored) although an anchor holds a
+ * checkpoint its record does not extend: the witness directory dir, or (dir
+ * NULL) held_elsewhere, the newest checkpoint another anchor (the system
+ * journal) holds. Record it (op "restore-accept", with reason), sign a
+ * checkpoint of the record as it now is (into *ret_note, malloc'd, may be
+ * NULL: the caller sends it to the journal), and with dir hand the witness
+ * that checkpoint with a restore statement signed by the administration key
+ * (keytool/witness.h: kt_witness_restore; the witness keeps what it held
+ * under history.<n>/). *ret_from and *ret_to: the sizes of the anchor's
+ * checkpoint before and after. -EALREADY when the record extends what the
+ * anchor holds (nothing to accept); -EACCES not an administrator;
+ * kt_witness_restore's errors.
  */
 int kt_log_restore(struct meta_db *db, struct kt_keyring *admin, const char *dir,
-		   const char *reason, uint64_t *ret_from, uint64_t *ret_to);
+		   const struct kt_checkpoint *held_elsewhere, const char *reason,
+		   uint64_t *ret_from, uint64_t *ret_to, char **ret_note);

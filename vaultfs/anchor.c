@@ -5,6 +5,7 @@
 #include "vaultfs/anchor.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -14,6 +15,7 @@
 #include <time.h>
 
 #include "keytool/anchor.h"
+#include "keytool/journal.h"
 #include "keytool/witness.h"
 #include "meta/records-tree.h"
 #include "vaultfs/record.h"
@@ -43,6 +45,7 @@ struct vfs_anchor {
 	uint64_t last_size; /* of the last checkpoint made */
 	time_t last_time;
 	bool witness_down; /* reported once until it works again */
+	bool journal_down; /* reported once */
 	bool no_key_said;
 	pthread_t thread;
 	pthread_mutex_t lock;
@@ -50,25 +53,39 @@ struct vfs_anchor {
 	bool stop; /* (lock) */
 };
 
-int vfs_anchor_check(struct vfs *v, const char *witness, char *why, size_t why_size)
+/* Does the record extend held, a verified checkpoint that `where` holds?
+ * 0, or -ESTALE / -EBADMSG / -errno with why[] said. */
+static int compare(struct vfs *v, const struct kt_checkpoint *held, const char *where, char *why,
+		   size_t why_size)
 {
-	struct kt_note_verifier ver;
-	struct kt_checkpoint held = {0};
-	uint64_t size = 0;
 	uint8_t root[META_TLOG_HASH_BYTES];
-	int r;
+	uint64_t size = 0;
+	int r = meta_log_tree_head(v->db, &size, root);
 
-	why[0] = '\0';
-	if (!witness)
-		return 0;
-	r = kt_log_verifier(v->db, &ver);
-	if (r == -ENOKEY)
-		return 0; /* a vault without signing keys yet: nothing was anchored */
-	if (r < 0) {
-		snprintf(why, why_size, "cannot read the vault's checkpoint key: %s", strerror(-r));
-		return r;
-	}
-	r = kt_witness_latest(witness, &ver, &held);
+	if (r == 0)
+		r = kt_log_extends(v->db, held);
+	if (r == -ESTALE)
+		snprintf(why, why_size,
+			 "the vault was rolled back: its access record has %llu records, %s holds "
+			 "a checkpoint of %llu",
+			 (unsigned long long)size, where, (unsigned long long)held->size);
+	else if (r == -EBADMSG)
+		snprintf(why, why_size,
+			 "the vault's access record was rewritten: its first %llu records do not "
+			 "hash to the checkpoint %s holds",
+			 (unsigned long long)held->size, where);
+	else if (r < 0)
+		snprintf(why, why_size, "cannot check the access record: %s", strerror(-r));
+	return r;
+}
+
+static int check_witness(struct vfs *v, const struct kt_note_verifier *ver, const char *witness,
+			 char *why, size_t why_size)
+{
+	struct kt_checkpoint held = {0};
+	char where[PATH_MAX + 16];
+	int r = kt_witness_latest(witness, ver, &held);
+
 	if (r == -ENOENT)
 		return 0;
 	if (r == -ENOKEY || r == -EBADMSG) {
@@ -78,36 +95,58 @@ int vfs_anchor_check(struct vfs *v, const char *witness, char *why, size_t why_s
 		    "sign (the key in vault.db was replaced, or the witness belongs to another "
 		    "vault)",
 		    witness);
-		r = -EBADMSG;
-		goto incident;
+		return -EBADMSG;
 	}
 	if (r < 0) {
 		snprintf(why, why_size, "cannot read the witness %s: %s", witness, strerror(-r));
 		return r;
 	}
-	/* kt_witness_latest verified it; check the record against it */
-	r = meta_log_tree_head(v->db, &size, root);
-	if (r == 0)
-		r = kt_log_extends(v->db, &held);
-	if (r == -ESTALE)
-		snprintf(why, why_size,
-			 "the vault was rolled back: its access record has %llu records, the "
-			 "witness %s holds a checkpoint of %llu",
-			 (unsigned long long)size, witness, (unsigned long long)held.size);
-	else if (r == -EBADMSG)
-		snprintf(why, why_size,
-			 "the vault's access record was rewritten: its first %llu records do not "
-			 "hash to the checkpoint the witness %s holds",
-			 (unsigned long long)held.size, witness);
-	else if (r < 0)
-		snprintf(why, why_size, "cannot check the access record: %s", strerror(-r));
-	if (r != -ESTALE && r != -EBADMSG) {
-		kt_checkpoint_clear(&held);
+	snprintf(where, sizeof(where), "the witness %s", witness);
+	r = compare(v, &held, where, why, why_size);
+	kt_checkpoint_clear(&held);
+	return r;
+}
+
+static int check_journal(struct vfs *v, const struct kt_note_verifier *ver, char *why,
+			 size_t why_size)
+{
+	struct kt_checkpoint held = {0};
+	int r = kt_journal_newest_signed(ver, NULL, NULL, &held);
+
+	if (r < 0)
+		return 0; /* no journal here, or nothing of this vault's in it */
+	r = compare(v, &held, "the system journal", why, why_size);
+	kt_checkpoint_clear(&held);
+	return r;
+}
+
+int vfs_anchor_check(struct vfs *v, const char *witness, char *why, size_t why_size)
+{
+	struct kt_note_verifier ver;
+	int r, rw = 0;
+
+	why[0] = '\0';
+	r = kt_log_verifier(v->db, &ver);
+	if (r == -ENOKEY)
+		return 0; /* a vault without signing keys yet: nothing was anchored */
+	if (r < 0) {
+		snprintf(why, why_size, "cannot read the vault's checkpoint key: %s", strerror(-r));
 		return r;
 	}
+	if (witness) {
+		rw = check_witness(v, &ver, witness, why, why_size);
+		if (rw == -ESTALE || rw == -EBADMSG)
+			goto incident;
+	}
+	r = check_journal(v, &ver, why, why_size);
+	if (r == -ESTALE || r == -EBADMSG)
+		goto incident;
+	if (rw < 0 && why[0] == '\0')
+		snprintf(why, why_size, "cannot read the witness %s: %s", witness, strerror(-rw));
+	return rw < 0 ? rw : r;
 incident:
-	vfs_record_daemon(v, "rollback", r, "%s", why);
-	kt_checkpoint_clear(&held);
+	r = rw == -ESTALE || rw == -EBADMSG ? rw : r;
+	vfs_record_daemon(v, "rollback", NULL, r, "%s", why);
 	return r;
 }
 
@@ -138,11 +177,17 @@ static bool find_seed(struct vfs_anchor *a)
 	return found;
 }
 
-/* Offer note to the witness; a refusal is an incident. */
+/* Send note to the system journal, and offer it to the witness; a refusal
+ * by the witness is an incident. */
 static void publish(struct vfs_anchor *a, const char *note, uint64_t size)
 {
 	int r;
 
+	r = kt_journal_send_checkpoint(a->verifier.name, note, strlen(note));
+	if (r < 0 && r != -ENOTCONN && !a->journal_down) {
+		say("cannot send the checkpoint to the system journal: %s", strerror(-r));
+		a->journal_down = true;
+	}
 	if (!a->witness)
 		return;
 	r = kt_log_witness(a->own, a->witness, &a->verifier, note);
@@ -154,7 +199,7 @@ static void publish(struct vfs_anchor *a, const char *note, uint64_t size)
 		say("the witness %s refused the checkpoint of %llu records: it holds one "
 		    "this vault's record does not extend (%s)",
 		    a->witness, (unsigned long long)size, strerror(-r));
-		vfs_record_daemon(a->v, "anchor", r,
+		vfs_record_daemon(a->v, "anchor", NULL, r,
 				  "witness %s refused the checkpoint of %llu records: it holds one "
 				  "the record does not extend",
 				  a->witness, (unsigned long long)size);
@@ -162,7 +207,7 @@ static void publish(struct vfs_anchor *a, const char *note, uint64_t size)
 	}
 	if (!a->witness_down) {
 		say("cannot offer the checkpoint to the witness %s: %s", a->witness, strerror(-r));
-		vfs_record_daemon(a->v, "anchor", r, "witness %s unreachable: %s", a->witness,
+		vfs_record_daemon(a->v, "anchor", NULL, r, "witness %s unreachable: %s", a->witness,
 				  strerror(-r));
 		a->witness_down = true;
 	}

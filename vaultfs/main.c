@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "config.h"
@@ -34,6 +36,7 @@
 #include "vaultfs/deferred.h"
 #include "vaultfs/fuseio.h"
 #include "vaultfs/ops.h"
+#include "vaultfs/journalfeed.h"
 #include "vaultfs/record.h"
 #include "keytool/control-proto.h"
 #include "meta/ns.h"
@@ -46,6 +49,8 @@ struct options {
 	char *idle_text;       /* --idle-timeout */
 	char *witness;	       /* --witness: a witness directory for checkpoints */
 	struct vfs_idle idle;  /* parsed idle timeouts per level */
+	int journal;	       /* -o journal: records also to the system journal */
+	int journal_paths;     /* -o journal_paths: with their paths */
 	int foreground;	       /* -f */
 	int debug;	       /* -d */
 	int help;
@@ -66,6 +71,8 @@ static const struct fuse_opt option_spec[] = {OPT("--user=%s", user),
 					      OPT("--idle-timeout %s", idle_text),
 					      OPT("--witness=%s", witness),
 					      OPT("--witness %s", witness),
+					      OPT("journal", journal),
+					      OPT("journal_paths", journal_paths),
 					      FUSE_OPT_KEY("-h", KEY_HELP),
 					      FUSE_OPT_KEY("--help", KEY_HELP),
 					      FUSE_OPT_KEY("-V", KEY_VERSION),
@@ -133,6 +140,8 @@ static void print_help(void)
 	    "                           while mounted is offered to it\n"
 	    "  -f                       stay in the foreground\n"
 	    "  -d                       debug output (implies -f)\n"
+	    "  -o journal               send every access record to the system journal too\n"
+	    "  -o journal_paths         ... with its paths (names may be personal data)\n"
 	    "  -o OPTIONS               FUSE mount options, e.g. allow_other\n"
 	    "  -h, --help               this help\n"
 	    "  -V, --version            version\n\n"
@@ -271,6 +280,19 @@ static int unlock_user(struct vfs *v, const struct options *o)
 	return 0;
 }
 
+/* Set once the daemon has left its terminal: its stderr is /dev/null then. */
+static atomic_bool detached;
+
+/* What the journal feed has to say goes to the daemon's log: stderr, or
+ * syslog (LOG_DAEMON) once detached. */
+static void journal_report(const char *msg)
+{
+	if (atomic_load(&detached))
+		syslog(LOG_DAEMON | LOG_WARNING, "%s", msg);
+	else
+		cli_error("%s", msg);
+}
+
 /* Is path the folder dir or inside it? Both absolute, without symlinks. */
 static bool path_within(const char *path, const char *dir)
 {
@@ -324,6 +346,7 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 	struct fuse_session *se = NULL;
 	int lock_fd = -1, code, r;
 	char detail[PATH_MAX + 32];
+	int64_t mount_id = 0;
 
 	pthread_mutex_init(&v.db_lock, NULL);
 	pthread_mutex_init(&v.keys_lock, NULL);
@@ -362,7 +385,7 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		} else {
 			/* unreachable witness: availability first, but said and recorded */
 			cli_error("warning: %s; mounting without the rollback check", why);
-			vfs_record_daemon(&v, "rollback-check", r, "%s", why);
+			vfs_record_daemon(&v, "rollback-check", NULL, r, "%s", why);
 		}
 	}
 	if (code == 0 && (r = vfs_remove_orphans(&v)) < 0) {
@@ -457,10 +480,26 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 		snprintf(detail, sizeof(detail), "mountpoint=%s", abs ? abs : o->mountpoint);
 		free(abs);
 	}
-	vfs_record_daemon(&v, "mount", 0, "%s", detail);
+	vfs_record_daemon(&v, "mount", &mount_id, 0, "%s", detail);
+	if (o->journal || o->journal_paths) {
+		/* From the mount record on; without it, where to begin is unknown. */
+		struct vfs_journal_feed *feed;
+
+		r = mount_id <= 0
+			? -EIO
+			: vfs_journal_feed_start(&v, o->journal_paths ? VFS_JOURNAL_PATHS : 0,
+						 mount_id - 1, journal_report, &feed);
+		if (r < 0)
+			cli_error("cannot start sending records to the system journal: %s",
+				  strerror(-r));
+		else
+			atomic_store(&v.journal, feed);
+	}
 	report(&status_fd, 0);
-	if (!o->foreground)
+	if (!o->foreground) {
 		detach();
+		atomic_store(&detached, true);
+	}
 
 	loop = fuse_loop_cfg_create();
 	fuse_loop_cfg_set_clone_fd(loop, 0);
@@ -469,7 +508,7 @@ static int serve(struct options *o, struct fuse_args *args, int status_fd)
 	r = fuse_session_loop_mt(se, loop);
 	fuse_loop_cfg_destroy(loop);
 	v.deferred = vfs_deferred_stop(v.deferred); /* every handle is released by now */
-	vfs_record_daemon(&v, "unmount", 0, "%s", r == 0 ? "" : "loop ended with an error");
+	vfs_record_daemon(&v, "unmount", NULL, 0, "%s", r == 0 ? "" : "loop ended with an error");
 	anchor = vfs_anchor_stop(anchor); /* the last checkpoint, with the unmount record */
 	fuse_session_unmount(se);
 	fuse_remove_signal_handlers(se);
@@ -478,6 +517,7 @@ out:
 	anchor = vfs_anchor_stop(anchor);
 	ctl = vfs_control_stop(ctl);
 	v.deferred = vfs_deferred_stop(v.deferred);
+	vfs_journal_feed_stop(atomic_exchange(&v.journal, NULL)); /* sends the last records */
 	v.blobpool = vfs_blobpool_stop(v.blobpool);
 	ckpt = vfs_checkpointer_stop(ckpt);
 	if (se)

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +21,7 @@
 
 #include "meta/records.h"
 #include "meta/ns.h"
+#include "vaultfs/journalfeed.h"
 
 /*
  * Process names: /proc/PID/comm is three system calls (open, read, close),
@@ -295,6 +297,8 @@ record_va(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c, cons
 		r = meta_log_append(v->db, &rec);
 	if (r == 0 && ret_id)
 		*ret_id = rec.id;
+	if (r == 0)
+		vfs_journal_feed_poke(atomic_load(&v->journal)); /* sends it once committed */
 	meta_record_clear(&rec);
 	vfs_session_put(v->sessions, borrowed);
 	return r;
@@ -333,7 +337,8 @@ int vfs_record_denial(struct vfs *v, struct vfs_session *s, const struct vfs_cal
 	return err;
 }
 
-int vfs_record_daemon(struct vfs *v, const char *op, int outcome, const char *detail_fmt, ...)
+int vfs_record_daemon(struct vfs *v, const char *op, int64_t *ret_id, int outcome,
+		      const char *detail_fmt, ...)
 {
 	struct vfs_session *s;
 	struct vfs_caller c;
@@ -344,7 +349,7 @@ int vfs_record_daemon(struct vfs *v, const char *op, int outcome, const char *de
 	s = vfs_session_get(v->sessions, VFS_ANY_UID);
 	va_start(ap, detail_fmt);
 	pthread_mutex_lock(&v->db_lock);
-	r = record_va(v, s, &c, op, META_ROOT_INO, "/", NULL, -1, outcome, NULL, detail_fmt, ap);
+	r = record_va(v, s, &c, op, META_ROOT_INO, "/", NULL, -1, outcome, ret_id, detail_fmt, ap);
 	pthread_mutex_unlock(&v->db_lock);
 	va_end(ap);
 	vfs_session_put(v->sessions, s);

@@ -61,10 +61,10 @@ int vfs_record(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c,
 /*
  * A record of the daemon itself (mount, unmount, anchors): the daemon's
  * uid, pid and process, the root folder, the mount's own keys if it has
- * some. Takes db_lock; call it without.
+ * some; its id into *ret_id (may be NULL). Takes db_lock; call it without.
  */
-int vfs_record_daemon(struct vfs *v, const char *op, int outcome, const char *detail_fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+int vfs_record_daemon(struct vfs *v, const char *op, int64_t *ret_id, int outcome,
+		      const char *detail_fmt, ...) __attribute__((format(printf, 5, 6)));
 
 int vfs_record_denial(struct vfs *v, struct vfs_session *s, const struct vfs_caller *c,
 		      const char *op, uint64_t ino, uint64_t parent, const char *name, int level,

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -21,6 +22,7 @@
 struct fuse_session;
 struct vfs_deferred;
 struct vfs_blobpool;
+struct vfs_journal_feed;
 struct kt_store;
 
 #define VFS_DCACHE_MAX 65536 /* directories whose names the daemon remembers */
@@ -42,6 +44,10 @@ struct vfs {
 	struct vfs_blobpool *blobpool; /* empty blob files made ahead; NULL: none */
 	double attr_timeout;	       /* seconds the kernel may cache attributes */
 	double entry_timeout;	       /* seconds the kernel may cache names */
+
+	/* Records also to the system journal (-o journal, journalfeed.h); NULL: off.
+	 * Set once the mount is recorded, cleared before the feed stops. */
+	_Atomic(struct vfs_journal_feed *) journal;
 };
 
 /* Who is calling: filled from the FUSE request and /proc. */

@@ -10,6 +10,7 @@
 #include "keytool/cmd/cmd.h"
 
 #include "keytool/anchor.h"
+#include "keytool/journal.h"
 #include "keytool/signing.h"
 #include "meta/roles.h"
 
@@ -152,6 +153,27 @@ void anchor_after_key_operation(struct cli_context *ctx)
 	if (r < 0) {
 		cli_error("warning: no checkpoint of the access record made: %s", strerror(-r));
 		return;
+	}
+	/* the system journal: a copy anyone can read, that vault.db's writer
+	 * cannot unsay; never over a newer one this record does not extend
+	 * (an administration after a rollback must not bless it) */
+	if (kt_log_verifier(ctx->db, &v) == 0) {
+		struct kt_checkpoint held = {0};
+
+		r = kt_journal_newest_signed(&v, NULL, NULL, &held);
+		r = r == 0 ? kt_log_extends(ctx->db, &held) : 0;
+		kt_checkpoint_clear(&held);
+		if (r == -ESTALE || r == -EBADMSG)
+			cli_error(
+			    "warning: the system journal holds a checkpoint of this vault that "
+			    "its access record does not extend (rolled back or rewritten?): "
+			    "the new checkpoint is not sent; if a backup was restored on "
+			    "purpose, see 'vaultfs-keytool restore-accept'");
+		else if (r == 0)
+			r = kt_journal_send_checkpoint(v.name, note, strlen(note));
+		if (r < 0 && r != -ENOTCONN && r != -ESTALE && r != -EBADMSG)
+			cli_error("warning: cannot send the checkpoint to the system journal: %s",
+				  strerror(-r));
 	}
 	if (ctx->witness) {
 		r = kt_log_verifier(ctx->db, &v);

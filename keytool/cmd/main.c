@@ -83,12 +83,12 @@ static const struct cli_command commands[] = {
      "Remove every grant whose expiry has passed and rotate those roles' keys as a "
      "revocation does (run hourly by vaultfs-expire@.timer)",
      NULL},
-    {"restore-accept", cmd_restore_accept, ACTING,
-     "--vault DIR --as ADMIN --witness DIR restore-accept --reason TEXT",
+    {"restore-accept", cmd_restore_accept, CLI_OPENS_RW | CLI_CHECKS_USER,
+     "--vault DIR --as ADMIN [--witness DIR] restore-accept --reason TEXT",
      "State that the vault was put back to an earlier state on purpose (a backup restored): "
-     "recorded, and the witness directory keeps what it held under history.N/ and takes "
-     "the restored vault's checkpoints from now on, with a statement signed by the "
-     "administration key",
+     "recorded; the witness directory (if given) keeps what it held under history.N/ and "
+     "takes the restored vault's checkpoints from now on, with a statement signed by the "
+     "administration key; the restored vault's checkpoint goes to the system journal",
      "  --reason TEXT  why (kept in the access record)\n"},
     {"recovery", cmd_recovery, ACTING,
      "--vault DIR --as ADMIN recovery setup --shares N --threshold M --officers A,B,C "

@@ -6,9 +6,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "keytool/anchor.h"
+#include "keytool/journal.h"
 #include "keytool/cmd/cmd.h"
 
 int cmd_restore_accept(struct cli_context *ctx, int argc, char **argv)
@@ -18,9 +20,12 @@ int cmd_restore_accept(struct cli_context *ctx, int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
+	struct kt_checkpoint held = {0};
+	struct kt_note_verifier v;
 	const char *reason = NULL;
 	uint64_t from = 0, to = 0;
-	int opt, x, r;
+	char *note = NULL;
+	int opt, x, r = 0;
 
 	while ((opt = getopt_long(argc, argv, ":r:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -39,20 +44,41 @@ int cmd_restore_accept(struct cli_context *ctx, int argc, char **argv)
 	if (!reason || !*reason)
 		return cli_usage_error(ctx, "restore-accept needs --reason TEXT (why the vault "
 					    "was put back)");
-	if (!ctx->witness)
-		return cli_usage_error(ctx, "restore-accept needs the witness directory "
-					    "(--witness DIR or $VAULTFS_WITNESS)");
 	x = cli_setup(ctx);
 	if (x != CLI_EXIT_OK)
 		return x;
 	x = cli_unlock(ctx);
 	if (x != CLI_EXIT_OK)
 		return x;
-	r = kt_log_restore(ctx->db, ctx->keyring, ctx->witness, reason, &from, &to);
+	if (!ctx->witness) {
+		/* the system journal is the anchor that refuses the restored vault */
+		r = kt_log_verifier(ctx->db, &v);
+		if (r == 0)
+			r = kt_journal_newest_signed(&v, NULL, NULL, &held);
+		if (r == -ENOENT || r == -ENOMEDIUM) {
+			cli_error(
+			    "nothing to accept: no witness given (--witness DIR), and the system "
+			    "journal holds no checkpoint of this vault");
+			return CLI_EXIT_FAILED;
+		}
+	}
+	if (r == 0)
+		r = kt_log_restore(ctx->db, ctx->keyring, ctx->witness, ctx->witness ? NULL : &held,
+				   reason, &from, &to, &note);
+	kt_checkpoint_clear(&held);
+	if (r == 0 && kt_log_verifier(ctx->db, &v) == 0) {
+		/* the restored vault's first checkpoint, over what the journal held */
+		int e = kt_journal_send_checkpoint(v.name, note, strlen(note));
+
+		if (e < 0 && e != -ENOTCONN)
+			cli_error("warning: cannot send the checkpoint to the system journal: %s",
+				  strerror(-e));
+	}
+	free(note);
 	if (r == -EALREADY) {
-		cli_error("nothing to accept: the vault's access record extends the checkpoint the "
-			  "witness %s holds",
-			  ctx->witness);
+		cli_error("nothing to accept: the vault's access record extends the checkpoint %s "
+			  "holds",
+			  ctx->witness ? ctx->witness : "the system journal");
 		return CLI_EXIT_FAILED;
 	}
 	if (r == -ENOKEY) {
@@ -69,8 +95,16 @@ int cmd_restore_accept(struct cli_context *ctx, int argc, char **argv)
 	x = admin_error(ctx->user.name, "accept a restore", r);
 	if (x != CLI_EXIT_OK)
 		return x;
-	printf("restore accepted: the witness %s held a checkpoint of %llu records and now holds "
-	       "the restored vault's, of %llu; what it held before is kept under %s/history.*\n",
-	       ctx->witness, (unsigned long long)from, (unsigned long long)to, ctx->witness);
+	if (ctx->witness)
+		printf("restore accepted: the witness %s held a checkpoint of %llu records and now "
+		       "holds the restored vault's, of %llu; what it held before is kept under "
+		       "%s/history.*\n",
+		       ctx->witness, (unsigned long long)from, (unsigned long long)to,
+		       ctx->witness);
+	else
+		printf(
+		    "restore accepted: the system journal held a checkpoint of %llu records; the "
+		    "restored vault's, of %llu, is sent after it\n",
+		    (unsigned long long)from, (unsigned long long)to);
 	return CLI_EXIT_OK;
 }

@@ -25,6 +25,7 @@
 #include <sodium.h>
 
 #include "keytool/anchor.h"
+#include "keytool/journal.h"
 #include "keytool/note.h"
 #include "keytool/witness.h"
 #include "meta/checkpoints.h"
@@ -424,21 +425,32 @@ static int gather_witnesses(struct verify_run *run)
 	return 0;
 }
 
-/*
- * HOOK (--journal): the newest checkpoint the daemon wrote to the system
- * journal. keytool/journal.h (kt_journal_latest_checkpoint) is being built;
- * until it lands, --journal is reported as not available, never faked.
- * When it does: fetch the note and anchor_add(run, FROM_JOURNAL, "journal",
- * note, len), as gather_files does.
- */
+/* --journal: the newest checkpoint the system journal holds for the vault. */
 static int gather_journal(struct verify_run *run)
 {
+	char *note = NULL;
+	size_t len = 0;
+	int e;
+
 	if (!run->journal)
 		return 0;
-	run_note(run, "journal", false,
-		 "--journal is not available in this build (the journal reader is not there "
-		 "yet): nothing was checked against the system journal");
-	return -EOPNOTSUPP;
+	if (!run->have_verifier) {
+		anchor_unreadable(run, FROM_JOURNAL, "the system journal",
+				  "cannot be checked: no verifier key (give --vkey)");
+		return 0;
+	}
+	e = kt_journal_newest_signed(&run->v, &note, &len, NULL);
+	if (e == 0)
+		anchor_add(run, FROM_JOURNAL, "the system journal", note, len);
+	else if (e == -ENOENT)
+		anchor_unreadable(run, FROM_JOURNAL, "the system journal",
+				  "holds no checkpoint of this vault signed by its key");
+	else
+		anchor_unreadable(run, FROM_JOURNAL, "the system journal",
+				  e == -ENOMEDIUM ? "cannot be read here (no journal)"
+						  : strerror(-e));
+	free(note);
+	return 0;
 }
 
 static int cmp_anchor_size(const void *x, const void *y)

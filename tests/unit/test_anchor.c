@@ -369,7 +369,8 @@ START_TEST(restore_needs_the_admin_key)
 	n1 = checkpoint_now(&v);
 	ck_assert_int_eq(kt_log_witness(db, wdir, &v, n1), 0);
 	/* nothing to accept while the record extends the witness */
-	ck_assert_int_eq(kt_log_restore(db, alice, wdir, "test", &from, &to), -EALREADY);
+	ck_assert_int_eq(kt_log_restore(db, alice, wdir, NULL, "test", &from, &to, NULL),
+			 -EALREADY);
 	/* the vault "restored" to an earlier state: its records cut short */
 	tamper("DROP TRIGGER access_log_no_delete;"
 	       "DELETE FROM access_log WHERE id > (SELECT max(id) - 3 FROM access_log);"
@@ -397,7 +398,8 @@ START_TEST(restore_needs_the_admin_key)
 	ck_assert_int_eq(kt_witness_restore(wdir, &v, n2, strlen(n2), forged, strlen(forged)),
 			 -ENOKEY);
 	/* the real thing */
-	ck_assert_int_eq(kt_log_restore(db, alice, wdir, "backup restored", &from, &to), 0);
+	ck_assert_int_eq(kt_log_restore(db, alice, wdir, NULL, "backup restored", &from, &to, NULL),
+			 0);
 	ck_assert_uint_eq(from, held.size);
 	ck_assert_uint_gt(to, 0);
 	kt_checkpoint_clear(&held);
