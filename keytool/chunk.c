@@ -2,12 +2,18 @@
  * keytool/chunk.c — a file's content blob: authenticated encryption in chunks.
  *
  * Layout (docs/format.md §7): a 64-byte header (magic, version, cipher,
- * chunk shift, object id, plaintext size, keyed-BLAKE2b MAC) and then chunks
- * of VFS_CHUNK_DISK bytes, each nonce || XChaCha20-Poly1305(4096 bytes of
- * plaintext) with AD = object id || chunk index. Every chunk on disk holds a
- * full chunk of plaintext (the last is zero-padded), so rewriting a chunk is
- * one pwrite of a fixed length: a daemon killed between two system calls
- * leaves only whole, authentic chunks.
+ * chunk shift, object id, plaintext size, write counter, keyed-BLAKE2b MAC)
+ * and then chunks of VFS_CHUNK_DISK bytes, each nonce || XChaCha20-Poly1305
+ * (4096 bytes of plaintext) with AD = object id || chunk index. Every chunk
+ * on disk holds a full chunk of plaintext (the last is zero-padded), so
+ * rewriting a chunk is one pwrite of a fixed length: a daemon killed between
+ * two system calls leaves only whole, authentic chunks.
+ *
+ * Format 2 headers carry a write counter that grows by one with every
+ * rewrite of the header after a change of content or size; the node row
+ * keeps the counter the vault expects, and an open with a higher expectation
+ * than the header is a rollback (-EBADMSG). Format 1 headers (no counter)
+ * are read as counter 0 and written as format 2 from their next change on.
  *
  * Crash ordering: chunks are written before the header that makes them part
  * of the file; a shrinking truncate writes the header before cutting the
@@ -29,15 +35,21 @@
 #include "keytool/store.h"
 
 #define HEADER_MAGIC	 "VFSO"
-#define HEADER_VERSION	 1
-#define HEADER_FIELDS	 32	     /* bytes covered by the MAC */
+#define HEADER_V1	 1	     /* size, no counter: read only */
+#define HEADER_V2	 2	     /* size and write counter: written */
+#define HEADER_V1_FIELDS 32	     /* format 1: bytes covered by the MAC... */
+#define HEADER_V1_MAC	 32	     /* ...and its length */
+#define HEADER_V2_FIELDS 40	     /* format 2: bytes covered by the MAC... */
+#define HEADER_V2_MAC	 24	     /* ...and its length (192 bits) */
 #define BATCH_CHUNKS	 64	     /* chunks sealed per pwrite when filling */
 #define BIG_GROWTH_BYTES (16u << 20) /* growth checked against free space first */
 
 _Static_assert(VFS_CHUNK_DISK == 4136, "chunk on disk is pinned by the format");
 _Static_assert(VFS_CHUNK_NONCE == crypto_aead_xchacha20poly1305_ietf_NPUBBYTES, "nonce size");
 _Static_assert(VFS_CHUNK_TAG == crypto_aead_xchacha20poly1305_ietf_ABYTES, "tag size");
-_Static_assert(VFS_HEADER_BYTES == HEADER_FIELDS + crypto_generichash_BYTES, "header size");
+_Static_assert(VFS_HEADER_BYTES == HEADER_V1_FIELDS + HEADER_V1_MAC, "format 1 header size");
+_Static_assert(VFS_HEADER_BYTES == HEADER_V2_FIELDS + HEADER_V2_MAC, "format 2 header size");
+_Static_assert(HEADER_V2_MAC >= crypto_generichash_BYTES_MIN, "MAC length BLAKE2b accepts");
 
 struct vfs_blob {
 	struct kt_object obj;		       /* the blob's object in its store */
@@ -46,6 +58,9 @@ struct vfs_blob {
 	uint8_t header_key[KT_KEY_BYTES];      /* vfs-hdr_ subkey of the file key */
 	uint64_t size;			       /* plaintext size, authoritative in memory */
 	uint64_t header_size;		       /* size as last written to the header */
+	uint64_t counter;		       /* write counter of the header as last
+						* read or written (format 1: 0) */
+	bool changed;			       /* content written since the header was */
 	uint8_t nonce_prefix[16];	       /* random, chosen when the blob is opened */
 	uint64_t nonce_seq;		       /* next counter for a chunk nonce (writers
 						* are serialised by the caller) */
@@ -175,46 +190,79 @@ int vfs_chunk_open(const uint8_t data_key[KT_KEY_BYTES],
 	return 0;
 }
 
-static void header_encode(const struct vfs_blob *b, uint64_t size, uint8_t hdr[VFS_HEADER_BYTES])
+/* A format 2 header: fields, then the MAC over them (docs/format.md §7). */
+static void header_encode(const struct vfs_blob *b, uint64_t size, uint64_t counter,
+			  uint8_t hdr[VFS_HEADER_BYTES])
 {
 	memcpy(hdr, HEADER_MAGIC, 4);
-	hdr[4] = HEADER_VERSION;
+	hdr[4] = HEADER_V2;
 	hdr[5] = VFS_CIPHER_XCHACHA20POLY1305;
 	hdr[6] = VFS_CHUNK_SHIFT;
 	hdr[7] = 0;
 	memcpy(hdr + 8, b->object_id, KT_OBJECT_ID_BYTES);
 	put_le64(hdr + 24, size);
-	crypto_generichash(hdr + HEADER_FIELDS, crypto_generichash_BYTES, hdr, HEADER_FIELDS,
+	put_le64(hdr + 32, counter);
+	crypto_generichash(hdr + HEADER_V2_FIELDS, HEADER_V2_MAC, hdr, HEADER_V2_FIELDS,
 			   b->header_key, KT_KEY_BYTES);
 }
 
-static int header_write(struct vfs_blob *b, uint64_t size)
+/* Write a header with the given counter (b->counter is the caller's). */
+static int header_put(struct vfs_blob *b, uint64_t size, uint64_t counter)
 {
 	uint8_t hdr[VFS_HEADER_BYTES];
 	ssize_t n;
 
-	header_encode(b, size, hdr);
+	header_encode(b, size, counter, hdr);
 	n = kt_object_pwrite(&b->obj, hdr, sizeof(hdr), 0);
 	if (n < 0)
 		return (int)n;
 	if (n != sizeof(hdr))
 		return -EIO;
 	b->header_size = size;
+	b->changed = false;
 	return 0;
 }
 
-/* Check the header read from disk; on success set b->size. */
+/*
+ * Rewrite the header after a change: the counter grows by one. It grows in
+ * memory even when the write fails (the bytes may have reached the disk), so
+ * no two different headers of this blob ever carry the same counter.
+ */
+static int header_write(struct vfs_blob *b, uint64_t size)
+{
+	if (b->counter >= VFS_BLOB_COUNTER_MAX)
+		return -EOVERFLOW;
+	b->counter++;
+	return header_put(b, size, b->counter);
+}
+
+/* Check the header read from disk; on success set b->size and b->counter. */
 static int header_verify(struct vfs_blob *b, const uint8_t hdr[VFS_HEADER_BYTES])
 {
-	uint8_t mac[crypto_generichash_BYTES];
+	uint8_t mac[HEADER_V1_MAC];
+	size_t fields, mac_len;
 
-	crypto_generichash(mac, sizeof(mac), hdr, HEADER_FIELDS, b->header_key, KT_KEY_BYTES);
-	if (sodium_memcmp(mac, hdr + HEADER_FIELDS, sizeof(mac)) != 0)
+	/* The version byte picks the layout; the MAC covers it, so a changed
+	 * version fails the MAC of the layout it claims. */
+	if (hdr[4] == HEADER_V1) {
+		fields = HEADER_V1_FIELDS;
+		mac_len = HEADER_V1_MAC;
+	} else if (hdr[4] == HEADER_V2) {
+		fields = HEADER_V2_FIELDS;
+		mac_len = HEADER_V2_MAC;
+	} else {
 		return -EBADMSG;
-	if (memcmp(hdr, HEADER_MAGIC, 4) != 0 || hdr[4] != HEADER_VERSION ||
-	    hdr[5] != VFS_CIPHER_XCHACHA20POLY1305 || hdr[6] != VFS_CHUNK_SHIFT || hdr[7] != 0)
+	}
+	crypto_generichash(mac, mac_len, hdr, fields, b->header_key, KT_KEY_BYTES);
+	if (sodium_memcmp(mac, hdr + fields, mac_len) != 0)
+		return -EBADMSG;
+	if (memcmp(hdr, HEADER_MAGIC, 4) != 0 || hdr[5] != VFS_CIPHER_XCHACHA20POLY1305 ||
+	    hdr[6] != VFS_CHUNK_SHIFT || hdr[7] != 0)
 		return -EBADMSG;
 	if (sodium_memcmp(hdr + 8, b->object_id, KT_OBJECT_ID_BYTES) != 0)
+		return -EBADMSG;
+	b->counter = hdr[4] == HEADER_V2 ? get_le64(hdr + 32) : 0;
+	if (b->counter > VFS_BLOB_COUNTER_MAX)
 		return -EBADMSG;
 	b->size = get_le64(hdr + 24);
 	b->header_size = b->size;
@@ -233,6 +281,8 @@ static struct vfs_blob *blob_new(const uint8_t object_id[KT_OBJECT_ID_BYTES],
 	kt_file_subkeys(file_key, b->data_key, b->header_key);
 	b->size = 0;
 	b->header_size = 0;
+	b->counter = 0;
+	b->changed = false;
 	randombytes_buf(b->nonce_prefix, sizeof(b->nonce_prefix));
 	b->nonce_seq = 0;
 	return b;
@@ -254,14 +304,16 @@ static void blob_free(struct vfs_blob *b)
 /*
  * A new blob's object is in place: take the shared lock every open blob
  * holds (it waits while re-encryption holds the lock exclusively, which
- * lasts one file's copy), write the header.
+ * lasts one file's copy), write the header with the first counter.
  */
-static int finish_create(struct vfs_blob *b, struct kt_store *store, struct vfs_blob **ret_blob)
+static int finish_create(struct vfs_blob *b, struct kt_store *store, uint64_t counter,
+			 struct vfs_blob **ret_blob)
 {
-	int r = kt_object_lock(&b->obj, false);
+	int r = counter > VFS_BLOB_COUNTER_MAX ? -EOVERFLOW : kt_object_lock(&b->obj, false);
 
+	b->counter = counter;
 	if (r == 0)
-		r = header_write(b, 0);
+		r = header_put(b, 0, counter);
 	if (r < 0) {
 		uint8_t id[KT_OBJECT_ID_BYTES];
 
@@ -275,7 +327,8 @@ static int finish_create(struct vfs_blob *b, struct kt_store *store, struct vfs_
 }
 
 int vfs_blob_create(struct kt_store *store, const uint8_t object_id[KT_OBJECT_ID_BYTES],
-		    const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob)
+		    const uint8_t file_key[KT_KEY_BYTES], uint64_t counter,
+		    struct vfs_blob **ret_blob)
 {
 	struct vfs_blob *b = blob_new(object_id, file_key);
 	int r;
@@ -287,7 +340,7 @@ int vfs_blob_create(struct kt_store *store, const uint8_t object_id[KT_OBJECT_ID
 		blob_free(b);
 		return r;
 	}
-	return finish_create(b, store, ret_blob);
+	return finish_create(b, store, counter, ret_blob);
 }
 
 int vfs_blob_create_from(struct kt_store *store, int pool_fd, int fd,
@@ -310,11 +363,12 @@ int vfs_blob_create_from(struct kt_store *store, int pool_fd, int fd,
 		blob_free(b);
 		return r;
 	}
-	return finish_create(b, store, ret_blob);
+	return finish_create(b, store, 0, ret_blob);
 }
 
 int vfs_blob_open(struct kt_store *store, const uint8_t object_id[KT_OBJECT_ID_BYTES],
-		  const uint8_t file_key[KT_KEY_BYTES], struct vfs_blob **ret_blob)
+		  const uint8_t file_key[KT_KEY_BYTES], uint64_t expected_counter,
+		  struct vfs_blob **ret_blob)
 {
 	uint8_t hdr[VFS_HEADER_BYTES];
 	struct vfs_blob *b;
@@ -347,6 +401,10 @@ int vfs_blob_open(struct kt_store *store, const uint8_t object_id[KT_OBJECT_ID_B
 	r = header_verify(b, hdr);
 	if (r < 0)
 		goto fail;
+	if (b->counter < expected_counter) {
+		r = -EBADMSG; /* an older copy of this blob: a rollback */
+		goto fail;
+	}
 	r = kt_object_length(&b->obj, &length);
 	if (r < 0)
 		goto fail;
@@ -377,6 +435,11 @@ struct vfs_blob *vfs_blob_close(struct vfs_blob *b, int *ret_err)
 uint64_t vfs_blob_size(const struct vfs_blob *b)
 {
 	return b->size;
+}
+
+uint64_t vfs_blob_counter(const struct vfs_blob *b)
+{
+	return b->counter;
 }
 
 /* Read n whole chunks starting at index first into disk; -EBADMSG if short. */
@@ -483,6 +546,7 @@ static int write_range(struct vfs_blob *b, const uint8_t *src, uint64_t off, uin
 			r = -ENOMEM;
 			break;
 		}
+		b->changed = true; /* (before any chunk is written) */
 		for (uint64_t i = batch; i < batch + n; i++) {
 			uint64_t lo = i << VFS_CHUNK_SHIFT, hi = lo + VFS_CHUNK_SIZE;
 			uint64_t old_hi = old_size < hi ? old_size : hi;
@@ -567,7 +631,7 @@ int vfs_blob_sync(struct vfs_blob *b, int data_sync)
 {
 	int r;
 
-	if (b->header_size != b->size) {
+	if (b->changed || b->header_size != b->size) {
 		r = header_write(b, b->size);
 		if (r < 0)
 			return r;

@@ -33,12 +33,13 @@ static void release_held(struct kt_content_store *store)
 }
 
 static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
-		     const uint8_t old_key[KT_KEY_BYTES], const uint8_t new_id[KT_OBJECT_ID_BYTES],
-		     const uint8_t new_key[KT_KEY_BYTES], uint64_t *ret_bytes)
+		     const uint8_t old_key[KT_KEY_BYTES], uint64_t expected_counter,
+		     const uint8_t new_id[KT_OBJECT_ID_BYTES], const uint8_t new_key[KT_KEY_BYTES],
+		     struct kt_copy_result *ret)
 {
 	struct kt_content_store *store = ctx;
 	struct vfs_blob *in = NULL, *out = NULL;
-	uint64_t size, off = 0;
+	uint64_t size, off = 0, new_counter = 0;
 	uint8_t *buf = NULL;
 	int r, e;
 
@@ -47,7 +48,7 @@ static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
 	 * exclusively here, the daemon waits for us before opening it, and then
 	 * finds the row pointing at the new blob. */
 	release_held(store);
-	r = vfs_blob_open(store->objects, old_id, old_key, &in);
+	r = vfs_blob_open(store->objects, old_id, old_key, expected_counter, &in);
 	if (r < 0)
 		return r;
 	r = vfs_blob_lock_exclusive(in);
@@ -60,7 +61,9 @@ static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
 		vfs_blob_close(in, NULL);
 		return -ENOMEM;
 	}
-	r = vfs_blob_create(store->objects, new_id, new_key, &out);
+	/* The counter carries over: the new blob starts where the old one is,
+	 * and its first header after the copy is one more (docs/format.md §7). */
+	r = vfs_blob_create(store->objects, new_id, new_key, vfs_blob_counter(in), &out);
 	size = vfs_blob_size(in);
 	while (r == 0 && off < size) {
 		size_t want = size - off < COPY_BYTES ? (size_t)(size - off) : COPY_BYTES;
@@ -84,6 +87,8 @@ static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
 	kt_secure_free(buf);
 	if (r == 0)
 		r = vfs_blob_sync(out, 1);
+	if (r == 0)
+		new_counter = vfs_blob_counter(out);
 	if (out) {
 		vfs_blob_close(out, &e);
 		if (r == 0)
@@ -100,7 +105,9 @@ static int blob_copy(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
 	/* Keep the old blob locked until the swap is done and it is removed. */
 	store->held = in;
 	memcpy(store->held_id, old_id, KT_OBJECT_ID_BYTES);
-	*ret_bytes = size;
+	ret->bytes = size;
+	ret->old_counter = vfs_blob_counter(in);
+	ret->new_counter = new_counter;
 	return 0;
 }
 

@@ -79,7 +79,7 @@ static int reencrypt_one(struct meta_db *db, struct kt_keyring *admin, struct me
 	const uint8_t *old_level_key;
 	_cleanup_(kt_secure_freep) uint8_t *keys = NULL; /* old file key || new file key */
 	struct kt_current_keys cur;
-	uint64_t bytes = 0;
+	struct kt_copy_result copied = {0};
 	uint32_t version;
 	uint8_t level;
 	int r;
@@ -117,7 +117,8 @@ static int reencrypt_one(struct meta_db *db, struct kt_keyring *admin, struct me
 	/* 2: copy the content under the new key */
 	/* A file open in a running mount is busy: wait for it to be closed. */
 	for (int waited_ms = 0;; waited_ms += REENCRYPT_BUSY_POLL_MS) {
-		r = ops->copy(ops->ctx, f->object_id, keys, new_id, keys + KT_KEY_BYTES, &bytes);
+		r = ops->copy(ops->ctx, f->object_id, keys, f->write_counter, new_id,
+			      keys + KT_KEY_BYTES, &copied);
 		if (r != -EBUSY || waited_ms >= (int)busy_wait_ms)
 			break;
 		usleep(REENCRYPT_BUSY_POLL_MS * 1000);
@@ -132,11 +133,14 @@ static int reencrypt_one(struct meta_db *db, struct kt_keyring *admin, struct me
 	if (r < 0)
 		return r; /* the pending blob is removed when this is run again */
 
-	/* 3: swap blob and key in one transaction; the old blob becomes pending */
+	/* 3: swap blob, key and write counter in one transaction (only if the
+	 * node expects no more than the copied header held); the old blob
+	 * becomes pending */
 	r = kt_admin_begin(db, admin, "reencrypt", "swap");
 	if (r < 0)
 		return r;
-	r = meta_file_key_swap(db, f->ino, f->object_id, f->file_key, new_id, wrapped);
+	r = meta_file_blob_swap(db, f->ino, f->object_id, f->file_key, copied.old_counter, new_id,
+				wrapped, copied.new_counter);
 	if (r == 0) {
 		memcpy(rot->pending_object, f->object_id, sizeof(rot->pending_object));
 		rot->cursor = f->ino;
@@ -161,7 +165,7 @@ static int reencrypt_one(struct meta_db *db, struct kt_keyring *admin, struct me
 		r = 0;
 	if (r == 0) {
 		res->files++;
-		res->bytes += bytes;
+		res->bytes += copied.bytes;
 		r = 1;
 	}
 	return r;

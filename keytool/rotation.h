@@ -119,14 +119,24 @@ int kt_expire(struct meta_db *db, struct kt_keyring *admin, int64_t now_ns, size
  * Content operations for re-encryption, provided by the caller (the command
  * uses keytool/chunk.c): this library never opens a blob.
  */
+struct kt_copy_result {
+	uint64_t bytes;	      /* plaintext size copied */
+	uint64_t old_counter; /* write counter of the copied blob's header */
+	uint64_t new_counter; /* write counter of the new blob's header: above
+			       * old_counter, or equal for an empty file */
+};
+
 struct kt_content_ops {
 	/* Copy the plaintext of blob old_id (file key old_key) into a new blob
-	 * new_id under new_key, durable when it returns; *ret_bytes its size.
-	 * -EBADMSG the old blob does not authenticate, -ENOENT it is missing;
-	 * on error no new blob is left behind. */
+	 * new_id under new_key, durable when it returns, its write counter
+	 * carried over from the old blob's. -EBADMSG the old blob does not
+	 * authenticate or its write counter is below expected_counter (the
+	 * node's: an older copy was put back), -ENOENT it is missing; on error
+	 * no new blob is left behind. */
 	int (*copy)(void *ctx, const uint8_t old_id[KT_OBJECT_ID_BYTES],
-		    const uint8_t old_key[KT_KEY_BYTES], const uint8_t new_id[KT_OBJECT_ID_BYTES],
-		    const uint8_t new_key[KT_KEY_BYTES], uint64_t *ret_bytes);
+		    const uint8_t old_key[KT_KEY_BYTES], uint64_t expected_counter,
+		    const uint8_t new_id[KT_OBJECT_ID_BYTES], const uint8_t new_key[KT_KEY_BYTES],
+		    struct kt_copy_result *ret);
 	/* Remove a blob; -ENOENT if it is not there. */
 	int (*remove)(void *ctx, const uint8_t id[KT_OBJECT_ID_BYTES]);
 	void *ctx;

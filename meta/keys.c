@@ -404,11 +404,10 @@ int meta_file_key_list(struct meta_db *db, const uint8_t *prefix, size_t prefix_
 		*ret_n = 0;
 		return 0;
 	}
-	r = meta_stmt(
-	    db, META_ST_FILE_KEY_LIST,
-	    "SELECT ino, level, object_id, file_key FROM nodes WHERE ino > ?1 AND" FILE_KEY_FILTER
-	    " ORDER BY ino LIMIT ?4",
-	    &st);
+	r = meta_stmt(db, META_ST_FILE_KEY_LIST,
+		      "SELECT ino, level, object_id, file_key, write_counter FROM nodes"
+		      " WHERE ino > ?1 AND" FILE_KEY_FILTER " ORDER BY ino LIMIT ?4",
+		      &st);
 	if (r < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, (int64_t)after_ino) |
@@ -426,7 +425,8 @@ int meta_file_key_list(struct meta_db *db, const uint8_t *prefix, size_t prefix_
 		if ((r = meta_col_u63(st, 0, &f->ino)) < 0 ||
 		    (r = meta_col_int(st, 1, 0, META_LEVELS - 1, &level)) < 0 ||
 		    (r = meta_col_fixed(st, 2, f->object_id, sizeof(f->object_id))) < 0 ||
-		    (r = meta_col_fixed(st, 3, f->file_key, sizeof(f->file_key))) < 0)
+		    (r = meta_col_fixed(st, 3, f->file_key, sizeof(f->file_key))) < 0 ||
+		    (r = meta_col_u63(st, 4, &f->write_counter)) < 0)
 			break;
 		f->level = (uint8_t)level;
 		n++;
@@ -470,24 +470,40 @@ int meta_file_key_swap(struct meta_db *db, uint64_t ino,
 		       const uint8_t new_object_id[META_OBJECT_ID_BYTES],
 		       const uint8_t new_file_key[META_FILE_KEY_BYTES])
 {
+	/* any counter the row holds, and it stays */
+	return meta_file_blob_swap(db, ino, old_object_id, old_file_key, INT64_MAX, new_object_id,
+				   new_file_key, 0);
+}
+
+int meta_file_blob_swap(struct meta_db *db, uint64_t ino,
+			const uint8_t old_object_id[META_OBJECT_ID_BYTES],
+			const uint8_t old_file_key[META_FILE_KEY_BYTES], uint64_t old_counter,
+			const uint8_t new_object_id[META_OBJECT_ID_BYTES],
+			const uint8_t new_file_key[META_FILE_KEY_BYTES], uint64_t new_counter)
+{
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
 	int r;
 
-	if (!old_object_id || !old_file_key || !new_object_id || !new_file_key)
+	if (!old_object_id || !old_file_key || !new_object_id || !new_file_key ||
+	    old_counter > INT64_MAX || new_counter > INT64_MAX)
 		return -EINVAL;
 	if (ino > INT64_MAX)
 		return -ESTALE;
-	r = meta_stmt(db, META_ST_FILE_KEY_SWAP,
-		      "UPDATE nodes SET object_id = ?4, file_key = ?5"
-		      " WHERE ino = ?1 AND object_id = ?2 AND file_key = ?3",
-		      &st);
+	r = meta_stmt(
+	    db, META_ST_FILE_KEY_SWAP,
+	    "UPDATE nodes SET object_id = ?4, file_key = ?5,"
+	    " write_counter = max(write_counter, ?7)"
+	    " WHERE ino = ?1 AND object_id = ?2 AND file_key = ?3 AND write_counter <= ?6",
+	    &st);
 	if (r < 0)
 		return r;
 	if (sqlite3_bind_int64(st, 1, (int64_t)ino) |
 	    meta_bind_blob(st, 2, old_object_id, META_OBJECT_ID_BYTES) |
 	    meta_bind_blob(st, 3, old_file_key, META_FILE_KEY_BYTES) |
 	    meta_bind_blob(st, 4, new_object_id, META_OBJECT_ID_BYTES) |
-	    meta_bind_blob(st, 5, new_file_key, META_FILE_KEY_BYTES))
+	    meta_bind_blob(st, 5, new_file_key, META_FILE_KEY_BYTES) |
+	    sqlite3_bind_int64(st, 6, (int64_t)old_counter) |
+	    sqlite3_bind_int64(st, 7, (int64_t)new_counter))
 		return meta_bind_errno(st);
 	r = meta_step_changed(st);
 	return r == -ENOENT ? -ESTALE : r;

@@ -95,6 +95,7 @@ struct meta_file_key {
 	uint8_t level;				 /* nodes.level */
 	uint8_t object_id[META_OBJECT_ID_BYTES]; /* blob name */
 	uint8_t file_key[META_FILE_KEY_BYTES];	 /* wrapped file key */
+	uint64_t write_counter;			 /* nodes.write_counter */
 };
 
 /*
@@ -119,6 +120,18 @@ int meta_file_key_swap(struct meta_db *db, uint64_t ino,
 		       const uint8_t old_file_key[META_FILE_KEY_BYTES],
 		       const uint8_t new_object_id[META_OBJECT_ID_BYTES],
 		       const uint8_t new_file_key[META_FILE_KEY_BYTES]);
+/*
+ * Re-encryption's swap: as meta_file_key_swap, only if the row's write
+ * counter is at most old_counter (the header of the blob that was copied: a
+ * larger one means that blob was an older copy; -ESTALE), and the counter
+ * becomes new_counter (the new blob's) if that is larger.
+ * meta_file_key_swap is this with any old counter and the counter kept.
+ */
+int meta_file_blob_swap(struct meta_db *db, uint64_t ino,
+			const uint8_t old_object_id[META_OBJECT_ID_BYTES],
+			const uint8_t old_file_key[META_FILE_KEY_BYTES], uint64_t old_counter,
+			const uint8_t new_object_id[META_OBJECT_ID_BYTES],
+			const uint8_t new_file_key[META_FILE_KEY_BYTES], uint64_t new_counter);
 
 /* How many files' wrapped keys start with each distinct 8-byte prefix. */
 #define META_FILE_KEY_PREFIX_BYTES 8

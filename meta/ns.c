@@ -52,7 +52,7 @@ static bool node_valid(const struct meta_node *n)
 {
 	return n && n->level < META_LEVELS && n->level_r < META_LEVELS &&
 	       n->level_t < META_LEVELS && n->level_s < META_LEVELS && n->size <= INT64_MAX &&
-	       (n->symlink_enc || !n->symlink_enc_len);
+	       n->write_counter <= INT64_MAX && (n->symlink_enc || !n->symlink_enc_len);
 }
 
 /* Bind columns 2.. of a node in the order of NODE_COLS (ino is ?1). */
@@ -69,12 +69,13 @@ static int bind_node(sqlite3_stmt *st, const struct meta_node *n)
 	       (n->has_object ? meta_bind_blob(st, 15, n->object_id, sizeof(n->object_id)) |
 				    meta_bind_blob(st, 16, n->file_key, sizeof(n->file_key))
 			      : sqlite3_bind_null(st, 15) | sqlite3_bind_null(st, 16)) |
-	       meta_bind_blob(st, 17, n->symlink_enc, n->symlink_enc_len);
+	       meta_bind_blob(st, 17, n->symlink_enc, n->symlink_enc_len) |
+	       sqlite3_bind_int64(st, 18, (int64_t)n->write_counter);
 }
 
 #define NODE_COLS                                                                                  \
 	"ino, mode, uid, gid, nlink, size, rdev, atime_ns, mtime_ns, ctime_ns, level, level_r,"    \
-	" level_t, level_s, object_id, file_key, symlink_enc"
+	" level_t, level_s, object_id, file_key, symlink_enc, write_counter"
 
 /* Sets n->ino. -EEXIST the object id is another node's. */
 int meta_node_insert(struct meta_db *db, struct meta_node *n)
@@ -86,7 +87,7 @@ int meta_node_insert(struct meta_db *db, struct meta_node *n)
 		return -EINVAL;
 	r = meta_stmt(db, META_ST_NODE_INSERT,
 		      "INSERT INTO nodes (" NODE_COLS ") VALUES (NULL, ?2, ?3, ?4, ?5, ?6, ?7, ?8,"
-		      " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+		      " ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
 		      &st);
 	if (r < 0)
 		return r;
@@ -140,7 +141,9 @@ int meta_node_get(struct meta_db *db, uint64_t ino, struct meta_node *ret_node)
 			return r;
 		n.has_object = true;
 	}
-	r = meta_col_dup(st, 16, &n.symlink_enc, &n.symlink_enc_len);
+	r = meta_col_u63(st, 17, &n.write_counter);
+	if (r == 0)
+		r = meta_col_dup(st, 16, &n.symlink_enc, &n.symlink_enc_len);
 	if (r < 0)
 		return r;
 	*ret_node = n;
@@ -160,7 +163,7 @@ int meta_node_update(struct meta_db *db, const struct meta_node *n)
 		      "UPDATE nodes SET mode = ?2, uid = ?3, gid = ?4, nlink = ?5, size = ?6,"
 		      " rdev = ?7, atime_ns = ?8, mtime_ns = ?9, ctime_ns = ?10, level = ?11,"
 		      " level_r = ?12, level_t = ?13, level_s = ?14, object_id = ?15,"
-		      " file_key = ?16, symlink_enc = ?17 WHERE ino = ?1",
+		      " file_key = ?16, symlink_enc = ?17, write_counter = ?18 WHERE ino = ?1",
 		      &st);
 	if (r < 0)
 		return r;

@@ -37,6 +37,9 @@ struct meta_node {
 	bool has_object;			 /* regular files */
 	uint8_t object_id[META_OBJECT_ID_BYTES]; /* blob name */
 	uint8_t file_key[META_FILE_KEY_BYTES];	 /* wrapped file key */
+	uint64_t write_counter; /* regular files: the blob header's write counter the
+				 * vault expects (keytool/chunk.h); a header below
+				 * it is a rollback; at most INT64_MAX */
 	/* symlinks: encrypted target, malloc'd by get (free with meta_node_clear) */
 	uint8_t *symlink_enc;
 	size_t symlink_enc_len;

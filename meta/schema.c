@@ -507,9 +507,47 @@ static int migrate_v5(struct meta_db *db)
 	return exec_steps(db, schema_v5, sizeof(schema_v5) / sizeof(schema_v5[0]));
 }
 
+/*
+ * Version 6: the write counter of each regular file's blob (docs/format.md
+ * §7): nodes.write_counter is the counter the vault expects in the blob's
+ * authenticated header, and a header below it is a rolled-back blob. Every
+ * existing node starts at 0, which every blob satisfies (format 1 blobs
+ * read as 0); the daemon raises it with each change it commits. ALTER TABLE
+ * has no IF NOT EXISTS: a vault whose user_version was set back by hand
+ * keeps the column it has.
+ */
+/* clang-format off */
+static const char *const schema_v6[] = {
+	"ALTER TABLE nodes ADD COLUMN write_counter INTEGER NOT NULL DEFAULT 0\n"
+	"	CHECK (write_counter >= 0);\n",
+};
+/* clang-format on */
+
+static int migrate_v6(struct meta_db *db)
+{
+	sqlite3_stmt *st = NULL;
+	bool has = false;
+	int rc;
+
+	rc = sqlite3_prepare_v2(
+	    db->sql, "SELECT 1 FROM pragma_table_info('nodes') WHERE name = 'write_counter'", -1,
+	    &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		has = rc == SQLITE_ROW;
+		rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? SQLITE_OK : rc;
+	}
+	sqlite3_finalize(st);
+	if (rc != SQLITE_OK)
+		return meta_errno(rc);
+	if (has)
+		return 0;
+	return exec_steps(db, schema_v6, sizeof(schema_v6) / sizeof(schema_v6[0]));
+}
+
 /* migrations[v]: version v → v + 1. */
 static int (*const migrations[])(struct meta_db *db) = {
-    migrate_create_v1, migrate_v2, migrate_v3, migrate_v4, migrate_v5,
+    migrate_create_v1, migrate_v2, migrate_v3, migrate_v4, migrate_v5, migrate_v6,
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == META_SCHEMA_VERSION,
 	       "one migration step per schema version");

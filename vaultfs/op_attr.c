@@ -193,6 +193,8 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 	struct vfs_caller c;
 	char *path = NULL;
 	int64_t now = meta_now_ns();
+	bool counted = false; /* counter holds the blob header's write counter */
+	uint64_t counter = 0;
 	struct stat st;
 	int r;
 
@@ -248,7 +250,8 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 			r = -EINVAL;
 			goto out;
 		}
-		r = vfs_truncate_content(v, s, req, in, &n, (uint64_t)attr->st_size);
+		r = vfs_truncate_content(v, s, req, in, &n, (uint64_t)attr->st_size, &counter);
+		counted = r == 0;
 		if (r == -EACCES) {
 			db_lock(v);
 			vfs_deny(v, s, req, "truncate", ino, 0, NULL, n.level, -EACCES, NULL);
@@ -261,6 +264,12 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 		if (in->blob)
 			in->dirty = false; /* n carries the new size and mtime */
 	} else if (in->blob && in->dirty) {
+		/* the header first, as at release: the row never runs ahead of it */
+		r = vfs_blob_sync(in->blob, 0);
+		if (r < 0)
+			goto out;
+		counter = vfs_blob_counter(in->blob);
+		counted = true;
 		n.size = vfs_blob_size(in->blob);
 		n.mtime_ns = in->mtime_ns;
 		in->dirty = false;
@@ -305,6 +314,11 @@ static void do_setattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, st
 		if (r == 0) {
 			memcpy(n.file_key, cur.file_key, sizeof(n.file_key));
 			memcpy(n.object_id, cur.object_id, sizeof(n.object_id));
+			/* The counter too, unless the header just written says more. A
+			 * re-encryption since then carried the counter over and past
+			 * ours, so the larger one is always the right one. */
+			n.write_counter =
+			    counted && counter > cur.write_counter ? counter : cur.write_counter;
 		}
 		meta_node_clear(&cur);
 	}

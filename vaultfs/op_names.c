@@ -169,7 +169,7 @@ int vfs_make_node(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64_t
 						 n.object_id, file_key, &blob);
 		} else {
 			kt_random(n.object_id, KT_OBJECT_ID_BYTES);
-			r = vfs_blob_create(v->store, n.object_id, file_key, &blob);
+			r = vfs_blob_create(v->store, n.object_id, file_key, 0, &blob);
 		}
 		if (r < 0)
 			goto out;

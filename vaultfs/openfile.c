@@ -4,6 +4,14 @@
  * Opening a node's blob (with its file key, and again when re-encryption
  * replaced it meanwhile), committing an open inode's size, times and byte
  * counts to the blob header and the database, and truncation.
+ *
+ * Write counters (docs/format.md §7): the blob header's counter grows with
+ * every header written after a change, always before the transaction that
+ * stores it in the node row. So the row never expects more than the header
+ * holds, unless someone put an older copy of the blob back: an open that
+ * finds the header below the row fails with -EBADMSG (the caller records the
+ * incident). A header above the row is a crash between the two writes: the
+ * row is brought up to it at release, like the size.
  */
 #include "vaultfs/ops-internal.h"
 
@@ -17,7 +25,8 @@
  * process) may replace a file's blob and key between our reading the row and
  * our lock on the blob: once the blob is open (and so share-locked, which
  * re-encryption waits for), the row is read again, and a replaced blob is
- * closed and the new one opened instead.
+ * closed and the new one opened instead. The write counter is checked
+ * against the row as read then too: -EBADMSG for a rolled-back blob.
  */
 int vfs_inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inode *in,
 			const struct meta_node *n)
@@ -38,7 +47,8 @@ int vfs_inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inode *
 
 		r = vfs_file_key_of(v, s, &cur, key, false);
 		if (r == 0)
-			r = vfs_blob_open(v->store, cur.object_id, key, &in->blob);
+			r = vfs_blob_open(v->store, cur.object_id, key, cur.write_counter,
+					  &in->blob);
 		if (r < 0 && r != -EBADMSG)
 			break;
 		/* (a failed read leaves now zeroed: then the open's result stands) */
@@ -53,9 +63,16 @@ int vfs_inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inode *
 			in->blob = vfs_blob_close(in->blob, NULL);
 			memcpy(cur.object_id, now.object_id, sizeof(cur.object_id));
 			memcpy(cur.file_key, now.file_key, sizeof(cur.file_key));
+			cur.write_counter = now.write_counter;
 			meta_node_clear(&now);
 			r = -EAGAIN;
 			continue;
+		}
+		if (r == 0 && now.ino == cur.ino && now.write_counter > cur.write_counter) {
+			/* a commit since n was read: the row as it is, the blob locked */
+			cur.write_counter = now.write_counter;
+			if (vfs_blob_counter(in->blob) < cur.write_counter)
+				r = -EBADMSG; /* rolled back */
 		}
 		meta_node_clear(&now);
 		break;
@@ -67,7 +84,7 @@ int vfs_inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inode *
 		in->blob = vfs_blob_close(in->blob, NULL);
 		return r;
 	}
-	if (vfs_blob_size(in->blob) != n->size) {
+	if (vfs_blob_size(in->blob) != n->size || vfs_blob_counter(in->blob) != cur.write_counter) {
 		/* The MAC'd header is authoritative (a crash between the header and
 		 * the database update): bring the database in line at release. */
 		in->dirty = true;
@@ -78,9 +95,9 @@ int vfs_inode_open_blob(struct vfs *v, struct vfs_session *s, struct vfs_inode *
 }
 
 /*
- * Write the header of an open inode's blob, and in one transaction its size
- * and mtime (when write_node and they changed) and the close record of the
- * open record record_id (when > 0). in is write-locked.
+ * Write the header of an open inode's blob, and in one transaction its size,
+ * mtime and write counter (when write_node and they changed) and the close
+ * record of the open record record_id (when > 0). in is write-locked.
  */
 int vfs_inode_commit(struct vfs *v, struct vfs_inode *in, bool write_node, int64_t record_id,
 		     int64_t bytes_read, int64_t bytes_written)
@@ -98,6 +115,7 @@ int vfs_inode_commit(struct vfs *v, struct vfs_inode *in, bool write_node, int64
 		r = meta_node_get(v->db, in->ino, &n);
 		if (r == 0) {
 			n.size = vfs_blob_size(in->blob);
+			n.write_counter = vfs_blob_counter(in->blob); /* header written above */
 			n.mtime_ns = in->mtime_ns;
 			n.ctime_ns = in->ctime_ns > n.ctime_ns ? in->ctime_ns : n.ctime_ns;
 			if (in->atime_dirty)
@@ -120,9 +138,14 @@ int vfs_inode_flush(struct vfs *v, struct vfs_inode *in)
 	return vfs_inode_commit(v, in, true, 0, 0, 0);
 }
 
-/* Truncate ino's content to size (in write-locked; opens the blob if needed). */
+/*
+ * Truncate ino's content to size (in write-locked; opens the blob if needed).
+ * The header is written before this returns (with any change still pending
+ * from writes), and *ret_counter is its write counter, for the caller's node
+ * row.
+ */
 int vfs_truncate_content(struct vfs *v, struct vfs_session *s, fuse_req_t req, struct vfs_inode *in,
-			 const struct meta_node *n, uint64_t size)
+			 const struct meta_node *n, uint64_t size, uint64_t *ret_counter)
 {
 	bool opened_here = !in->blob;
 	int r;
@@ -137,6 +160,10 @@ int vfs_truncate_content(struct vfs *v, struct vfs_session *s, fuse_req_t req, s
 	if (r < 0)
 		return r;
 	r = vfs_blob_truncate(in->blob, size);
+	if (r == 0)
+		r = vfs_blob_sync(in->blob, 0);
+	if (r == 0)
+		*ret_counter = vfs_blob_counter(in->blob);
 	if (r == -EBADMSG)
 		vfs_record_integrity(v, s, req, n->ino, n->level, "truncate");
 	if (opened_here) {

@@ -145,7 +145,7 @@ int vfs_inode_commit(struct vfs *v, struct vfs_inode *in, bool write_node, int64
 		     int64_t bytes_read, int64_t bytes_written);
 int vfs_inode_flush(struct vfs *v, struct vfs_inode *in);
 int vfs_truncate_content(struct vfs *v, struct vfs_session *s, fuse_req_t req, struct vfs_inode *in,
-			 const struct meta_node *n, uint64_t size);
+			 const struct meta_node *n, uint64_t size, uint64_t *ret_counter);
 
 /* Attributes (op_attr.c), shared with listings, opens and writes. */
 void vfs_node_to_stat(const struct meta_node *n, struct stat *st);

@@ -373,3 +373,159 @@ tc_tamper_schema_guard_dropped() {
 	expect_schema_refused "altered trigger 'access_log_no_update'"
 }
 it_case tamper_schema_guard_dropped
+# --- rollback of one blob (docs/format.md §7: the write counter) --------------
+
+# header_counter BLOB: the write counter in a blob's header (format 2, bytes 32..39).
+header_counter() {
+	check_eq "$(od -An -tu1 -j 4 -N 1 "$1" | tr -d ' ')" 2 "format version of $1"
+	od -An -tu8 -j 32 -N 8 "$1" | tr -d ' '
+}
+
+# node_counter INO: the write counter the vault expects for a node (unmounted).
+node_counter() {
+	sql "SELECT write_counter FROM nodes WHERE ino = $1;"
+}
+
+# expect_not_old FILE OLD WHAT: nothing of OLD's content comes back from FILE.
+expect_not_old() {
+	cat "$1" >"$T/cat.out" 2>/dev/null
+	if [[ -s $T/cat.out ]] && cmp -s -n 4096 "$T/cat.out" "$2"; then
+		fail "$3: the old content came back"
+	fi
+	return 0
+}
+
+tc_tamper_rollback_blob() {
+	# A and B written, their blobs copied, written again, closed; the old
+	# copies put back: same object id, same key, authentic header and chunks.
+	new_vault
+	it_mount alice
+	local f
+	for f in A B K; do
+		mkfile_random "$T/$f.v1" 12388
+		objects >"$T/before"
+		check cp "$T/$f.v1" "$M/$f"
+		printf -v "BLOB_$f" '%s' "$(new_blob_since "$T/before")"
+	done
+	it_umount
+	cp "$BLOB_A" "$T/A.blob.old"
+	cp "$BLOB_B" "$T/B.blob.old"
+	local ca ia ib
+	ca=$(header_counter "$BLOB_A")
+	ia=$(node_of "$BLOB_A") ib=$(node_of "$BLOB_B")
+	check_eq "$(node_counter "$ia")" "$ca" "setup: A's node expects its header's counter"
+	it_mount alice
+	# A: rewritten in place, same size: only the counter tells the versions apart
+	mkfile_random "$T/A.v2" 12388
+	check dd if="$T/A.v2" of="$M/A" bs=12388 count=1 conv=notrunc status=none
+	# B: replaced through a truncating open, as editors and cp do
+	mkfile_random "$T/B.v2" 12388
+	check cp "$T/B.v2" "$M/B"
+	expect_intact "$M/A" "$T/A.v2" "A after its rewrite"
+	it_umount
+	check_eq "$(stat -c %s "$BLOB_A")" "$(stat -c %s "$T/A.blob.old")" "setup: A's blob kept its length"
+	(($(header_counter "$BLOB_A") > ca)) || fail "A's header counter did not grow ($ca)"
+	check_eq "$(node_counter "$ia")" "$(header_counter "$BLOB_A")" "A's node after the rewrite"
+	check_eq "$(node_counter "$ib")" "$(header_counter "$BLOB_B")" "B's node after the rewrite"
+	cp "$T/A.blob.old" "$BLOB_A"
+	cp "$T/B.blob.old" "$BLOB_B"
+	it_mount alice
+	expect_not_old "$M/A" "$T/A.v1" "A's blob rolled back"
+	expect_eio "$M/A" "$T/A.v2" "A's blob rolled back to its previous version"
+	expect_not_old "$M/B" "$T/B.v1" "B's blob rolled back"
+	expect_eio "$M/B" "$T/B.v2" "B's blob rolled back to its previous version"
+	expect_intact "$M/K" "$T/K.v1" "untouched control file"
+	# still refused on a second mount: nothing repaired the row down to the old blob
+	it_remount alice
+	expect_eio "$M/A" "$T/A.v2" "A's rolled-back blob after a remount"
+	it_umount
+	expect_integrity_incidents /A /B
+}
+it_case tamper_rollback_blob
+
+tc_tamper_rollback_honest() {
+	# No false alarm: many rewrites through every path that changes content
+	# (in-place writes, truncating opens, truncate(2) of a closed file,
+	# ftruncate of an open one, appends, two handles at once, rename over),
+	# with remounts in between.
+	new_vault
+	it_mount alice
+	local i
+	mkfile_random "$T/A.cur" 9000
+	check cp "$T/A.cur" "$M/A"
+	for i in $(seq 1 40); do
+		case $((i % 6)) in
+		0)
+			mkfile_random "$T/A.cur" $((i * 311 % 20000 + 1))
+			check cp "$T/A.cur" "$M/A"
+			;;
+		1)
+			mkfile_random "$T/x" 5000
+			check dd if="$T/x" of="$M/A" bs=5000 count=1 conv=notrunc status=none
+			check dd if="$T/x" of="$T/A.cur" bs=5000 count=1 conv=notrunc status=none
+			;;
+		2)
+			po_expect ok truncate "$M/A" $((i * 97))
+			check truncate -s $((i * 97)) "$T/A.cur"
+			;;
+		3)
+			# two handles, one writing, one appending, then ftruncate by a third
+			exec 5<>"$M/A" 6>>"$M/A"
+			printf 'head%03d' "$i" >&5
+			printf 'tail%03d' "$i" >&6
+			exec 5>&- 6>&-
+			printf 'head%03d' "$i" | dd of="$T/A.cur" conv=notrunc status=none
+			printf 'tail%03d' "$i" >>"$T/A.cur"
+			check truncate -s $((i * 50 + 7)) "$M/A"
+			check truncate -s $((i * 50 + 7)) "$T/A.cur"
+			;;
+		4)
+			mkfile_random "$T/A.cur" 7777
+			check cp "$T/A.cur" "$M/A.new"
+			check mv "$M/A.new" "$M/A"
+			;;
+		5)
+			head -c 3000 /dev/urandom >>"$T/A.cur"
+			check cp "$T/A.cur" "$M/A"
+			po_expect ok fsync "$M/A"
+			;;
+		esac
+		expect_intact "$M/A" "$T/A.cur" "A after rewrite $i"
+		((i % 10 == 0)) && it_remount alice
+	done
+	it_remount alice
+	expect_intact "$M/A" "$T/A.cur" "A after 40 rewrites and remounts"
+	it_umount
+	incidents "$T/inc.json"
+	expect_no_record "$T/inc.json" '.outcome == "integrity"' "an integrity incident from honest rewrites"
+}
+it_case tamper_rollback_honest
+
+tc_tamper_rollback_crash_window() {
+	# A crash between the header (counter W+1) and the node row (W+1) leaves
+	# the node at W: accepted, and the row brought up to the header by the
+	# next open. The other way round (node ahead of its header) is refused.
+	new_vault
+	it_mount alice
+	mkfile_random "$T/A.orig" 5000
+	mkfile_random "$T/B.orig" 5000
+	check cp "$T/A.orig" "$M/A"
+	check cp "$T/B.orig" "$M/B"
+	it_umount
+	local ia ib ca
+	ia=$(sql "SELECT n.ino FROM nodes n WHERE n.size = 5000 ORDER BY n.ino LIMIT 1;")
+	ib=$(sql "SELECT n.ino FROM nodes n WHERE n.size = 5000 ORDER BY n.ino LIMIT 1 OFFSET 1;")
+	ca=$(node_counter "$ia")
+	((ca >= 1)) || fail "setup: A's node counter is $ca"
+	check sql "UPDATE nodes SET write_counter = write_counter - 1 WHERE ino = $ia;"
+	check sql "UPDATE nodes SET write_counter = write_counter + 1 WHERE ino = $ib;"
+	it_mount alice
+	expect_intact "$M/A" "$T/A.orig" "A, its node one behind its header (a crash)"
+	expect_eio "$M/B" "$T/B.orig" "B, its node one ahead of its header"
+	it_umount
+	check_eq "$(node_counter "$ia")" "$ca" "A's node brought up to its header"
+	incidents "$T/inc.json"
+	expect_no_record "$T/inc.json" '.path == "/A"' "an incident for A (header ahead of the node)"
+	expect_integrity_incidents /B
+}
+it_case tamper_rollback_crash_window

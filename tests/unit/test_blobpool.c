@@ -86,7 +86,7 @@ START_TEST(taken_file_becomes_a_blob)
 	vfs_blob_close(b, &err);
 	ck_assert_int_eq(err, 0);
 	/* a blob like any other: opens with its key, authenticates, reads back */
-	ck_assert_int_eq(vfs_blob_open(store, id, key, &b), 0);
+	ck_assert_int_eq(vfs_blob_open(store, id, key, 0, &b), 0);
 	ck_assert_int_eq(vfs_blob_read(b, out, sizeof(out), 0), 5);
 	ck_assert_mem_eq(out, "hello", 5);
 	vfs_blob_close(b, NULL);
@@ -136,7 +136,7 @@ START_TEST(discarded_blobs_are_removed)
 		uint8_t *id = i < N ? ids[i] : keep;
 
 		randombytes_buf(id, KT_OBJECT_ID_BYTES);
-		ck_assert_int_eq(vfs_blob_create(store, id, key, &b), 0);
+		ck_assert_int_eq(vfs_blob_create(store, id, key, 0, &b), 0);
 		vfs_blob_close(b, NULL);
 	}
 	randombytes_buf(missing, sizeof(missing));

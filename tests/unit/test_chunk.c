@@ -1,7 +1,8 @@
 /*
  * tests/unit/test_chunk.c — content blobs: roundtrips at every offset shape,
- * sparse growth, truncation, and attacks on the stored bytes (flipped bits,
- * moved and swapped chunks, swapped blobs, truncation, wrong key).
+ * sparse growth, truncation, the write counter, and attacks on the stored
+ * bytes (flipped bits, moved and swapped chunks, swapped blobs, truncation,
+ * wrong key, an older copy of the blob put back).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -83,7 +84,7 @@ static void make_blob(const uint8_t id[KT_OBJECT_ID_BYTES], const uint8_t key[KT
 	int err = -1;
 
 	fill_pattern(buf, len, seed);
-	ck_assert_int_eq(vfs_blob_create(store, id, key, &b), 0);
+	ck_assert_int_eq(vfs_blob_create(store, id, key, 0, &b), 0);
 	ck_assert_int_eq(vfs_blob_write(b, buf, len, 0), (ssize_t)len);
 	vfs_blob_close(b, &err);
 	ck_assert_int_eq(err, 0);
@@ -96,7 +97,7 @@ static ssize_t read_all(const uint8_t id[KT_OBJECT_ID_BYTES], const uint8_t key[
 {
 	struct vfs_blob *b = NULL;
 	ssize_t n;
-	int r = vfs_blob_open(store, id, key, &b);
+	int r = vfs_blob_open(store, id, key, 0, &b);
 
 	if (r < 0)
 		return r;
@@ -158,7 +159,7 @@ START_TEST(test_random_writes_match_model)
 	struct vfs_blob *b = NULL;
 	uint64_t size = 0;
 
-	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, 0, &b), 0);
 	for (int round = 0; round < 400; round++) {
 		uint32_t off = randombytes_uniform(MAX - 1);
 		uint32_t len = 1 + randombytes_uniform(MAX - off - 1);
@@ -185,7 +186,7 @@ START_TEST(test_random_writes_match_model)
 
 			vfs_blob_close(b, &err);
 			ck_assert_int_eq(err, 0);
-			ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, &b), 0);
+			ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, 0, &b), 0);
 			ck_assert_uint_eq(vfs_blob_size(b), size);
 		}
 		{
@@ -213,7 +214,7 @@ START_TEST(test_sparse_gap_reads_zero)
 	struct vfs_blob *b = NULL;
 	uint8_t zeros[sizeof(got)] = {0};
 
-	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, 0, &b), 0);
 	ck_assert_int_eq(vfs_blob_write(b, data, 10, 0), 10);
 	ck_assert_int_eq(vfs_blob_write(b, data, 10, 1 << 20), 10);
 	ck_assert_uint_eq(vfs_blob_size(b), (1 << 20) + 10);
@@ -231,7 +232,7 @@ START_TEST(test_truncate_down_then_up_zeroes)
 	struct vfs_blob *b = NULL;
 
 	fill_pattern(buf, sizeof(buf), 3);
-	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, 0, &b), 0);
 	ck_assert_int_eq(vfs_blob_write(b, buf, sizeof(buf), 0), sizeof(buf));
 	ck_assert_int_eq(vfs_blob_truncate(b, 5000), 0);
 	ck_assert_int_eq(vfs_blob_truncate(b, 9000), 0);
@@ -266,7 +267,7 @@ START_TEST(test_interrupted_shrink_is_consistent)
 		full = malloc(st.st_size);
 		ck_assert_int_eq(pread(fd, full, st.st_size, 0), st.st_size);
 		close(fd);
-		ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, &b), 0);
+		ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, 0, &b), 0);
 		ck_assert_int_eq(vfs_blob_truncate(b, 6000), 0);
 		vfs_blob_close(b, NULL);
 		read_file_at(p, 0, hdr, sizeof(hdr));
@@ -279,7 +280,7 @@ START_TEST(test_interrupted_shrink_is_consistent)
 	ck_assert_int_eq(read_all(id_a, key_a, got, sizeof(got)), 6000);
 	ck_assert_mem_eq(got, buf, 6000);
 	/* growing again must not resurrect the old bytes */
-	ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, 0, &b), 0);
 	ck_assert_int_eq(vfs_blob_truncate(b, 12000), 0);
 	ck_assert_int_eq(vfs_blob_read(b, got, 12000, 0), 12000);
 	for (size_t i = 6000; i < 12000; i++)
@@ -297,7 +298,9 @@ START_TEST(test_attack_flip_every_region)
 	    5,
 	    10,
 	    24,
-	    40,
+	    32, /* write counter */
+	    39,
+	    40,					      /* MAC */
 	    63,					      /* header */
 	    VFS_HEADER_BYTES + 3,		      /* nonce of chunk 0 */
 	    VFS_HEADER_BYTES + 100,		      /* ciphertext of chunk 0 */
@@ -428,14 +431,14 @@ START_TEST(test_nonces_unique)
 	char *p;
 
 	fill_pattern(buf, sizeof(buf), 7);
-	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, 0, &b), 0);
 	ck_assert_int_eq(vfs_blob_write(b, buf, sizeof(buf), 0), sizeof(buf));
 	vfs_blob_close(b, NULL);
 	p = blob_path(id_a);
 	for (int i = 0; i < 3; i++)
 		read_file_at(p, VFS_HEADER_BYTES + i * VFS_CHUNK_DISK, nonces[i], VFS_CHUNK_NONCE);
 	/* rewrite the same three chunks after a reopen */
-	ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, 0, &b), 0);
 	ck_assert_int_eq(vfs_blob_write(b, buf, sizeof(buf), 0), sizeof(buf));
 	vfs_blob_close(b, NULL);
 	for (int i = 0; i < 3; i++)
@@ -469,7 +472,7 @@ START_TEST(test_long_writes)
 	uint64_t size = 0;
 	char *p;
 
-	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, 0, &b), 0);
 	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
 		uint32_t off = offs[i], len = lens[i];
 
@@ -489,7 +492,7 @@ START_TEST(test_long_writes)
 	/* the whole file twice, once per open: 512 chunks, 512 nonces */
 	p = blob_path(id_a);
 	for (int round = 0; round < 2; round++) {
-		ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, &b), 0);
+		ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, 0, &b), 0);
 		ck_assert_int_eq(vfs_blob_write(b, model, MAX, 0), MAX);
 		vfs_blob_close(b, NULL);
 		for (int i = 0; i < N / 2; i++)
@@ -520,7 +523,7 @@ static void *long_writer(void *arg)
 	uint8_t *buf = malloc(LEN), *got = malloc(LEN);
 	struct vfs_blob *b = NULL;
 
-	w->ok = buf && got && vfs_blob_create(store, w->id, key_a, &b) == 0;
+	w->ok = buf && got && vfs_blob_create(store, w->id, key_a, 0, &b) == 0;
 	fill_pattern(buf, LEN, w->seed);
 	for (int i = 0; w->ok && i < 20; i++)
 		w->ok = vfs_blob_write(b, buf, LEN, (uint64_t)i * LEN) == LEN;
@@ -557,7 +560,7 @@ START_TEST(test_huge_growth_refused)
 	struct vfs_blob *b = NULL;
 	uint8_t x = 1;
 
-	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, &b), 0);
+	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, 0, &b), 0);
 	ck_assert_int_eq(vfs_blob_write(b, &x, 1, 0), 1);
 	ck_assert_int_eq(vfs_blob_truncate(b, 1ull << 50), -ENOSPC);
 	ck_assert_uint_eq(vfs_blob_size(b), 1);
@@ -583,18 +586,152 @@ START_TEST(test_chunk_seal_binds_index)
 }
 END_TEST
 
-/* Golden vector: a blob sealed by version 1 must keep opening. */
-START_TEST(test_golden_blob_v1)
+/* The write counter in a blob's header on disk (format 2: bytes 32..39). */
+static uint64_t header_counter(const uint8_t id[KT_OBJECT_ID_BYTES])
+{
+	uint8_t hdr[VFS_HEADER_BYTES];
+	uint64_t c = 0;
+	char *p = blob_path(id);
+
+	read_file_at(p, 0, hdr, sizeof(hdr));
+	free(p);
+	ck_assert_uint_eq(hdr[4], 2);
+	for (int i = 7; i >= 0; i--)
+		c = (c << 8) | hdr[32 + i];
+	return c;
+}
+
+/* The counter is in the header, grows with each header written after a
+ * change (writes, same-size rewrites, truncates), and not otherwise. */
+START_TEST(test_counter_in_header)
+{
+	uint8_t buf[9000], got[9000];
+	struct vfs_blob *b = NULL;
+	int err = -1;
+
+	fill_pattern(buf, sizeof(buf), 11);
+	ck_assert_int_eq(vfs_blob_create(store, id_a, key_a, 0, &b), 0);
+	ck_assert_uint_eq(vfs_blob_counter(b), 0);
+	ck_assert_uint_eq(header_counter(id_a), 0);
+	ck_assert_int_eq(vfs_blob_write(b, buf, sizeof(buf), 0), sizeof(buf));
+	ck_assert_uint_eq(vfs_blob_counter(b), 0); /* not before the header is written */
+	ck_assert_int_eq(vfs_blob_sync(b, 0), 0);
+	ck_assert_uint_eq(vfs_blob_counter(b), 1);
+	ck_assert_uint_eq(header_counter(id_a), 1);
+	ck_assert_int_eq(vfs_blob_sync(b, 0), 0); /* nothing changed: nothing written */
+	ck_assert_uint_eq(header_counter(id_a), 1);
+	/* same size, other content: the size alone would not show it */
+	buf[5] ^= 1;
+	ck_assert_int_eq(vfs_blob_write(b, buf, 10, 0), 10);
+	vfs_blob_close(b, &err);
+	ck_assert_int_eq(err, 0);
+	ck_assert_uint_eq(header_counter(id_a), 2);
+	/* an open that only reads writes nothing */
+	ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, 2, &b), 0);
+	ck_assert_uint_eq(vfs_blob_counter(b), 2);
+	ck_assert_int_eq(vfs_blob_read(b, got, sizeof(got), 0), sizeof(got));
+	ck_assert_mem_eq(got, buf, sizeof(got));
+	vfs_blob_close(b, &err);
+	ck_assert_uint_eq(header_counter(id_a), 2);
+	/* truncates: shrinking, growing, each a header of its own */
+	ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, 2, &b), 0);
+	ck_assert_int_eq(vfs_blob_truncate(b, 100), 0);
+	ck_assert_uint_eq(header_counter(id_a), 3);
+	ck_assert_int_eq(vfs_blob_truncate(b, 5000), 0);
+	ck_assert_uint_eq(header_counter(id_a), 4);
+	ck_assert_int_eq(vfs_blob_truncate(b, 5000), 0); /* no change */
+	vfs_blob_close(b, &err);
+	ck_assert_int_eq(err, 0);
+	ck_assert_uint_eq(header_counter(id_a), 4);
+	/* a new blob may start from a given counter (re-encryption's copy) */
+	ck_assert_int_eq(vfs_blob_create(store, id_b, key_b, 41, &b), 0);
+	ck_assert_uint_eq(header_counter(id_b), 41);
+	ck_assert_int_eq(vfs_blob_write(b, buf, 1, 0), 1);
+	vfs_blob_close(b, &err);
+	ck_assert_uint_eq(header_counter(id_b), 42);
+	ck_assert_int_eq(vfs_blob_open(store, id_b, key_b, 42, &b), 0);
+	vfs_blob_close(b, NULL);
+}
+END_TEST
+
+/*
+ * The attack: keep a copy of a blob, let the file be written again, put the
+ * copy back (same object id, same key, authentic header and chunks). An open
+ * expecting the newer counter refuses it; one expecting less (a crash left
+ * the node behind the header) accepts a newer header.
+ */
+START_TEST(test_attack_rollback_refused)
+{
+	uint8_t v1[6000], v2[6000], got[6000];
+	struct vfs_blob *b = NULL;
+	struct stat st;
+	uint8_t *old;
+	char *p;
+	int fd;
+
+	fill_pattern(v1, sizeof(v1), 1);
+	fill_pattern(v2, sizeof(v2), 2);
+	make_blob(id_a, key_a, sizeof(v1), 1);
+	ck_assert_uint_eq(header_counter(id_a), 1);
+	p = blob_path(id_a);
+	ck_assert_int_eq(stat(p, &st), 0);
+	old = malloc(st.st_size);
+	read_file_at(p, 0, old, st.st_size);
+	ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, 1, &b), 0);
+	ck_assert_int_eq(vfs_blob_write(b, v2, sizeof(v2), 0), sizeof(v2));
+	vfs_blob_close(b, NULL);
+	ck_assert_uint_eq(header_counter(id_a), 2);
+	/* the old copy goes back */
+	fd = open(p, O_WRONLY | O_TRUNC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, old, st.st_size), st.st_size);
+	close(fd);
+	b = NULL;
+	ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, 2, &b), -EBADMSG);
+	ck_assert_ptr_null(b);
+	ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, UINT64_MAX, &b), -EBADMSG);
+	/* it is authentic: only the counter gives it away */
+	ck_assert_int_eq(read_all(id_a, key_a, got, sizeof(got)), sizeof(v1));
+	ck_assert_mem_eq(got, v1, sizeof(v1));
+	/* a header ahead of the expectation is accepted (crash before the row) */
+	ck_assert_int_eq(vfs_blob_open(store, id_a, key_a, 0, &b), 0);
+	ck_assert_uint_eq(vfs_blob_counter(b), 1);
+	vfs_blob_close(b, NULL);
+	free(old);
+	free(p);
+}
+END_TEST
+
+/* A header's version byte set from 2 back to 1 (to drop the counter) fails
+ * the MAC of the layout it claims. */
+START_TEST(test_attack_version_downgrade)
+{
+	uint8_t one = 1, got[100];
+	char *p;
+
+	make_blob(id_a, key_a, 100, 1);
+	p = blob_path(id_a);
+	patch_file(p, 4, &one, 1);
+	ck_assert_int_eq(read_all(id_a, key_a, got, sizeof(got)), -EBADMSG);
+	free(p);
+}
+END_TEST
+
+/* Load a golden blob vector: its file key, object id, plaintext and blob,
+ * the blob put in place in the store. */
+static void load_vector(const char *name, uint8_t key[KT_KEY_BYTES], uint8_t id[KT_OBJECT_ID_BYTES],
+			uint8_t **ret_plain, size_t *ret_plain_len, uint8_t **ret_blob,
+			size_t *ret_blob_len)
 {
 	const char *vectors = getenv("VAULTFS_VECTORS");
 	char *path = NULL;
 	static char line[65536];
-	uint8_t key[KT_KEY_BYTES], id[KT_OBJECT_ID_BYTES], *blob = NULL, *plain = NULL, got[8192];
+	uint8_t *blob = NULL, *plain = NULL;
 	size_t blob_len = 0, plain_len = 0;
 	FILE *f;
 
 	ck_assert_ptr_nonnull(vectors);
-	ck_assert_int_ge(asprintf(&path, "%s/blob-v1.txt", vectors), 0);
+	ck_assert_int_ge(asprintf(&path, "%s/%s", vectors, name), 0);
 	f = fopen(path, "r");
 	ck_assert_msg(f != NULL, "missing %s", path);
 	while (fgets(line, sizeof(line), f)) {
@@ -607,9 +744,9 @@ START_TEST(test_golden_blob_v1)
 		eq[strcspn(eq, "\n")] = '\0';
 		n = strlen(eq) / 2;
 		if (strcmp(line, "file_key") == 0)
-			sodium_hex2bin(key, sizeof(key), eq, strlen(eq), NULL, NULL, NULL);
+			sodium_hex2bin(key, KT_KEY_BYTES, eq, strlen(eq), NULL, NULL, NULL);
 		else if (strcmp(line, "object_id") == 0)
-			sodium_hex2bin(id, sizeof(id), eq, strlen(eq), NULL, NULL, NULL);
+			sodium_hex2bin(id, KT_OBJECT_ID_BYTES, eq, strlen(eq), NULL, NULL, NULL);
 		else if (strcmp(line, "plaintext") == 0) {
 			plain = malloc(n + 1);
 			sodium_hex2bin(plain, n, eq, strlen(eq), NULL, &plain_len, NULL);
@@ -619,12 +756,9 @@ START_TEST(test_golden_blob_v1)
 		}
 	}
 	fclose(f);
+	free(path);
 	ck_assert_ptr_nonnull(blob);
 	ck_assert_ptr_nonnull(plain);
-	/* The pinned layout: magic, version, cipher, shift, id, size. */
-	ck_assert_mem_eq(blob, "VFSO\x01\x01\x0c\x00", 8);
-	ck_assert_mem_eq(blob + 8, id, KT_OBJECT_ID_BYTES);
-	ck_assert_uint_eq(blob[24], plain_len & 0xff);
 	{
 		char rel[KT_STORE_PATH_MAX], *p = NULL;
 		int fd;
@@ -639,11 +773,67 @@ START_TEST(test_golden_blob_v1)
 		close(fd);
 		free(p);
 	}
+	*ret_plain = plain;
+	*ret_plain_len = plain_len;
+	*ret_blob = blob;
+	*ret_blob_len = blob_len;
+}
+
+/* Golden vector: a blob of format 2 (counter 1: created, written, closed). */
+START_TEST(test_golden_blob_v2)
+{
+	uint8_t key[KT_KEY_BYTES], id[KT_OBJECT_ID_BYTES], *blob, *plain, got[8192];
+	size_t blob_len, plain_len;
+	struct vfs_blob *b = NULL;
+
+	load_vector("blob-v2.txt", key, id, &plain, &plain_len, &blob, &blob_len);
+	/* The pinned layout: magic, version, cipher, shift, id, size, counter. */
+	ck_assert_mem_eq(blob, "VFSO\x02\x01\x0c\x00", 8);
+	ck_assert_mem_eq(blob + 8, id, KT_OBJECT_ID_BYTES);
+	ck_assert_uint_eq(blob[24], plain_len & 0xff);
+	ck_assert_mem_eq(blob + 32, "\x01\x00\x00\x00\x00\x00\x00\x00", 8);
+	ck_assert_int_eq(read_all(id, key, got, sizeof(got)), (ssize_t)plain_len);
+	ck_assert_mem_eq(got, plain, plain_len);
+	ck_assert_int_eq(vfs_blob_open(store, id, key, 1, &b), 0);
+	ck_assert_uint_eq(vfs_blob_counter(b), 1);
+	vfs_blob_close(b, NULL);
+	ck_assert_int_eq(vfs_blob_open(store, id, key, 2, &b), -EBADMSG);
+	free(blob);
+	free(plain);
+}
+END_TEST
+
+/* Golden vector: a blob sealed by format 1 must keep opening, reads as
+ * counter 0, and becomes format 2 (counter 1) when next written. */
+START_TEST(test_golden_blob_v1)
+{
+	uint8_t key[KT_KEY_BYTES], id[KT_OBJECT_ID_BYTES], *blob = NULL, *plain = NULL, got[8192];
+	size_t blob_len = 0, plain_len = 0;
+	struct vfs_blob *b = NULL;
+	int err = -1;
+
+	load_vector("blob-v1.txt", key, id, &plain, &plain_len, &blob, &blob_len);
+	/* The pinned layout: magic, version, cipher, shift, id, size. */
+	ck_assert_mem_eq(blob, "VFSO\x01\x01\x0c\x00", 8);
+	ck_assert_mem_eq(blob + 8, id, KT_OBJECT_ID_BYTES);
+	ck_assert_uint_eq(blob[24], plain_len & 0xff);
+	ck_assert_int_eq(read_all(id, key, got, sizeof(got)), (ssize_t)plain_len);
+	ck_assert_mem_eq(got, plain, plain_len);
+	ck_assert_int_eq(vfs_blob_open(store, id, key, 0, &b), 0);
+	ck_assert_uint_eq(vfs_blob_counter(b), 0);
+	vfs_blob_close(b, &err); /* nothing written: it stays format 1 */
+	ck_assert_int_eq(err, 0);
+	ck_assert_int_eq(vfs_blob_open(store, id, key, 1, &b), -EBADMSG);
+	/* the next change writes a format 2 header, counter 1 */
+	ck_assert_int_eq(vfs_blob_open(store, id, key, 0, &b), 0);
+	ck_assert_int_eq(vfs_blob_write(b, plain, 10, 0), 10);
+	vfs_blob_close(b, &err);
+	ck_assert_int_eq(err, 0);
+	ck_assert_uint_eq(header_counter(id), 1);
 	ck_assert_int_eq(read_all(id, key, got, sizeof(got)), (ssize_t)plain_len);
 	ck_assert_mem_eq(got, plain, plain_len);
 	free(blob);
 	free(plain);
-	free(path);
 }
 END_TEST
 
@@ -672,13 +862,18 @@ static Suite *chunk_suite(void)
 	tcase_add_test(tc, test_huge_growth_refused);
 	tcase_add_test(tc, test_chunk_seal_binds_index);
 	tcase_add_test(tc, test_golden_blob_v1);
+	tcase_add_test(tc, test_golden_blob_v2);
+	tcase_add_test(tc, test_counter_in_header);
+	tcase_add_test(tc, test_attack_rollback_refused);
+	tcase_add_test(tc, test_attack_version_downgrade);
 	suite_add_tcase(s, tc);
 	return s;
 }
 
 /*
- * `test_chunk --generate FILE` wrote tests/vectors/blob-v1.txt once: a fixed
- * key and object id, 5000 bytes of pattern, and the blob the code produced.
+ * `test_chunk --generate FILE` wrote tests/vectors/blob-v2.txt once (and, by
+ * format 1 code, blob-v1.txt): a fixed key and object id, 5000 bytes of
+ * pattern, and the blob the code produced (created, written, closed).
  */
 static int generate(const char *out)
 {
@@ -698,7 +893,7 @@ static int generate(const char *out)
 		id_a[i] = (uint8_t)(0xa0 + i);
 	fill_pattern(plain, sizeof(plain), 42);
 	dir = tu_tmpdir();
-	if (!dir || open_store() < 0 || vfs_blob_create(store, id_a, key_a, &b) < 0 ||
+	if (!dir || open_store() < 0 || vfs_blob_create(store, id_a, key_a, 0, &b) < 0 ||
 	    vfs_blob_write(b, plain, sizeof(plain), 0) != sizeof(plain))
 		return 1;
 	vfs_blob_close(b, NULL);
@@ -712,8 +907,8 @@ static int generate(const char *out)
 	f = fopen(out, "w");
 	if (!f)
 		return 1;
-	fprintf(f, "# vaultfs content blob, format version 1 (docs/format.md section 7)\n");
-	fprintf(f, "# made by: test_chunk --generate; opened by test_golden_blob_v1\n");
+	fprintf(f, "# vaultfs content blob, format version 2 (docs/format.md section 7)\n");
+	fprintf(f, "# made by: test_chunk --generate; opened by test_golden_blob_v2\n");
 	fprintf(f, "file_key=%s\n", sodium_bin2hex(hex, sizeof(hex), key_a, KT_KEY_BYTES));
 	fprintf(f, "object_id=%s\n", sodium_bin2hex(hex, sizeof(hex), id_a, KT_OBJECT_ID_BYTES));
 	fprintf(f, "plaintext=%s\n", sodium_bin2hex(hex, sizeof(hex), plain, sizeof(plain)));

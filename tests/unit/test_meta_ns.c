@@ -115,6 +115,7 @@ START_TEST(test_node_roundtrip)
 	n.has_object = true;
 	memset(n.object_id, 0xab, sizeof(n.object_id));
 	memset(n.file_key, 0xcd, sizeof(n.file_key));
+	n.write_counter = ((uint64_t)1 << 62) + 5;
 	ck_assert_int_eq(meta_node_insert(db, &n), 0);
 	ck_assert_uint_gt(n.ino, META_ROOT_INO);
 
@@ -135,6 +136,7 @@ START_TEST(test_node_roundtrip)
 	ck_assert(got.has_object);
 	ck_assert_mem_eq(got.object_id, n.object_id, META_OBJECT_ID_BYTES);
 	ck_assert_mem_eq(got.file_key, n.file_key, META_FILE_KEY_BYTES);
+	ck_assert_uint_eq(got.write_counter, ((uint64_t)1 << 62) + 5);
 	ck_assert_ptr_null(got.symlink_enc);
 	ck_assert_uint_eq(got.symlink_enc_len, 0);
 
@@ -149,8 +151,10 @@ START_TEST(test_node_roundtrip)
 	n.has_object = false;
 	n.symlink_enc = (uint8_t *)target;
 	n.symlink_enc_len = sizeof(target) - 1;
+	n.write_counter = 0;
 	ck_assert_int_eq(meta_node_update(db, &n), 0);
 	ck_assert_int_eq(meta_node_get(db, n.ino, &got), 0);
+	ck_assert_uint_eq(got.write_counter, 0);
 	ck_assert_uint_eq(got.mode, S_IFLNK | 0777);
 	ck_assert_uint_eq(got.nlink, 3);
 	ck_assert_uint_eq(got.level, 1);
@@ -198,6 +202,9 @@ START_TEST(test_node_invalid)
 	n.symlink_enc_len = 5; /* length without a buffer */
 	ck_assert_int_eq(meta_node_insert(db, &n), -EINVAL);
 	n.symlink_enc_len = 0;
+	n.write_counter = (uint64_t)INT64_MAX + 1; /* does not fit the row */
+	ck_assert_int_eq(meta_node_insert(db, &n), -EINVAL);
+	n.write_counter = 0;
 
 	/* two nodes cannot share a blob */
 	a = add_node(S_IFREG | 0600, 0, 0, 1);

@@ -727,9 +727,11 @@ static void make_blob_files(struct kt_keyring *kr, size_t count)
 
 		make_file(db, kr, (uint8_t)(i % 3));
 		ck_assert_int_eq(meta_node_get(db, files[n_files - 1].ino, &n), 0);
-		ck_assert_int_eq(vfs_blob_create(objects, n.object_id, files[n_files - 1].key, &b),
-				 0);
+		ck_assert_int_eq(
+		    vfs_blob_create(objects, n.object_id, files[n_files - 1].key, 0, &b), 0);
 		ck_assert_int_eq(vfs_blob_write(b, buf, len, 0), (ssize_t)len);
+		ck_assert_int_eq(vfs_blob_sync(b, 0), 0);
+		n.write_counter = vfs_blob_counter(b); /* as the daemon's release */
 		vfs_blob_close(b, &err);
 		ck_assert_int_eq(err, 0);
 		n.size = len;
@@ -739,7 +741,8 @@ static void make_blob_files(struct kt_keyring *kr, size_t count)
 	kt_store_close(objects);
 }
 
-/* Every file's content reads back through its (current) key. */
+/* Every file's content reads back through its (current) key, and its blob's
+ * write counter is the one its node expects. */
 static void all_content_reads(const struct kt_keyring *kr)
 {
 	uint8_t want[20000], got[20000];
@@ -758,7 +761,8 @@ static void all_content_reads(const struct kt_keyring *kr)
 		ck_assert_int_eq(kt_file_key_info(n.file_key, &level, &version), 0);
 		ck_assert_int_eq(kt_keyring_level_key(kr, level, version, &lk), 0);
 		ck_assert_int_eq(kt_file_key_unwrap(lk, n.object_id, n.file_key, key), 0);
-		ck_assert_int_eq(vfs_blob_open(objects, n.object_id, key, &b), 0);
+		ck_assert_int_eq(vfs_blob_open(objects, n.object_id, key, n.write_counter, &b), 0);
+		ck_assert_uint_eq(vfs_blob_counter(b), n.write_counter);
 		ck_assert_uint_eq(vfs_blob_size(b), len);
 		ck_assert_int_eq(vfs_blob_read(b, got, sizeof(got), 0), (ssize_t)len);
 		ck_assert_int_eq(memcmp(got, want, len), 0);
@@ -782,6 +786,50 @@ static size_t count_blobs(void)
 	pclose(p);
 	return n;
 }
+
+/*
+ * Re-encryption carries the write counter over (the node expects the new
+ * blob's, above the old one's), and a blob below its node's counter (an older
+ * copy put back) is not copied: it is skipped and recorded, left as it was.
+ */
+START_TEST(reencrypt_counter_carried_and_rollback_skipped)
+{
+	struct kt_rotation_result res = {0};
+	struct kt_content_store store;
+	struct kt_content_ops ops;
+	struct kt_keyring *carol = unlock(db, "carol", CAROL_PASS);
+	uint64_t before[3];
+	struct meta_node n;
+
+	make_blob_files(carol, 3);
+	for (size_t i = 0; i < 3; i++) {
+		ck_assert_int_eq(meta_node_get(db, files[i].ino, &n), 0);
+		before[i] = n.write_counter;
+		ck_assert_uint_eq(before[i], i == 0 ? 0 : 1); /* files[0] is empty */
+		if (i == 1) {
+			/* files[1]'s blob is now older than its node says */
+			n.write_counter += 1;
+			ck_assert_int_eq(meta_node_update(db, &n), 0);
+		}
+		meta_node_clear(&n);
+	}
+	ck_assert_int_eq(kt_content_open(dir, &store, &ops), 0);
+	ck_assert_int_eq(kt_reencrypt_run(db, alice, 0, &ops, NULL, &res), -EBADMSG);
+	ck_assert_uint_eq(res.files, 2);
+	ck_assert_uint_eq(res.failed, 1);
+	ck_assert_int_eq(meta_node_get(db, files[1].ino, &n), 0);
+	ck_assert_uint_eq(n.write_counter, before[1] + 1); /* left as it was */
+	meta_node_clear(&n);
+	for (size_t i = 0; i < 3; i += 2) {
+		ck_assert_int_eq(meta_node_get(db, files[i].ino, &n), 0);
+		/* one more for the copy's header, none for an empty file */
+		ck_assert_uint_eq(n.write_counter, i == 0 ? 0 : before[i] + 1);
+		meta_node_clear(&n);
+	}
+	kt_content_close(&store);
+	kt_keyring_free(carol);
+}
+END_TEST
 
 START_TEST(reencrypt_resumable)
 {
@@ -812,7 +860,7 @@ START_TEST(reencrypt_resumable)
 
 		ck_assert_int_eq(meta_node_get(db, files[0].ino, &n), 0);
 		memcpy(key, files[0].key, sizeof(key));
-		ck_assert_int_eq(vfs_blob_open(objects, n.object_id, key, &held), 0);
+		ck_assert_int_eq(vfs_blob_open(objects, n.object_id, key, 0, &held), 0);
 		sodium_memzero(key, sizeof(key));
 		meta_node_clear(&n);
 		ck_assert_int_eq(kt_reencrypt_run(db, alice, 0, &ops, &busy, &r0), -EBUSY);
@@ -841,7 +889,7 @@ START_TEST(reencrypt_resumable)
 		kt_random(rots[0].pending_object, KT_OBJECT_ID_BYTES);
 		kt_random(key, sizeof(key));
 		rots[0].has_pending = true;
-		ck_assert_int_eq(vfs_blob_create(objects, rots[0].pending_object, key, &b), 0);
+		ck_assert_int_eq(vfs_blob_create(objects, rots[0].pending_object, key, 0, &b), 0);
 		vfs_blob_close(b, NULL);
 		ck_assert_int_eq(meta_rotation_update(db, &rots[0]), 0);
 		free(rots);
@@ -1012,6 +1060,7 @@ static Suite *rotation_suite(void)
 	tcase_add_test(tc, two_admins_two_connections);
 	tcase_add_test(tc, expiry_with_a_short_time);
 	tcase_add_test(tc, reencrypt_resumable);
+	tcase_add_test(tc, reencrypt_counter_carried_and_rollback_skipped);
 	tcase_add_test(tc, reencrypt_skips_damaged_blob);
 	tcase_add_test(tc, key_census_follows_a_rotation);
 	suite_add_tcase(s, tc);
