@@ -61,6 +61,9 @@ static int classify(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64
 		goto out;
 	old = n.level;
 	r = kt_level_parse(v->db, text, &level);
+	if (r == -EBADMSG)
+		vfs_record(v, s, &c, "classify", ino, path, NULL, old, r, NULL,
+			   "level names refused: not as the administration key signed them");
 	if (r < 0)
 		goto out;
 	if (level >= META_LEVEL_REFUSED) {
