@@ -168,7 +168,8 @@ static bool level_name_valid(const char *name)
 /*
  * The level names are as the administration key signed them (§13): a bad
  * signature, or a missing one once the vault's rows are signed, is -EBADMSG
- * (names swapped or renamed behind vaultfs's back are never used). Checked
+ * (names swapped or renamed behind vaultfs's back are never used to decide:
+ * kt_level_parse refuses, kt_level_name shows the default names). Checked
  * with the administration key sign_keys names: a replaced key also makes
  * every version 2 user secret fail to open (§3), so nobody unlocks to use
  * names signed with it.
@@ -204,9 +205,12 @@ int kt_level_name(struct meta_db *db, uint8_t level, char *buf, size_t len)
 		return -EINVAL;
 	snprintf(key, sizeof(key), "level_name.%u", level);
 	r = db ? level_names_ok(db) : 0;
-	if (r < 0)
+	if (r == -EBADMSG)
+		r = -ENOENT; /* not as signed: shown by its default name */
+	else if (r < 0)
 		return r;
-	r = db ? meta_config_get_blob(db, key, val, &n) : -ENOENT;
+	else
+		r = db ? meta_config_get_blob(db, key, val, &n) : -ENOENT;
 	if (r == 0) {
 		val[n] = '\0';
 		name = val;
@@ -234,6 +238,10 @@ int kt_level_parse(struct meta_db *db, const char *text, uint8_t *ret_level)
 	}
 	if (fold_name(text, folded, sizeof(folded)) < 0)
 		return -EINVAL;
+	/* a name decides a level only while the names are as signed (§13) */
+	r = db ? level_names_ok(db) : 0;
+	if (r < 0)
+		return r;
 	/* the vault's own names first, then the defaults and English names */
 	for (uint8_t l = 0; l < META_LEVELS; l++) {
 		r = kt_level_name(db, l, name, sizeof(name));
