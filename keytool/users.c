@@ -120,10 +120,15 @@ int kt_passwd(struct meta_db *db, const char *user, const char *old_pass, size_t
 	}
 	/* the key a version 2 secret opens with is the one it stays bound to;
 	 * a version 1 secret becomes version 2 once the vault's rows are signed */
-	if (kt_user_secret_version(u.secret_sealed) == KT_USER_SECRET_V2)
+	if (kt_user_secret_version(u.secret_sealed) == KT_USER_SECRET_V2) {
 		bind = kt_admin_sign_pk(db, admin_pk) == 0;
-	else
-		r = kt_secret_admin_pk(db, admin_pk, &bind);
+	} else if (kt_secret_admin_pk(db, admin_pk, &bind) == 0 && bind) {
+		/* as at unlock (secret-upgrade): only a key that signed the
+		 * user's own row */
+		struct meta_row_ref ref = {.table = META_ROW_USERS, .key = {u.id}};
+
+		bind = kt_row_verify(db, admin_pk, &ref) == 0;
+	}
 	r = kt_user_secret_open(old_pass, old_len, u.public_key, bind ? admin_pk : NULL,
 				u.secret_sealed, sk);
 	if (r == -EACCES || r == -EINVAL || r == -ENOKEY) {

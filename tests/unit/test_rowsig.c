@@ -438,6 +438,34 @@ START_TEST(upgraded_vault)
 }
 END_TEST
 
+/* passwd seals version 2: a version 1 secret is bound once its user row is
+ * signed, a version 2 one stays bound to the key it opened with. */
+START_TEST(passwd_binds_the_admin_key)
+{
+	struct kt_keyring *bob;
+	struct meta_user u;
+
+	ck_assert_int_eq(kt_grant(db, alice, "bob", "member", 0), 0);
+	downgrade_secret("bob", BOB_PASS);
+	ck_assert_int_eq(kt_passwd(db, "bob", BOB_PASS, strlen(BOB_PASS), "bob 2", 5), 0);
+	ck_assert_int_eq(meta_user_get_by_name(db, "bob", &u), 0);
+	ck_assert_int_eq(kt_user_secret_version(u.secret_sealed), KT_USER_SECRET_V2);
+	ck_assert_int_eq(kt_passwd(db, "bob", "bob 2", 5, BOB_PASS, strlen(BOB_PASS)), 0);
+	ck_assert_int_eq(meta_user_get_by_name(db, "bob", &u), 0);
+	ck_assert_int_eq(kt_user_secret_version(u.secret_sealed), KT_USER_SECRET_V2);
+	bob = unlock("bob", BOB_PASS);
+	ck_assert_uint_eq(kt_keyring_readable(bob), 0x3);
+	kt_keyring_free(bob);
+	/* a user row not signed: the secret stays version 1 */
+	downgrade_secret("bob", BOB_PASS);
+	tamper("UPDATE users SET sig = NULL WHERE name = 'bob'");
+	ck_assert_int_eq(kt_passwd(db, "bob", BOB_PASS, strlen(BOB_PASS), "bob 2", 5), 0);
+	ck_assert_int_eq(meta_user_get_by_name(db, "bob", &u), 0);
+	ck_assert_int_eq(kt_user_secret_version(u.secret_sealed), KT_USER_SECRET_V1);
+	ck_assert_uint_eq(incidents(), 0);
+}
+END_TEST
+
 /* Legacy (version 1 secret): a signature that is there must hold; a missing
  * one is tolerated (the documented gap). */
 START_TEST(legacy_checks_present_signatures)
@@ -737,6 +765,7 @@ static Suite *rowsig_suite(void)
 	tcase_add_test(tc, no_false_alarm_after_revocation);
 	tcase_add_test(tc, upgraded_vault);
 	tcase_add_test(tc, legacy_checks_present_signatures);
+	tcase_add_test(tc, passwd_binds_the_admin_key);
 	tcase_add_test(tc, signed_mark_reset_refused);
 	tcase_add_test(tc, verification_cost);
 	tcase_add_test(tc, golden_vectors);
