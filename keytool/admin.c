@@ -20,6 +20,7 @@
 #include "meta/grants.h"
 #include "meta/records.h"
 #include "meta/roles.h"
+#include "meta/rowsig.h"
 #include "meta/users.h"
 
 /*
@@ -94,6 +95,10 @@ int kt_admin_begin(struct meta_db *db, struct kt_keyring *kr, const char *op, co
 			return r;
 		r = check_admin(db, kr);
 		if (r == 0)
+			r = meta_row_track(db); /* the rows written now are signed at the end */
+		if (r == 0)
+			r = meta_row_dirty_clear(db); /* and only those */
+		if (r == 0)
 			return 0;
 		meta_tx_rollback(db);
 		if (r == -EACCES)
@@ -113,6 +118,8 @@ int kt_admin_begin(struct meta_db *db, struct kt_keyring *kr, const char *op, co
 int kt_admin_end(struct meta_db *db, const struct kt_keyring *kr, const char *op,
 		 const char *detail, int r)
 {
+	if (r == 0)
+		r = kt_rows_sign_dirty(db, kr);
 	if (r == 0)
 		r = kt_record(db, kr->user.name, op, detail, META_OUTCOME_OK);
 	return meta_tx_end(db, r);

@@ -219,19 +219,31 @@ static void kdf_limits(enum kt_kdf_profile profile, unsigned long long *ret_ops,
 	}
 }
 
-/* AD of §3: the 52-byte header followed by the user's public key. */
-static void user_secret_ad(const uint8_t blob[KT_USER_SECRET_BYTES], const uint8_t pk[KT_KEY_BYTES],
-			   uint8_t ret_ad[US_OFF_CT + KT_KEY_BYTES])
+/* AD of §3: the 52-byte header followed by the user's public key and, in
+ * version 2, the vault's administration signing public key. */
+static size_t user_secret_ad(const uint8_t blob[KT_USER_SECRET_BYTES],
+			     const uint8_t pk[KT_KEY_BYTES], const uint8_t *admin_pk,
+			     uint8_t ret_ad[US_OFF_CT + 2 * KT_KEY_BYTES])
 {
 	memcpy(ret_ad, blob, US_OFF_CT);
 	memcpy(ret_ad + US_OFF_CT, pk, KT_KEY_BYTES);
+	if (!admin_pk)
+		return US_OFF_CT + KT_KEY_BYTES;
+	memcpy(ret_ad + US_OFF_CT + KT_KEY_BYTES, admin_pk, KT_KEY_BYTES);
+	return US_OFF_CT + 2 * KT_KEY_BYTES;
+}
+
+int kt_user_secret_version(const uint8_t blob[KT_USER_SECRET_BYTES])
+{
+	return blob[US_OFF_VERSION];
 }
 
 int kt_user_secret_seal(const char *passphrase, size_t pass_len, enum kt_kdf_profile profile,
 			const uint8_t pk[KT_KEY_BYTES], const uint8_t sk[KT_KEY_BYTES],
-			uint8_t ret_blob[KT_USER_SECRET_BYTES])
+			const uint8_t *admin_pk, uint8_t ret_blob[KT_USER_SECRET_BYTES])
 {
-	uint8_t ad[US_OFF_CT + KT_KEY_BYTES];
+	uint8_t ad[US_OFF_CT + 2 * KT_KEY_BYTES];
+	size_t ad_len;
 	uint8_t kek[KT_KEY_BYTES];
 	unsigned long long ops;
 	size_t mem;
@@ -243,7 +255,7 @@ int kt_user_secret_seal(const char *passphrase, size_t pass_len, enum kt_kdf_pro
 	kdf_limits(profile, &ops, &mem);
 	_Static_assert(crypto_pwhash_MEMLIMIT_SENSITIVE / 1024 <= UINT32_MAX, "memlimit fits");
 
-	ret_blob[US_OFF_VERSION] = KT_FORMAT_VERSION;
+	ret_blob[US_OFF_VERSION] = admin_pk ? KT_USER_SECRET_V2 : KT_USER_SECRET_V1;
 	ret_blob[US_OFF_KDF] = US_KDF_ARGON2ID13;
 	put_le32(ret_blob + US_OFF_OPSLIMIT, (uint32_t)ops);
 	put_le32(ret_blob + US_OFF_MEMLIMIT, (uint32_t)(mem / 1024));
@@ -255,9 +267,9 @@ int kt_user_secret_seal(const char *passphrase, size_t pass_len, enum kt_kdf_pro
 		r = -ENOMEM;
 		goto out;
 	}
-	user_secret_ad(ret_blob, pk, ad);
+	ad_len = user_secret_ad(ret_blob, pk, admin_pk, ad);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(ret_blob + US_OFF_CT, NULL, sk, KT_KEY_BYTES, ad,
-						   sizeof(ad), NULL, ret_blob + US_OFF_NONCE, kek);
+						   ad_len, NULL, ret_blob + US_OFF_NONCE, kek);
 	r = 0;
 out:
 	sodium_memzero(kek, sizeof(kek));
@@ -267,9 +279,11 @@ out:
 }
 
 int kt_user_secret_open(const char *passphrase, size_t pass_len, const uint8_t pk[KT_KEY_BYTES],
-			const uint8_t blob[KT_USER_SECRET_BYTES], uint8_t ret_sk[KT_KEY_BYTES])
+			const uint8_t *admin_pk, const uint8_t blob[KT_USER_SECRET_BYTES],
+			uint8_t ret_sk[KT_KEY_BYTES])
 {
-	uint8_t ad[US_OFF_CT + KT_KEY_BYTES];
+	uint8_t ad[US_OFF_CT + 2 * KT_KEY_BYTES];
+	size_t ad_len;
 	uint8_t kek[KT_KEY_BYTES];
 	uint32_t ops, mem_kib;
 	int r;
@@ -277,8 +291,14 @@ int kt_user_secret_open(const char *passphrase, size_t pass_len, const uint8_t p
 	sodium_memzero(ret_sk, KT_KEY_BYTES);
 	if (!passphrase)
 		return -EINVAL;
-	if (blob[US_OFF_VERSION] != KT_FORMAT_VERSION || blob[US_OFF_KDF] != US_KDF_ARGON2ID13)
+	if ((blob[US_OFF_VERSION] != KT_USER_SECRET_V1 &&
+	     blob[US_OFF_VERSION] != KT_USER_SECRET_V2) ||
+	    blob[US_OFF_KDF] != US_KDF_ARGON2ID13)
 		return -EINVAL;
+	if (blob[US_OFF_VERSION] == KT_USER_SECRET_V1)
+		admin_pk = NULL; /* legacy: nothing bound but the user's public key */
+	else if (!admin_pk)
+		return -ENOKEY; /* version 2 opens only with the administration key */
 	ops = get_le32(blob + US_OFF_OPSLIMIT);
 	mem_kib = get_le32(blob + US_OFF_MEMLIMIT);
 	if (ops < crypto_pwhash_OPSLIMIT_MIN || ops > US_OPSLIMIT_MAX ||
@@ -288,10 +308,10 @@ int kt_user_secret_open(const char *passphrase, size_t pass_len, const uint8_t p
 	if (crypto_pwhash(kek, sizeof(kek), passphrase, pass_len, blob + US_OFF_SALT, ops,
 			  (size_t)mem_kib * 1024, crypto_pwhash_ALG_ARGON2ID13) != 0)
 		return -ENOMEM;
-	user_secret_ad(blob, pk, ad);
+	ad_len = user_secret_ad(blob, pk, admin_pk, ad);
 	r = crypto_aead_xchacha20poly1305_ietf_decrypt(ret_sk, NULL, NULL, blob + US_OFF_CT,
-						       KT_KEY_BYTES + AEAD_TAG_BYTES, ad,
-						       sizeof(ad), blob + US_OFF_NONCE, kek);
+						       KT_KEY_BYTES + AEAD_TAG_BYTES, ad, ad_len,
+						       blob + US_OFF_NONCE, kek);
 	sodium_memzero(kek, sizeof(kek));
 	if (r != 0) {
 		sodium_memzero(ret_sk, KT_KEY_BYTES);

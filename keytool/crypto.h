@@ -80,13 +80,27 @@ void kt_keypair(uint8_t ret_pk[KT_KEY_BYTES], uint8_t ret_sk[KT_KEY_BYTES]);
 /* A fresh random symmetric key / object id. */
 void kt_random(void *buf, size_t len);
 
-/* §3: seal sk under passphrase with the profile; pk is bound in as AD. */
+#define KT_USER_SECRET_V1 1 /* §3: AD binds the user's public key */
+#define KT_USER_SECRET_V2 2 /* ... and the vault's administration signing public key */
+/*
+ * §3: seal sk under passphrase with the profile; pk is bound in as AD, and
+ * admin_pk (the 32-byte Ed25519 administration public key) too: version 2.
+ * admin_pk NULL makes a legacy version 1 blob.
+ */
 int kt_user_secret_seal(const char *passphrase, size_t pass_len, enum kt_kdf_profile profile,
 			const uint8_t pk[KT_KEY_BYTES], const uint8_t sk[KT_KEY_BYTES],
-			uint8_t ret_blob[KT_USER_SECRET_BYTES]);
-/* §3: open; -EACCES on wrong passphrase or tampering. */
+			const uint8_t *admin_pk, uint8_t ret_blob[KT_USER_SECRET_BYTES]);
+/*
+ * §3: open; -EACCES on wrong passphrase or tampering, and for a version 2
+ * blob also when admin_pk is not the key it was sealed with (a planted
+ * administration key looks like a wrong passphrase). admin_pk is ignored for
+ * a version 1 blob; a version 2 blob with admin_pk NULL: -ENOKEY.
+ */
 int kt_user_secret_open(const char *passphrase, size_t pass_len, const uint8_t pk[KT_KEY_BYTES],
-			const uint8_t blob[KT_USER_SECRET_BYTES], uint8_t ret_sk[KT_KEY_BYTES]);
+			const uint8_t *admin_pk, const uint8_t blob[KT_USER_SECRET_BYTES],
+			uint8_t ret_sk[KT_KEY_BYTES]);
+/* §3: a blob's format version (KT_USER_SECRET_V1 or _V2; anything else is refused). */
+int kt_user_secret_version(const uint8_t blob[KT_USER_SECRET_BYTES]);
 
 /* §4: seal key (kind, id, version) to recipient public key. */
 int kt_seal(enum kt_seal_kind kind, uint16_t id, uint16_t version, const uint8_t key[KT_KEY_BYTES],

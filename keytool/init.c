@@ -41,6 +41,7 @@ struct init_secrets {
 	uint8_t level[META_LEVELS][KT_KEY_BYTES];
 	uint8_t meta[KT_KEY_BYTES];
 	uint8_t role_sk[N_DEFAULT_ROLES][KT_KEY_BYTES];
+	uint8_t admin_seed[KT_KEY_BYTES]; /* the administration signing key */
 };
 
 static int init_options_valid(const struct kt_init_options *opt)
@@ -190,6 +191,8 @@ static void init_cleanup(const char *dir, bool made_dir)
 int kt_vault_init(const char *dir, const struct kt_init_options *opt)
 {
 	_cleanup_(kt_secure_freep) struct init_secrets *sec = NULL;
+	_cleanup_(kt_secure_freep) uint8_t *sign_sk = NULL;
+	uint8_t admin_pk[KT_SIGN_PK_BYTES];
 	struct meta_db *db = NULL;
 	struct meta_user admin;
 	char detail[META_DETAIL_MAX + 1];
@@ -201,14 +204,21 @@ int kt_vault_init(const char *dir, const struct kt_init_options *opt)
 	r = init_options_valid(opt);
 	if (r < 0)
 		return r;
-	/* the slow KDF before anything exists on disk */
-	r = kt_user_make(opt->admin, opt->admin_uid, opt->passphrase, opt->passphrase_len, opt->kdf,
-			 &admin);
-	if (r < 0)
-		return r;
 	sec = kt_secure_alloc(sizeof(*sec));
 	if (!sec)
 		return -ENOMEM;
+	/* the administration key first: the first administrator's secret binds
+	 * its public key (§3 version 2) */
+	kt_random(sec->admin_seed, KT_KEY_BYTES);
+	sign_sk = kt_sign_secret_from_seed(sec->admin_seed);
+	if (!sign_sk)
+		return -ENOMEM;
+	memcpy(admin_pk, sign_sk + KT_KEY_BYTES, KT_SIGN_PK_BYTES);
+	/* the slow KDF before anything exists on disk */
+	r = kt_user_make(opt->admin, opt->admin_uid, opt->passphrase, opt->passphrase_len, opt->kdf,
+			 admin_pk, &admin);
+	if (r < 0)
+		return r;
 
 	if (mkdir(dir, 0700) == 0)
 		made_dir = true;
@@ -225,7 +235,9 @@ int kt_vault_init(const char *dir, const struct kt_init_options *opt)
 	if (r == 0) {
 		r = init_keys(db, opt, &admin, sec);
 		if (r == 0)
-			r = kt_sign_keys_create(db);
+			r = kt_sign_keys_create_seeded(db, sec->admin_seed);
+		if (r == 0)
+			r = kt_rows_sign_all(db, sec->admin_seed); /* every row is new */
 		snprintf(detail, sizeof(detail), "admin=%s kdf=%s", opt->admin,
 			 kt_kdf_profile_name(opt->kdf));
 		if (r == 0)

@@ -48,8 +48,12 @@ struct kt_keyring {
 	uint8_t *admin_sk; /* kt_secure_alloc'd; NULL unless admin */
 	uint8_t *user_sk;  /* kt_secure_alloc'd user secret, kept for refresh; NULL for recovery */
 	int64_t epoch;	   /* key_epoch when unlocked or last refreshed */
-	int64_t next_expiry; /* earliest expiry among the grants unlocked, 0 none */
-	bool recovery;	     /* unlocked by recovery shares: an admin without a user */
+	int64_t next_expiry;	      /* earliest expiry among the grants unlocked, 0 none */
+	bool recovery;		      /* unlocked by recovery shares: an admin without a user */
+	bool rows_strict;	      /* row_pk authenticated by a version 2 user secret (§3):
+					 every row used must carry its valid signature */
+	bool has_row_pk;	      /* row_pk is set (strict, or as sign_keys says) */
+	uint8_t row_pk[KT_KEY_BYTES]; /* the administration key rows are checked with */
 };
 
 /* Append one key-operation record (inside the caller's transaction, if any). */
@@ -95,6 +99,16 @@ int kt_keyring_load_admin(struct meta_db *db, struct kt_keyring *kr,
 			  const struct meta_role *admin_role, uint32_t version,
 			  const uint8_t pk[KT_KEY_BYTES], uint8_t *sk);
 
+/* rowsig.c: sign the rows this administration wrote (meta_row_track), if
+ * kr holds the administration key; called by kt_admin_end before commit. */
+int kt_rows_sign_dirty(struct meta_db *db, const struct kt_keyring *kr);
+/* rowsig.c: the Ed25519 public key of the administration seed kr holds. */
+int kt_keyring_admin_pk(const struct kt_keyring *kr, uint8_t ret_pk[KT_KEY_BYTES]);
+/* rowsig.c: the administration key a user secret sealed now binds (§3
+ * version 2): *ret_bind false (version 1) while the vault's rows are not
+ * signed yet or it has no administration key. */
+int kt_secret_admin_pk(struct meta_db *db, uint8_t ret_pk[KT_KEY_BYTES], bool *ret_bind);
+
 /* names.c: copy text into an access record field: invalid UTF-8 and control
  * characters become '?', and the copy is cut at a character boundary. */
 void kt_copy_printable(char *dst, size_t size, const char *src);
@@ -102,10 +116,11 @@ void kt_copy_printable(char *dst, size_t size, const char *src);
  * configurable names, distinct, and none another level's English name. */
 int kt_level_names_check(const char *const names[META_LEVELS]);
 
-/* users.c: a fresh user key pair with its secret sealed under passphrase
- * (Argon2id: call it outside any transaction). */
+/* users.c: a fresh user key pair with its secret sealed under passphrase,
+ * bound to admin_pk (§3 version 2; NULL: version 1) (Argon2id: call it
+ * outside any transaction). */
 int kt_user_make(const char *name, int64_t uid, const char *passphrase, size_t pass_len,
-		 enum kt_kdf_profile profile, struct meta_user *ret_user);
+		 enum kt_kdf_profile profile, const uint8_t *admin_pk, struct meta_user *ret_user);
 
 /* rotation.c: inside the caller's administration transaction
  * (kt_admin_begin), rotate the roles role_ids[0..n_ids) (every role if the

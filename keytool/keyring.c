@@ -38,7 +38,9 @@
 #include "meta/keys.h"
 #include "meta/records.h"
 #include "meta/roles.h"
+#include "meta/rowsig.h"
 #include "meta/users.h"
+#include "keytool/signing.h"
 
 _Static_assert(META_PUBKEY_BYTES == KT_KEY_BYTES, "public keys");
 _Static_assert(META_SEALED_BYTES == KT_SEALED_BYTES, "sealed keys (§4)");
@@ -256,6 +258,8 @@ struct unlock_ctx {
 	bool have_admin_role;
 	struct meta_role admin_role;
 	int64_t now;
+	const uint8_t *row_pk; /* the administration key rows are checked with, or NULL */
+	bool strict;	       /* row_pk authenticated (§3 v2): unsigned rows refused too */
 };
 
 /* An integrity incident met while unlocking: recorded (best effort: the
@@ -271,6 +275,25 @@ static void unlock_incident(struct unlock_ctx *c, const char *fmt, ...)
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
 	(void)kt_record(c->db, c->kr->user.name, "unlock", detail, -EBADMSG);
+}
+
+/*
+ * The row behind a decision carries the administration key's signature
+ * (§13). Strict (a version 2 user secret authenticated row_pk): a missing or
+ * bad signature refuses the row. Legacy: a bad signature refuses it, a
+ * missing one is tolerated. Refusals are incidents naming what.
+ */
+static bool row_ok(struct unlock_ctx *c, int table, int64_t k0, int64_t k1, int64_t k2, int64_t k3,
+		   int64_t k4, const char *what)
+{
+	struct meta_row_ref ref = {.table = table, .key = {k0, k1, k2, k3, k4}};
+	int r = c->row_pk ? kt_row_verify(c->db, c->row_pk, &ref) : -ENODATA;
+
+	if (r == 0 || (r == -ENODATA && !c->strict))
+		return true;
+	unlock_incident(c, "%s refused: %s signature of its %s row", what,
+			r == -ENODATA ? "missing" : "bad", meta_row_table_name(table));
+	return false;
 }
 
 /* The key's fingerprint matches its level_keys / meta_keys row. */
@@ -348,6 +371,7 @@ static int unlock_role_keys(struct unlock_ctx *c, const struct meta_role *role, 
 	}
 	for (size_t i = 0; i < n; i++) {
 		const struct meta_key_seal *s = &seals[i];
+		char what[META_DETAIL_MAX / 2];
 		bool clearance, custody = is_admin;
 		uint8_t level = 0;
 
@@ -367,6 +391,17 @@ static int unlock_role_keys(struct unlock_ctx *c, const struct meta_role *role, 
 		}
 		if (!clearance && !custody)
 			continue; /* not this role's level: never used */
+		snprintf(what, sizeof(what), "%s key %u version %u sealed to role=%s",
+			 seal_kind_name(s->kind), s->id, s->version, role->name);
+		if (!row_ok(c, META_ROW_KEY_SEALS, s->kind, s->id, s->version, s->role_id,
+			    s->role_version, what))
+			continue;
+		if (s->kind == META_KEY_LEVEL
+			? !row_ok(c, META_ROW_LEVEL_KEYS, s->id, s->version, 0, 0, 0, what)
+		    : s->kind == META_KEY_METADATA
+			? !row_ok(c, META_ROW_META_KEYS, s->version, 0, 0, 0, 0, what)
+			: !row_ok(c, META_ROW_SIGN_KEYS, s->kind, s->version, 0, 0, 0, what))
+			continue;
 		if (s->version > KT_SEAL_FIELD_MAX ||
 		    kt_unseal((enum kt_seal_kind)s->kind, (uint16_t)s->id, (uint16_t)s->version,
 			      s->sealed, role_pk, role_sk, key) < 0 ||
@@ -405,6 +440,7 @@ static int unlock_grant(struct unlock_ctx *c, const struct meta_grant *g)
 	struct meta_role role;
 	uint8_t pk_check[KT_KEY_BYTES];
 	_cleanup_(kt_secure_freep) uint8_t *role_sk = NULL;
+	char what[META_DETAIL_MAX / 2];
 	bool is_admin;
 	int r;
 
@@ -421,6 +457,11 @@ static int unlock_grant(struct unlock_ctx *c, const struct meta_grant *g)
 	if (r < 0)
 		return r;
 
+	snprintf(what, sizeof(what), "grant of role=%s version=%u", role.name, g->role_version);
+	if (!row_ok(c, META_ROW_GRANTS, g->user_id, g->role_id, g->role_version, 0, 0, what) ||
+	    !row_ok(c, META_ROW_ROLES, role.id, 0, 0, 0, 0, what) ||
+	    !row_ok(c, META_ROW_ROLE_KEYS, rk.role_id, rk.version, 0, 0, 0, what))
+		return 0;
 	role_sk = kt_secure_alloc(KT_KEY_BYTES);
 	if (!role_sk)
 		return -ENOMEM;
@@ -481,6 +522,26 @@ static int keyring_set_meta(struct kt_keyring *kr)
 }
 
 /*
+ * The administration key kr's rows are checked with: the one its user
+ * secret authenticated (strict), else the newest in sign_keys (legacy: as
+ * the database says; none before signing keys).
+ */
+static int keyring_row_key(struct meta_db *db, struct kt_keyring *kr, struct unlock_ctx *c)
+{
+	int r;
+
+	if (!kr->rows_strict) {
+		r = kt_admin_sign_pk(db, kr->row_pk);
+		if (r < 0 && r != -ENOENT)
+			return r;
+		kr->has_row_pk = r == 0;
+	}
+	c->row_pk = kr->has_row_pk ? kr->row_pk : NULL;
+	c->strict = kr->rows_strict;
+	return 0;
+}
+
+/*
  * Fill kr (its user and user_sk set, nothing else) from the vault: the user's
  * unexpired grants and the keys sealed to those role versions. In one
  * transaction when none is open, so a rotation committing meanwhile is seen
@@ -491,7 +552,7 @@ static int keyring_load(struct meta_db *db, struct kt_keyring *kr)
 	struct unlock_ctx c = {.db = db, .kr = kr, .user_sk = kr->user_sk};
 	struct meta_grant *grants = NULL;
 	size_t n_grants = 0;
-	bool own_tx;
+	bool own_tx, bad_user = false;
 	int r;
 
 	r = meta_tx_begin(db);
@@ -510,6 +571,14 @@ static int keyring_load(struct meta_db *db, struct kt_keyring *kr)
 		r = meta_sign_key_list(db, &c.signs, &c.n_signs);
 	if (r < 0)
 		goto out;
+	r = keyring_row_key(db, kr, &c);
+	if (r < 0)
+		goto out;
+	/* the user's own row: name, uid, public key, disabled */
+	if (!row_ok(&c, META_ROW_USERS, kr->user.id, 0, 0, 0, 0, "user")) {
+		bad_user = true; /* nothing unlocks; the incident is committed */
+		goto out;
+	}
 	r = meta_grant_list_user(db, kr->user.id, &grants, &n_grants);
 	if (r < 0)
 		goto out;
@@ -525,6 +594,8 @@ out:
 		/* commits the incident records, if any; a read-only one just ends */
 		r = meta_tx_end(db, r);
 	}
+	if (r == 0 && bad_user)
+		r = -EBADMSG;
 	free(grants);
 	free(c.versions);
 	free(c.signs);
@@ -559,6 +630,8 @@ int kt_keyring_load_admin(struct meta_db *db, struct kt_keyring *kr,
 	c.admin_role = *admin_role;
 	c.now = meta_now_ns();
 	if (r == 0)
+		r = keyring_row_key(db, kr, &c);
+	if (r == 0)
 		r = unlock_role_keys(&c, admin_role, version, pk, sk, true);
 	if (r == 0)
 		r = keyring_set_meta(kr);
@@ -570,10 +643,49 @@ int kt_keyring_load_admin(struct meta_db *db, struct kt_keyring *kr,
 	return r;
 }
 
+/*
+ * A version 1 user secret just opened: seal it again as version 2 (§3),
+ * bound to the administration key, when the database is writable and the
+ * vault's rows are signed with that key (its own row included); recorded as
+ * "secret-upgrade". Best effort: the unlock stands either way.
+ */
+static void secret_upgrade(struct meta_db *db, struct kt_keyring *kr, const char *passphrase,
+			   size_t pass_len)
+{
+	uint8_t blob[KT_USER_SECRET_BYTES];
+	enum kt_kdf_profile profile;
+	struct meta_user now_u;
+	struct meta_row_ref ref = {.table = META_ROW_USERS, .key = {kr->user.id}};
+	bool done = false;
+	int r;
+
+	if (meta_db_read_only(db) || !kr->has_row_pk || kt_rows_signed(db, &done) < 0 || !done ||
+	    kt_row_verify(db, kr->row_pk, &ref) != 0 || kt_vault_kdf_profile(db, &profile) < 0 ||
+	    kt_user_secret_seal(passphrase, pass_len, profile, kr->user.public_key, kr->user_sk,
+				kr->row_pk, blob) < 0)
+		return;
+	if (meta_tx_begin(db) < 0)
+		return;
+	r = meta_user_get_by_id(db, kr->user.id, &now_u);
+	if (r == 0 &&
+	    sodium_memcmp(now_u.secret_sealed, kr->user.secret_sealed, KT_USER_SECRET_BYTES) != 0)
+		r = -EBUSY; /* changed meanwhile (passwd): leave it */
+	if (r == 0)
+		r = meta_user_set_secret(db, kr->user.id, blob);
+	if (r == 0)
+		r = kt_record(db, kr->user.name, "secret-upgrade",
+			      "user secret sealed again as version 2", META_OUTCOME_OK);
+	if (meta_tx_end(db, r) == 0) {
+		memcpy(kr->user.secret_sealed, blob, KT_USER_SECRET_BYTES);
+		kr->rows_strict = true;
+	}
+}
+
 int kt_unlock(struct meta_db *db, const char *user, const char *passphrase, size_t pass_len,
 	      struct kt_keyring **ret_keyring)
 {
 	struct kt_keyring *kr;
+	bool v2;
 	int r;
 
 	if (!db || !user || !passphrase || !ret_keyring)
@@ -600,10 +712,22 @@ int kt_unlock(struct meta_db *db, const char *user, const char *passphrase, size
 		r = -ENOMEM;
 		goto out;
 	}
-	r = kt_user_secret_open(passphrase, pass_len, kr->user.public_key, kr->user.secret_sealed,
+	v2 = kt_user_secret_version(kr->user.secret_sealed) == KT_USER_SECRET_V2;
+	if (v2) {
+		/* the administration key the secret was sealed with, or unlock fails */
+		r = kt_admin_sign_pk(db, kr->row_pk);
+		if (r < 0 && r != -ENOENT)
+			goto out;
+		kr->has_row_pk = kr->rows_strict = r == 0;
+	}
+	r = kt_user_secret_open(passphrase, pass_len, kr->user.public_key,
+				kr->has_row_pk ? kr->row_pk : NULL, kr->user.secret_sealed,
 				kr->user_sk);
-	if (r == -EACCES || r == -EINVAL) {
-		(void)kt_record(db, user, "unlock", "wrong passphrase", -EACCES);
+	if (r == -EACCES || r == -EINVAL || r == -ENOKEY) {
+		(void)kt_record(db, user, "unlock",
+				v2 ? "wrong passphrase, or the administration key was replaced"
+				   : "wrong passphrase",
+				-EACCES);
 		r = -EACCES;
 		goto out;
 	}
@@ -612,6 +736,8 @@ int kt_unlock(struct meta_db *db, const char *user, const char *passphrase, size
 	r = keyring_load(db, kr);
 	if (r < 0)
 		goto out;
+	if (!v2)
+		secret_upgrade(db, kr, passphrase, pass_len);
 	*ret_keyring = kr;
 	kr = NULL;
 out:
@@ -640,6 +766,8 @@ static void keyring_swap(struct kt_keyring *kr, struct kt_keyring *fresh)
 	kr->admin_sk = fresh->admin_sk;
 	kr->epoch = fresh->epoch;
 	kr->next_expiry = fresh->next_expiry;
+	kr->has_row_pk = fresh->has_row_pk;
+	memcpy(kr->row_pk, fresh->row_pk, KT_KEY_BYTES);
 	if (!(old.meta && fresh->meta && old.meta->version == fresh->meta->version)) {
 		kr->meta = fresh->meta;
 		fresh->meta = old.meta;
@@ -709,10 +837,18 @@ int kt_keyring_refresh(struct meta_db *db, struct kt_keyring *kr)
 		return -ENOMEM;
 	fresh->user = u;
 	fresh->user_sk = kr->user_sk; /* borrowed */
+	fresh->rows_strict = kr->rows_strict;
+	fresh->has_row_pk = kr->has_row_pk;
+	memcpy(fresh->row_pk, kr->row_pk, KT_KEY_BYTES);
 	r = keyring_load(db, fresh);
 	fresh->user_sk = NULL;
 	if (r == 0)
 		keyring_swap(kr, fresh);
+	if (r == -EBADMSG) {
+		/* the user's own row is not as the administration key signed it */
+		keyring_drop(kr);
+		r = -EACCES;
+	}
 	kt_keyring_free(fresh);
 	return r;
 }

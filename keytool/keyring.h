@@ -40,6 +40,15 @@ struct kt_keyring;
  * whose key does not match the fingerprint in level_keys/meta_keys, is an
  * integrity incident: recorded (op "unlock", outcome -EBADMSG, when db is
  * writable), that role or key left out of the keyring, the rest unlocked.
+ * So is a key or policy row (the grant, its role and role key, the seal, its
+ * level_keys/meta_keys/sign_keys row) that does not carry the administration
+ * key's signature (docs/format.md §13): with a version 2 user secret (§3),
+ * the key it binds checks every row and a missing signature is refused too;
+ * with a version 1 secret, a bad one is refused and a missing one tolerated,
+ * and the secret is sealed again as version 2 when the vault's rows are
+ * signed ("secret-upgrade"). The user's own row not as signed: nothing
+ * unlocks, -EBADMSG. A version 2 secret whose administration key was
+ * replaced in sign_keys does not open: -EACCES, as a wrong passphrase.
  */
 int kt_unlock(struct meta_db *db, const char *user, const char *passphrase, size_t pass_len,
 	      struct kt_keyring **ret_keyring);
@@ -90,7 +99,8 @@ int kt_keyring_sign_seed(const struct kt_keyring *kr, int kind, uint32_t *ret_ve
 /*
  * Re-read the keyring's user, grants and sealed keys with the user secret it
  * keeps (no passphrase): roles no longer granted, or whose grant expired, are
- * dropped; new key versions and new grants are picked up. A user who was
+ * dropped; new key versions and new grants are picked up. Rows are checked
+ * as at unlock, with the administration key the unlock authenticated. A user who was
  * removed, disabled or given a new key pair (recovery) loses every key:
  * -EACCES, and the keyring unlocks nothing more. A recovery keyring
  * (recovery.h) is refreshed while the admin role key is unchanged, else

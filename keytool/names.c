@@ -6,6 +6,7 @@
  */
 #include "keytool/names.h"
 #include "keytool/internal.h"
+#include "keytool/signing.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -164,6 +165,35 @@ static bool level_name_valid(const char *name)
 	return true;
 }
 
+/*
+ * The level names are as the administration key signed them (§13): a bad
+ * signature, or a missing one once the vault's rows are signed, is -EBADMSG
+ * (names swapped or renamed behind vaultfs's back are never used to decide:
+ * kt_level_parse refuses, kt_level_name shows the default names). Checked
+ * with the administration key sign_keys names: a replaced key also makes
+ * every version 2 user secret fail to open (§3), so nobody unlocks to use
+ * names signed with it.
+ */
+static int level_names_ok(struct meta_db *db)
+{
+	struct meta_row_ref ref = {.table = META_ROW_LEVEL_NAMES};
+	uint8_t pk[KT_SIGN_PK_BYTES];
+	bool done = false;
+	int r;
+
+	r = kt_admin_sign_pk(db, pk);
+	if (r == -ENOENT)
+		return 0; /* a vault from before signing keys */
+	if (r == 0)
+		r = kt_row_verify(db, pk, &ref);
+	if (r == -ENODATA) {
+		r = kt_rows_signed(db, &done);
+		if (r == 0 && done)
+			r = -EBADMSG;
+	}
+	return r;
+}
+
 int kt_level_name(struct meta_db *db, uint8_t level, char *buf, size_t len)
 {
 	char key[32], val[LEVEL_NAME_MAX + 1];
@@ -174,7 +204,13 @@ int kt_level_name(struct meta_db *db, uint8_t level, char *buf, size_t len)
 	if (level >= META_LEVELS || !buf || len == 0)
 		return -EINVAL;
 	snprintf(key, sizeof(key), "level_name.%u", level);
-	r = db ? meta_config_get_blob(db, key, val, &n) : -ENOENT;
+	r = db ? level_names_ok(db) : 0;
+	if (r == -EBADMSG)
+		r = -ENOENT; /* not as signed: shown by its default name */
+	else if (r < 0)
+		return r;
+	else
+		r = db ? meta_config_get_blob(db, key, val, &n) : -ENOENT;
 	if (r == 0) {
 		val[n] = '\0';
 		name = val;
@@ -202,6 +238,10 @@ int kt_level_parse(struct meta_db *db, const char *text, uint8_t *ret_level)
 	}
 	if (fold_name(text, folded, sizeof(folded)) < 0)
 		return -EINVAL;
+	/* a name decides a level only while the names are as signed (§13) */
+	r = db ? level_names_ok(db) : 0;
+	if (r < 0)
+		return r;
 	/* the vault's own names first, then the defaults and English names */
 	for (uint8_t l = 0; l < META_LEVELS; l++) {
 		r = kt_level_name(db, l, name, sizeof(name));

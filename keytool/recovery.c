@@ -14,6 +14,7 @@
  * are not for concurrent use from several threads.
  */
 #include "keytool/recovery.h"
+#include "keytool/signing.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -533,6 +534,8 @@ int kt_user_reset(struct meta_db *db, struct kt_keyring *admin, const char *user
 	struct meta_user u, nu;
 	int64_t now = meta_now_ns();
 	size_t n = 0, regranted = 0;
+	uint8_t admin_pk[KT_SIGN_PK_BYTES];
+	bool bind = false;
 	uint8_t *sk = NULL;
 	int r;
 
@@ -554,8 +557,12 @@ int kt_user_reset(struct meta_db *db, struct kt_keyring *admin, const char *user
 	kt_keypair(nu.public_key, sk);
 	r = kt_vault_kdf_profile(db, &profile);
 	if (r == 0)
+		r = kt_rows_signed(db, &bind);
+	if (r == 0 && bind)
+		bind = kt_keyring_admin_pk(admin, admin_pk) == 0;
+	if (r == 0)
 		r = kt_user_secret_seal(passphrase, pass_len, profile, nu.public_key, sk,
-					nu.secret_sealed);
+					bind ? admin_pk : NULL, nu.secret_sealed);
 	sodium_memzero(sk, KT_KEY_BYTES);
 	if (r < 0)
 		goto out;

@@ -54,7 +54,8 @@ static int seal_to_role(struct meta_db *db, int kind, const uint8_t seed[KT_KEY_
 
 /* One signing key: its row, and its seals to roles (every role, or the
  * admin role alone). */
-static int create_one(struct meta_db *db, int kind, const struct meta_role *roles, size_t n)
+static int create_one(struct meta_db *db, int kind, const struct meta_role *roles, size_t n,
+		      const uint8_t *given_seed)
 {
 	_cleanup_(kt_secure_freep) uint8_t *seed = kt_secure_alloc(KT_KEY_BYTES);
 	_cleanup_(kt_secure_freep) uint8_t *sk = NULL;
@@ -63,7 +64,10 @@ static int create_one(struct meta_db *db, int kind, const struct meta_role *role
 
 	if (!seed)
 		return -ENOMEM;
-	kt_random(seed, KT_KEY_BYTES);
+	if (given_seed)
+		memcpy(seed, given_seed, KT_KEY_BYTES);
+	else
+		kt_random(seed, KT_KEY_BYTES);
 	sk = kt_secure_alloc(KT_SIGN_SK_BYTES);
 	if (!sk)
 		return -ENOMEM;
@@ -82,6 +86,11 @@ static int create_one(struct meta_db *db, int kind, const struct meta_role *role
 
 int kt_sign_keys_create(struct meta_db *db)
 {
+	return kt_sign_keys_create_seeded(db, NULL);
+}
+
+int kt_sign_keys_create_seeded(struct meta_db *db, const uint8_t *admin_seed)
+{
 	struct meta_sign_key k;
 	struct meta_role *roles = NULL;
 	size_t n = 0;
@@ -95,9 +104,9 @@ int kt_sign_keys_create(struct meta_db *db)
 	r = meta_role_list(db, &roles, &n);
 	if (r < 0)
 		return r;
-	r = create_one(db, META_KEY_CHECKPOINT, roles, n);
+	r = create_one(db, META_KEY_CHECKPOINT, roles, n, NULL);
 	if (r == 0)
-		r = create_one(db, META_KEY_ADMIN_SIGN, roles, n);
+		r = create_one(db, META_KEY_ADMIN_SIGN, roles, n, admin_seed);
 	free(roles);
 	return r;
 }
@@ -109,7 +118,7 @@ int kt_sign_keys_ensure(struct meta_db *db, struct kt_keyring *admin)
 
 	r = meta_sign_key_current(db, META_KEY_CHECKPOINT, &k);
 	if (r == 0)
-		return 0;
+		return kt_rows_ensure(db, admin);
 	if (r != -ENOENT)
 		return r;
 	r = kt_admin_begin(db, admin, "sign-keys-new", "");
@@ -122,5 +131,7 @@ int kt_sign_keys_ensure(struct meta_db *db, struct kt_keyring *admin)
 	if (r < 0)
 		return r == -EEXIST ? 0 : r;
 	r = kt_keyring_refresh(db, admin);
+	if (r == 0)
+		r = kt_rows_ensure(db, admin);
 	return r < 0 ? r : 1;
 }

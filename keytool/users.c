@@ -5,6 +5,7 @@
  */
 #include "keytool/keystore.h"
 #include "keytool/internal.h"
+#include "keytool/signing.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +18,7 @@
 
 /* A fresh user key pair with its secret sealed under passphrase. */
 int kt_user_make(const char *name, int64_t uid, const char *passphrase, size_t pass_len,
-		 enum kt_kdf_profile profile, struct meta_user *ret_user)
+		 enum kt_kdf_profile profile, const uint8_t *admin_pk, struct meta_user *ret_user)
 {
 	uint8_t *sk = kt_secure_alloc(KT_KEY_BYTES);
 	struct meta_user u;
@@ -29,7 +30,8 @@ int kt_user_make(const char *name, int64_t uid, const char *passphrase, size_t p
 	snprintf(u.name, sizeof(u.name), "%s", name);
 	u.uid = uid;
 	kt_keypair(u.public_key, sk);
-	r = kt_user_secret_seal(passphrase, pass_len, profile, u.public_key, sk, u.secret_sealed);
+	r = kt_user_secret_seal(passphrase, pass_len, profile, u.public_key, sk, admin_pk,
+				u.secret_sealed);
 	kt_secure_free(sk);
 	if (r < 0)
 		return r;
@@ -43,6 +45,8 @@ int kt_user_add(struct meta_db *db, struct kt_keyring *admin, const char *name, 
 	char detail[META_DETAIL_MAX + 1];
 	enum kt_kdf_profile profile;
 	struct meta_user u, existing;
+	uint8_t admin_pk[KT_SIGN_PK_BYTES];
+	bool bind = false;
 	int r;
 
 	if (!db || !admin || !name || !passphrase)
@@ -71,7 +75,14 @@ int kt_user_add(struct meta_db *db, struct kt_keyring *admin, const char *name, 
 	r = kt_vault_kdf_profile(db, &profile);
 	if (r < 0)
 		return r;
-	r = kt_user_make(name, uid, passphrase, pass_len, profile, &u);
+	/* version 2 (§3) once the vault's rows are signed, bound to the
+	 * administration key this administrator holds */
+	r = kt_rows_signed(db, &bind);
+	if (r == 0 && bind)
+		bind = kt_keyring_admin_pk(admin, admin_pk) == 0;
+	if (r < 0)
+		return r;
+	r = kt_user_make(name, uid, passphrase, pass_len, profile, bind ? admin_pk : NULL, &u);
 	if (r < 0)
 		return r;
 
@@ -89,7 +100,8 @@ int kt_passwd(struct meta_db *db, const char *user, const char *old_pass, size_t
 	enum kt_kdf_profile profile;
 	_cleanup_(kt_secure_freep) uint8_t *sk = NULL;
 	struct meta_user u, now_u;
-	uint8_t blob[KT_USER_SECRET_BYTES];
+	uint8_t blob[KT_USER_SECRET_BYTES], admin_pk[KT_SIGN_PK_BYTES];
+	bool bind = false;
 	int r;
 
 	if (!db || !user || !old_pass || !new_pass)
@@ -106,15 +118,28 @@ int kt_passwd(struct meta_db *db, const char *user, const char *old_pass, size_t
 		(void)kt_record(db, user, "passwd", "user disabled", -EACCES);
 		return -EACCES;
 	}
-	r = kt_user_secret_open(old_pass, old_len, u.public_key, u.secret_sealed, sk);
-	if (r == -EACCES || r == -EINVAL) {
+	/* the key a version 2 secret opens with is the one it stays bound to;
+	 * a version 1 secret becomes version 2 once the vault's rows are signed */
+	if (kt_user_secret_version(u.secret_sealed) == KT_USER_SECRET_V2) {
+		bind = kt_admin_sign_pk(db, admin_pk) == 0;
+	} else if (kt_secret_admin_pk(db, admin_pk, &bind) == 0 && bind) {
+		/* as at unlock (secret-upgrade): only a key that signed the
+		 * user's own row */
+		struct meta_row_ref ref = {.table = META_ROW_USERS, .key = {u.id}};
+
+		bind = kt_row_verify(db, admin_pk, &ref) == 0;
+	}
+	r = kt_user_secret_open(old_pass, old_len, u.public_key, bind ? admin_pk : NULL,
+				u.secret_sealed, sk);
+	if (r == -EACCES || r == -EINVAL || r == -ENOKEY) {
 		(void)kt_record(db, user, "passwd", "wrong passphrase", -EACCES);
 		return -EACCES;
 	}
 	if (r == 0)
 		r = kt_vault_kdf_profile(db, &profile);
 	if (r == 0)
-		r = kt_user_secret_seal(new_pass, new_len, profile, u.public_key, sk, blob);
+		r = kt_user_secret_seal(new_pass, new_len, profile, u.public_key, sk,
+					bind ? admin_pk : NULL, blob);
 	sodium_memzero(sk, KT_KEY_BYTES);
 	if (r < 0)
 		return r;

@@ -22,7 +22,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define META_SCHEMA_VERSION 6
+#define META_SCHEMA_VERSION 7
 #define META_LEVELS	    4 /* levels 0..3 are storable; level 4 is refused */
 #define META_LEVEL_REFUSED  4
 #define META_DB_NAME	    "vault.db"

@@ -545,9 +545,57 @@ static int migrate_v6(struct meta_db *db)
 	return exec_steps(db, schema_v6, sizeof(schema_v6) / sizeof(schema_v6[0]));
 }
 
+/*
+ * Version 7: row signatures (docs/format.md §13). Each table whose rows
+ * decide who holds which key, and with which rights, gets a `sig` column:
+ * the administration key's Ed25519 signature of the row's canonical bytes,
+ * NULL until signed (existing rows are signed at the first administration
+ * after the upgrade: keytool/rowsig.c). The level names' signature is the
+ * vault_config entry `level_names.sig`. */
+static const char *const rowsig_tables[] = {
+    "users", "roles", "role_keys", "grants", "level_keys", "meta_keys", "key_seals", "sign_keys",
+};
+
+static int migrate_rowsig(struct meta_db *db)
+{
+	char sql[256];
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < sizeof(rowsig_tables) / sizeof(rowsig_tables[0]); i++) {
+		sqlite3_stmt *st = NULL;
+		bool has = false;
+		int rc;
+
+		/* a vault whose user_version was set back by hand has the column */
+		snprintf(sql, sizeof(sql),
+			 "SELECT 1 FROM pragma_table_info('%s') WHERE name = 'sig'",
+			 rowsig_tables[i]);
+		rc = sqlite3_prepare_v2(db->sql, sql, -1, &st, NULL);
+		if (rc == SQLITE_OK) {
+			rc = sqlite3_step(st);
+			has = rc == SQLITE_ROW;
+			if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+				rc = SQLITE_OK;
+		}
+		sqlite3_finalize(st);
+		if (rc != SQLITE_OK)
+			return meta_errno(rc);
+		if (has)
+			continue;
+		snprintf(sql, sizeof(sql),
+			 "ALTER TABLE %s ADD COLUMN sig BLOB CHECK (sig IS NULL OR"
+			 " (typeof(sig) = 'blob' AND length(sig) = 64))",
+			 rowsig_tables[i]);
+		rc = sqlite3_exec(db->sql, sql, NULL, NULL, NULL);
+		if (rc != SQLITE_OK)
+			r = meta_errno(rc);
+	}
+	return r;
+}
+
 /* migrations[v]: version v → v + 1. */
 static int (*const migrations[])(struct meta_db *db) = {
-    migrate_create_v1, migrate_v2, migrate_v3, migrate_v4, migrate_v5, migrate_v6,
+    migrate_create_v1, migrate_v2, migrate_v3, migrate_v4, migrate_v5, migrate_v6, migrate_rowsig,
 };
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == META_SCHEMA_VERSION,
 	       "one migration step per schema version");

@@ -61,6 +61,9 @@ static int classify(fuse_req_t req, struct vfs *v, struct vfs_session *s, uint64
 		goto out;
 	old = n.level;
 	r = kt_level_parse(v->db, text, &level);
+	if (r == -EBADMSG)
+		vfs_record(v, s, &c, "classify", ino, path, NULL, old, r, NULL,
+			   "level names refused: not as the administration key signed them");
 	if (r < 0)
 		goto out;
 	if (level >= META_LEVEL_REFUSED) {
@@ -270,17 +273,19 @@ static void do_getxattr(fuse_req_t req, struct vfs_session *s, fuse_ino_t ino, c
 		return;
 	}
 	if (r == 0 && strcmp(name, XATTR_LEVEL_NAME) == 0) {
-		char key[32], text[128];
-		size_t len = sizeof(text);
+		char text[128];
 
-		snprintf(key, sizeof(key), "level_name.%u", n.level);
-		r = meta_config_get_blob(v->db, key, text, &len);
+		/* the names as the administration key signed them, else the
+		 * defaults (keytool/names.c, format.md §13) */
+		r = n.level < META_LEVELS
+			? kt_level_name(v->db, (uint8_t)n.level, text, sizeof(text))
+			: -ENODATA;
 		db_unlock(v);
 		meta_node_clear(&n);
 		if (r < 0)
 			fuse_reply_err(req, reply_errno(r));
 		else
-			reply_xattr_value(req, text, len, size);
+			reply_xattr_value(req, text, strlen(text), size);
 		return;
 	}
 	if (r == 0) {

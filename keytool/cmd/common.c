@@ -143,8 +143,13 @@ void anchor_after_key_operation(struct cli_context *ctx)
 	/* a vault from before signing keys gets them from its administrator */
 	if (kt_keyring_flags(ctx->keyring) & META_ROLE_ADMIN) {
 		r = kt_sign_keys_ensure(ctx->db, ctx->keyring);
-		if (r < 0 && r != -EACCES)
-			cli_error("warning: cannot give the vault its signing keys: %s",
+		if (r == -EBADMSG)
+			cli_error("warning: vault.db says its rows were never signed, but your "
+				  "secret binds the administration key: vault.db was edited "
+				  "outside vaultfs, and its rows are not signed now");
+		else if (r < 0 && r != -EACCES)
+			cli_error("warning: cannot give the vault its signing keys or sign its "
+				  "rows: %s",
 				  strerror(-r));
 	}
 	r = kt_log_checkpoint(ctx->db, ctx->keyring, &note, &size);

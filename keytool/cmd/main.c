@@ -170,6 +170,11 @@ static int unlock_failed(const char *user, int r)
 	case -EBUSY:
 		cli_error("the vault is busy (another command holds it); try again");
 		return CLI_EXIT_FAILED;
+	case -EBADMSG:
+		cli_error("the keys of '%s' are refused: their user row is not as the "
+			  "administration key signed it (an incident is recorded)",
+			  user);
+		return CLI_EXIT_DENIED;
 	default:
 		cli_error("cannot unlock the keys of '%s': %s", user, strerror(-r));
 		return CLI_EXIT_FAILED;

@@ -28,6 +28,7 @@
 #include "meta/keys.h"
 #include "meta/records.h"
 #include "meta/records-tree.h"
+#include "meta/users.h"
 #include "tests/unit/testutil.h"
 
 #define ALICE_PASS "alice's long passphrase"
@@ -345,14 +346,43 @@ START_TEST(ensure_gives_old_vault_keys)
 	const uint8_t *seed;
 	uint32_t v;
 
-	/* a vault made before signing keys existed */
-	tamper("DELETE FROM key_seals WHERE kind IN (4, 5); DELETE FROM sign_keys");
-	ck_assert_int_eq(kt_keyring_refresh(db, alice), 0);
+	struct meta_user u;
+	uint8_t apk[KT_SIGN_PK_BYTES], sk[KT_KEY_BYTES];
+	bool done = true;
+
+	/* a vault made before signing keys existed: alice's secret of version 1
+	 * (format.md §3), no row signatures, no signing keys */
+	ck_assert_int_eq(meta_user_get_by_name(db, "alice", &u), 0);
+	ck_assert_int_eq(kt_admin_sign_pk(db, apk), 0);
+	ck_assert_int_eq(kt_user_secret_open(ALICE_PASS, strlen(ALICE_PASS), u.public_key, apk,
+					     u.secret_sealed, sk),
+			 0);
+	ck_assert_int_eq(kt_user_secret_seal(ALICE_PASS, strlen(ALICE_PASS), KT_KDF_TEST,
+					     u.public_key, sk, NULL, u.secret_sealed),
+			 0);
+	sodium_memzero(sk, sizeof(sk));
+	ck_assert_int_eq(meta_user_set_secret(db, u.id, u.secret_sealed), 0);
+	tamper("DELETE FROM key_seals WHERE kind IN (4, 5); DELETE FROM sign_keys;"
+	       "UPDATE users SET sig = NULL; UPDATE roles SET sig = NULL;"
+	       "UPDATE role_keys SET sig = NULL; UPDATE grants SET sig = NULL;"
+	       "UPDATE level_keys SET sig = NULL; UPDATE meta_keys SET sig = NULL;"
+	       "UPDATE key_seals SET sig = NULL;"
+	       "DELETE FROM vault_config WHERE key IN ('rows_signed', 'level_names.sig')");
+	alice = kt_keyring_free(alice);
+	ck_assert_int_eq(kt_unlock(db, "alice", ALICE_PASS, strlen(ALICE_PASS), &alice), 0);
 	ck_assert_int_eq(kt_keyring_sign_seed(alice, KT_SEAL_CHECKPOINT, &v, &seed), -ENOKEY);
 	ck_assert_int_eq(kt_sign_keys_ensure(db, alice), 1);
 	ck_assert_int_eq(kt_keyring_sign_seed(alice, KT_SEAL_CHECKPOINT, &v, &seed), 0);
 	ck_assert_int_eq(kt_keyring_sign_seed(alice, KT_SEAL_ADMIN_SIGN, &v, &seed), 0);
+	ck_assert_int_eq(kt_rows_signed(db, &done), 0);
+	ck_assert(done);
 	ck_assert_int_eq(kt_sign_keys_ensure(db, alice), 0);
+	/* her next unlock seals her secret again as version 2 */
+	alice = kt_keyring_free(alice);
+	ck_assert_int_eq(kt_unlock(db, "alice", ALICE_PASS, strlen(ALICE_PASS), &alice), 0);
+	ck_assert_int_eq(meta_user_get_by_name(db, "alice", &u), 0);
+	ck_assert_int_eq(kt_user_secret_version(u.secret_sealed), KT_USER_SECRET_V2);
+	ck_assert_int_eq(kt_keyring_sign_seed(alice, KT_SEAL_ADMIN_SIGN, &v, &seed), 0);
 }
 END_TEST
 

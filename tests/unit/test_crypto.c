@@ -64,24 +64,26 @@ START_TEST(user_secret_roundtrip)
 	uint8_t blob[KT_USER_SECRET_BYTES], blob2[KT_USER_SECRET_BYTES];
 
 	kt_keypair(pk, sk);
-	ck_assert_int_eq(kt_user_secret_seal(PASS, strlen(PASS), KT_KDF_TEST, pk, sk, blob), 0);
+	ck_assert_int_eq(kt_user_secret_seal(PASS, strlen(PASS), KT_KDF_TEST, pk, sk, NULL, blob),
+			 0);
 	ck_assert_int_eq(blob[0], 1);
 	ck_assert_int_eq(blob[1], 1);
 	ck_assert_int_eq(le16(blob + 2), 0);
 	ck_assert_uint_eq(le32(blob + 4), crypto_pwhash_OPSLIMIT_MIN);
 	ck_assert_uint_eq(le32(blob + 8), crypto_pwhash_MEMLIMIT_MIN / 1024);
-	ck_assert_int_eq(kt_user_secret_open(PASS, strlen(PASS), pk, blob, out), 0);
+	ck_assert_int_eq(kt_user_secret_open(PASS, strlen(PASS), pk, NULL, blob, out), 0);
 	ck_assert_int_eq(sodium_memcmp(out, sk, KT_KEY_BYTES), 0);
 
 	/* fresh salt and nonce every time */
-	ck_assert_int_eq(kt_user_secret_seal(PASS, strlen(PASS), KT_KDF_TEST, pk, sk, blob2), 0);
+	ck_assert_int_eq(kt_user_secret_seal(PASS, strlen(PASS), KT_KDF_TEST, pk, sk, NULL, blob2),
+			 0);
 	ck_assert_int_ne(memcmp(blob + 12, blob2 + 12, 16), 0);
 	ck_assert_int_ne(memcmp(blob + 28, blob2 + 28, 24), 0);
 
 	/* the empty passphrase is a passphrase like any other here */
-	ck_assert_int_eq(kt_user_secret_seal("", 0, KT_KDF_TEST, pk, sk, blob), 0);
-	ck_assert_int_eq(kt_user_secret_open("", 0, pk, blob, out), 0);
-	ck_assert_int_eq(kt_user_secret_open("x", 1, pk, blob, out), -EACCES);
+	ck_assert_int_eq(kt_user_secret_seal("", 0, KT_KDF_TEST, pk, sk, NULL, blob), 0);
+	ck_assert_int_eq(kt_user_secret_open("", 0, pk, NULL, blob, out), 0);
+	ck_assert_int_eq(kt_user_secret_open("x", 1, pk, NULL, blob, out), -EACCES);
 }
 END_TEST
 
@@ -91,14 +93,15 @@ START_TEST(user_secret_profile_interactive)
 	uint8_t blob[KT_USER_SECRET_BYTES];
 
 	kt_keypair(pk, sk);
-	ck_assert_int_eq(kt_user_secret_seal(PASS, strlen(PASS), KT_KDF_INTERACTIVE, pk, sk, blob),
-			 0);
+	ck_assert_int_eq(
+	    kt_user_secret_seal(PASS, strlen(PASS), KT_KDF_INTERACTIVE, pk, sk, NULL, blob), 0);
 	ck_assert_uint_eq(le32(blob + 4), crypto_pwhash_OPSLIMIT_INTERACTIVE);
 	ck_assert_uint_eq(le32(blob + 8), crypto_pwhash_MEMLIMIT_INTERACTIVE / 1024);
-	ck_assert_int_eq(kt_user_secret_open(PASS, strlen(PASS), pk, blob, out), 0);
+	ck_assert_int_eq(kt_user_secret_open(PASS, strlen(PASS), pk, NULL, blob, out), 0);
 	ck_assert_int_eq(sodium_memcmp(out, sk, KT_KEY_BYTES), 0);
 	ck_assert_int_eq(
-	    kt_user_secret_seal(PASS, strlen(PASS), (enum kt_kdf_profile)9, pk, sk, blob), -EINVAL);
+	    kt_user_secret_seal(PASS, strlen(PASS), (enum kt_kdf_profile)9, pk, sk, NULL, blob),
+	    -EINVAL);
 }
 END_TEST
 
@@ -108,12 +111,13 @@ START_TEST(user_secret_wrong_passphrase)
 	uint8_t blob[KT_USER_SECRET_BYTES], zero[KT_KEY_BYTES] = {0};
 
 	kt_keypair(pk, sk);
-	ck_assert_int_eq(kt_user_secret_seal(PASS, strlen(PASS), KT_KDF_TEST, pk, sk, blob), 0);
+	ck_assert_int_eq(kt_user_secret_seal(PASS, strlen(PASS), KT_KDF_TEST, pk, sk, NULL, blob),
+			 0);
 	memset(out, 0xaa, sizeof(out));
-	ck_assert_int_eq(kt_user_secret_open("correct horse battery stapl", 27, pk, blob, out),
-			 -EACCES);
+	ck_assert_int_eq(
+	    kt_user_secret_open("correct horse battery stapl", 27, pk, NULL, blob, out), -EACCES);
 	ck_assert_int_eq(memcmp(out, zero, sizeof(zero)), 0); /* cleared, never partial */
-	ck_assert_int_eq(kt_user_secret_open(PASS, strlen(PASS) + 1, pk, blob, out), -EACCES);
+	ck_assert_int_eq(kt_user_secret_open(PASS, strlen(PASS) + 1, pk, NULL, blob, out), -EACCES);
 }
 END_TEST
 
@@ -124,9 +128,10 @@ START_TEST(user_secret_bound_to_public_key)
 
 	kt_keypair(pk, sk);
 	kt_keypair(pk2, sk2);
-	ck_assert_int_eq(kt_user_secret_seal(PASS, strlen(PASS), KT_KDF_TEST, pk, sk, blob), 0);
+	ck_assert_int_eq(kt_user_secret_seal(PASS, strlen(PASS), KT_KDF_TEST, pk, sk, NULL, blob),
+			 0);
 	/* a blob copied to another user's row */
-	ck_assert_int_eq(kt_user_secret_open(PASS, strlen(PASS), pk2, blob, out), -EACCES);
+	ck_assert_int_eq(kt_user_secret_open(PASS, strlen(PASS), pk2, NULL, blob, out), -EACCES);
 }
 END_TEST
 
@@ -136,7 +141,8 @@ START_TEST(user_secret_flip_every_byte)
 	uint8_t blob[KT_USER_SECRET_BYTES];
 
 	kt_keypair(pk, sk);
-	ck_assert_int_eq(kt_user_secret_seal(PASS, strlen(PASS), KT_KDF_TEST, pk, sk, blob), 0);
+	ck_assert_int_eq(kt_user_secret_seal(PASS, strlen(PASS), KT_KDF_TEST, pk, sk, NULL, blob),
+			 0);
 	for (size_t i = 0; i < sizeof(blob); i++) {
 		/* 0x01 keeps cost fields small enough to run, 0x80 pushes them out of range */
 		static const uint8_t masks[] = {0x01, 0x80};
@@ -145,13 +151,13 @@ START_TEST(user_secret_flip_every_byte)
 			int r;
 
 			blob[i] ^= masks[m];
-			r = kt_user_secret_open(PASS, strlen(PASS), pk, blob, out);
+			r = kt_user_secret_open(PASS, strlen(PASS), pk, NULL, blob, out);
 			ck_assert_msg(r == -EACCES || r == -EINVAL, "byte %zu mask %#x: %d", i,
 				      masks[m], r);
 			blob[i] ^= masks[m];
 		}
 	}
-	ck_assert_int_eq(kt_user_secret_open(PASS, strlen(PASS), pk, blob, out), 0);
+	ck_assert_int_eq(kt_user_secret_open(PASS, strlen(PASS), pk, NULL, blob, out), 0);
 }
 END_TEST
 
@@ -497,7 +503,8 @@ static int generate(FILE *f)
 
 	golden_inputs(&g);
 	mk = kt_meta_keys_new(g.meta_key, G_META_VERSION);
-	if (!mk || kt_user_secret_seal(PASS, strlen(PASS), KT_KDF_TEST, g.user_pk, g.user_sk, us) ||
+	if (!mk ||
+	    kt_user_secret_seal(PASS, strlen(PASS), KT_KDF_TEST, g.user_pk, g.user_sk, NULL, us) ||
 	    kt_seal(G_SEAL_KIND, G_SEAL_ID, G_SEAL_VERSION, g.sealed_key, g.rcpt_pk, sealed) ||
 	    kt_file_key_wrap(g.level_key, G_WRAP_LEVEL, G_WRAP_VERSION, g.object_id, g.file_key,
 			     w) ||
@@ -608,11 +615,12 @@ START_TEST(golden_user_secret)
 	ck_assert_int_eq(blob[3], 0);
 	ck_assert_uint_eq(le32(blob + 4), 1);
 	ck_assert_uint_eq(le32(blob + 8), 8);
-	ck_assert_int_eq(kt_user_secret_open(PASS, strlen(PASS), g.user_pk, blob, sk), 0);
+	ck_assert_int_eq(kt_user_secret_open(PASS, strlen(PASS), g.user_pk, NULL, blob, sk), 0);
 	ck_assert_int_eq(sodium_memcmp(sk, g.user_sk, KT_KEY_BYTES), 0);
 	/* the salt is at 12: changing it changes the KDF output */
 	blob[12] ^= 1;
-	ck_assert_int_eq(kt_user_secret_open(PASS, strlen(PASS), g.user_pk, blob, sk), -EACCES);
+	ck_assert_int_eq(kt_user_secret_open(PASS, strlen(PASS), g.user_pk, NULL, blob, sk),
+			 -EACCES);
 }
 END_TEST
 

@@ -614,8 +614,11 @@ START_TEST(tamper_planted_key)
 	struct meta_role member;
 	struct meta_role_key rk;
 	struct kt_keyring *bob;
+	struct meta_key_version v;
+	struct meta_key_seal planted;
 	uint8_t fake[KT_KEY_BYTES];
 	const uint8_t *k;
+	uint32_t ver;
 	size_t n;
 
 	/* someone with write access to vault.db seals a key of their own as level 1:
@@ -637,6 +640,31 @@ START_TEST(tamper_planted_key)
 	ck_assert_int_eq(kt_keyring_level_key(bob, 1, 1, &k), -ENOKEY);
 	ck_assert_uint_eq(kt_keyring_readable(bob), 0x1);
 	ck_assert_uint_eq(count_records("bob", "unlock", -EBADMSG), 1);
+	kt_keyring_free(bob);
+
+	/* the same with a level_keys row of its own (version 2, the matching
+	 * fingerprint): until row signatures, unlock took it as level 1's current
+	 * key and files created afterwards were wrapped under a key the attacker
+	 * knows. Now neither row carries the administration key's signature. */
+	memset(&v, 0, sizeof(v));
+	v.kind = META_KEY_LEVEL;
+	v.id = 1;
+	v.version = 2;
+	kt_fingerprint(fake, v.fingerprint);
+	ck_assert_int_eq(meta_key_version_add(db, &v), 0);
+	memset(&planted, 0, sizeof(planted));
+	planted.kind = META_KEY_LEVEL;
+	planted.id = 1;
+	planted.version = 2;
+	planted.role_id = member.id;
+	planted.role_version = member.key_version;
+	ck_assert_int_eq(kt_seal(KT_SEAL_LEVEL, 1, 2, fake, rk.public_key, planted.sealed), 0);
+	ck_assert_int_eq(meta_key_seal_add(db, &planted), 0);
+	bob = unlock("bob", BOB_PASS);
+	ck_assert_int_eq(kt_keyring_level_key(bob, 1, 2, &k), -ENOKEY);
+	ck_assert_int_eq(kt_keyring_level_current(bob, 1, &ver, &k), -ENOKEY);
+	ck_assert_uint_eq(kt_keyring_readable(bob), 0x1);
+	ck_assert_uint_eq(count_records("bob", "unlock", -EBADMSG), 3);
 	kt_keyring_free(bob);
 }
 END_TEST

@@ -24,6 +24,7 @@
 #include "keytool/recovery.h"
 #include "keytool/rotation.h"
 #include "meta/records.h"
+#include "meta/users.h"
 #include "tests/unit/testutil.h"
 
 #define ALICE_PASS "alice's long passphrase"
@@ -183,6 +184,7 @@ START_TEST(recover_with_threshold_resets_passphrase)
 	const char *p[3] = {paths[4], paths[0], paths[2]};
 	struct kt_recovery_error e;
 	struct kt_keyring *kr, *again = NULL;
+	struct meta_user u;
 
 	ck_assert_int_eq(recover(p, 3, &e, &kr), 0);
 	ck_assert_int_eq(e.share, -1);
@@ -207,6 +209,12 @@ START_TEST(recover_with_threshold_resets_passphrase)
 	ck_assert_uint_eq(count_records(KT_RECOVERY_NAME, "recover", 0), 1);
 	ck_assert_uint_eq(count_records(KT_RECOVERY_NAME, "passwd-reset", 0), 1);
 	ck_assert_uint_eq(count_records(KT_RECOVERY_NAME, "grant", 0), 1);
+	/* the reset secret binds the administration key (§3 version 2) and every
+	 * row recovery wrote is signed: no false alarm */
+	ck_assert_int_eq(meta_user_get_by_name(db, "alice", &u), 0);
+	ck_assert_int_eq(kt_user_secret_version(u.secret_sealed), KT_USER_SECRET_V2);
+	ck_assert_uint_eq(count_records("alice", "unlock", -EBADMSG), 0);
+	ck_assert_uint_eq(count_records("bob", "unlock", -EBADMSG), 0);
 }
 END_TEST
 

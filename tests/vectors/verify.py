@@ -25,6 +25,14 @@ note checked with Ed25519 from python3-cryptography (key id, signature,
 origin), the record's canonical bytes decoded as §10 says and compared with
 record.2.bytes of tlog-v1.txt, and the audit path checked with the RFC's
 algorithm against the signed root.
+rows-v1.txt (row signatures, format.md §13, and the version 2 user secret,
+§3): every row's canonical bytes are rebuilt here from the fixed field
+values (the same as in tests/unit/test_rowsig.c) with struct alone, and
+each signature is checked with python3-cryptography's Ed25519 against the
+administration key derived from its seed; Ed25519 is deterministic, so the
+signatures are also recomputed. The version 2 secret opens with
+AD = header || user public key || administration public key (Argon2id as
+above).
 
 Usage: tests/vectors/verify.py [VECTORS_DIR]
        tests/vectors/verify.py --proof FILE (--vkey KEY | --vkey-file FILE)
@@ -43,6 +51,8 @@ import sys
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.poly1305 import Poly1305
@@ -565,6 +575,72 @@ def check_blob(v, version):
         out += xchacha20poly1305_open(data_key, c[:24], c[24:], oid + struct.pack("<Q", i))
     assert out[:size] == plain and out[size:] == b"\0" * (len(out) - size), "§7 chunks"
     print("§7 content blob, format %d: ok" % version)
+def row_message(table, fields):
+    """§13: "vaultfs-row v1" 0x00 table 0x00, then each field: an int as 8 bytes
+    big-endian two's complement, bytes as u32 big-endian length || bytes,
+    None (a NULL byte string) as 0xffffffff alone."""
+    out = b"vaultfs-row v1\x00" + table.encode() + b"\x00"
+    for f in fields:
+        if f is None:
+            out += struct.pack(">I", 0xFFFFFFFF)
+        elif isinstance(f, int):
+            out += struct.pack(">q", f)
+        else:
+            out += struct.pack(">I", len(f)) + f
+    return out
+
+
+def check_rows(v):
+    priv = Ed25519PrivateKey.from_private_bytes(v["admin.seed"])
+    pub = priv.public_key()
+    pk = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    assert pk == v["admin.public_key"], "§13 administration public key"
+    rows = {
+        # users: id, name, uid, public key, disabled
+        "users": [7, b"anna", 1001, b"\x11" * 32, 0],
+        # roles: id, name, levels, flags
+        "roles": [3, b"member", 3, 1],
+        # role_keys: role id, version, public key, custody seal (NULL)
+        "role_keys": [3, 2, b"\x22" * 32, None],
+        # grants: user, role, role version, seal, granted_by, granted_at, expires
+        "grants": [7, 3, 2, b"\x33" * 89, 1, 1700000000000000000, 0],
+        # level_keys: level, version, fingerprint
+        "level_keys": [1, 2, b"\x44" * 8],
+        # meta_keys: version, fingerprint
+        "meta_keys": [1, b"\x55" * 8],
+        # key_seals: kind, id, version, role, role version, seal
+        "key_seals": [2, 1, 2, 3, 2, b"\x66" * 89],
+        # sign_keys: kind, version, public key
+        "sign_keys": [5, 1, pk],
+        # the level names 0..3
+        "level_names": [b"alpha", b"bravo", b"charlie", b"delta"],
+    }
+    for table, fields in rows.items():
+        msg = row_message(table, fields)
+        assert msg == v[table + ".message"], "§13 canonical bytes of " + table
+        pub.verify(v[table + ".sig"], msg)  # raises if it does not hold
+        assert priv.sign(msg) == v[table + ".sig"], "§13 signature of " + table
+    print("§13 row signatures: ok (%d rows)" % len(rows))
+
+    blob = v["user2.blob"]
+    assert len(blob) == 100
+    ver, alg, reserved, ops, mem_kib = struct.unpack_from("<BBHII", blob, 0)
+    assert (ver, alg, reserved) == (2, 1, 0)
+    if Argon2id:
+        kek = Argon2id(salt=blob[12:28], length=32, iterations=ops, lanes=1,
+                       memory_cost=mem_kib).derive(v["user2.passphrase"])
+        sk = xchacha20poly1305_open(kek, blob[28:52], blob[52:],
+                                    blob[:52] + v["user2.public_key"] + pk)
+        assert sk == v["user2.secret_key"], "§3 version 2 secret key"
+        try:
+            xchacha20poly1305_open(kek, blob[28:52], blob[52:], blob[:52] + v["user2.public_key"])
+        except Exception:
+            pass
+        else:
+            raise AssertionError("§3 version 2 opened without the administration key")
+        print("§3 user secret version 2: ok")
+    else:
+        print("§3 user secret version 2: layout ok, Argon2id unavailable (skipped)")
 
 
 def main():
@@ -572,6 +648,7 @@ def main():
     check_crypto(read_vectors(os.path.join(folder, "crypto-v1.txt")))
     check_blob(read_blob_vector(os.path.join(folder, "blob-v1.txt")), 1)
     check_blob(read_blob_vector(os.path.join(folder, "blob-v2.txt")), 2)
+    check_rows(read_vectors(os.path.join(folder, "rows-v1.txt")))
     tlog = read_vectors(os.path.join(folder, "tlog-v1.txt"))
     check_tlog(tlog)
     check_records(tlog)
