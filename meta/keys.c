@@ -175,40 +175,33 @@ int meta_key_seal_add(struct meta_db *db, const struct meta_key_seal *s)
 	return meta_step_done(st);
 }
 
-/* The key_seals rows of st (columns kind, id, version, role_id, role_version,
- * sealed), stepped to the end, into a malloc'd array. */
-static int key_seals_read(sqlite3_stmt *st, struct meta_key_seal **ret, size_t *ret_n)
+/* A key_seals row (kind, id, version, role_id, role_version, sealed). */
+static int read_key_seal(sqlite3_stmt *st, struct meta_key_seal *s)
 {
-	struct meta_key_seal *v = NULL;
-	size_t n = 0, cap = 0;
+	int64_t kind;
 	int r;
 
-	while ((r = meta_step_row(st)) > 0) {
-		struct meta_key_seal *s;
-		int64_t kind;
-
-		r = meta_grow((void **)&v, &cap, n, sizeof(*v));
-		if (r < 0)
-			break;
-		s = &v[n];
-		memset(s, 0, sizeof(*s));
-		if ((r = meta_col_int(st, 0, META_KEY_LEVEL, META_KEY_KIND_MAX, &kind)) < 0 ||
-		    (r = meta_col_u32(st, 1, &s->id)) < 0 ||
-		    (r = meta_col_u32(st, 2, &s->version)) < 0 ||
-		    (r = meta_col_i64(st, 3, &s->role_id)) < 0 ||
-		    (r = meta_col_u32(st, 4, &s->role_version)) < 0 ||
-		    (r = meta_col_fixed(st, 5, s->sealed, sizeof(s->sealed))) < 0)
-			break;
-		s->kind = (int)kind;
-		n++;
-	}
-	if (r < 0) {
-		free(v);
+	memset(s, 0, sizeof(*s));
+	if ((r = meta_col_int(st, 0, META_KEY_LEVEL, META_KEY_KIND_MAX, &kind)) < 0 ||
+	    (r = meta_col_u32(st, 1, &s->id)) < 0 || (r = meta_col_u32(st, 2, &s->version)) < 0 ||
+	    (r = meta_col_i64(st, 3, &s->role_id)) < 0 ||
+	    (r = meta_col_u32(st, 4, &s->role_version)) < 0 ||
+	    (r = meta_col_fixed(st, 5, s->sealed, sizeof(s->sealed))) < 0)
 		return r;
-	}
-	*ret = v;
-	*ret_n = n;
+	s->kind = (int)kind;
 	return 0;
+}
+
+/* read_key_seal for meta_rows_read. */
+static int read_key_seal_row(sqlite3_stmt *st, void *elem)
+{
+	return read_key_seal(st, elem);
+}
+
+/* The key_seals rows of st, stepped to the end, into a malloc'd array. */
+static int key_seals_read(sqlite3_stmt *st, struct meta_key_seal **ret, size_t *ret_n)
+{
+	return meta_rows_read(st, sizeof(**ret), read_key_seal_row, NULL, (void **)ret, ret_n);
 }
 
 /* Ordered by kind, id, version. */

@@ -177,12 +177,37 @@ int meta_role_key_add(struct meta_db *db, const struct meta_role_key *k)
 	return meta_step_done(st);
 }
 
+/* A role_keys row (role_id, version, public_key, custody_sealed, created). */
+static int read_role_key(sqlite3_stmt *st, struct meta_role_key *k)
+{
+	int r;
+
+	memset(k, 0, sizeof(*k));
+	if ((r = meta_col_i64(st, 0, &k->role_id)) < 0 ||
+	    (r = meta_col_u32(st, 1, &k->version)) < 0 ||
+	    (r = meta_col_fixed(st, 2, k->public_key, sizeof(k->public_key))) < 0 ||
+	    (r = meta_col_i64(st, 4, &k->created_ns)) < 0)
+		return r;
+	if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
+		r = meta_col_fixed(st, 3, k->custody_sealed, sizeof(k->custody_sealed));
+		if (r < 0)
+			return r;
+		k->has_custody = true;
+	}
+	return 0;
+}
+
+/* read_role_key for meta_rows_read. */
+static int read_role_key_row(sqlite3_stmt *st, void *elem)
+{
+	return read_role_key(st, elem);
+}
+
 int meta_role_key_get(struct meta_db *db, int64_t role_id, uint32_t version,
 		      struct meta_role_key *ret_key)
 {
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
 	struct meta_role_key k;
-	int64_t role;
 	int r;
 
 	if (!ret_key)
@@ -201,18 +226,9 @@ int meta_role_key_get(struct meta_db *db, int64_t role_id, uint32_t version,
 	if (r == 0)
 		return -ENOENT;
 
-	memset(&k, 0, sizeof(k));
-	if ((r = meta_col_i64(st, 0, &role)) < 0 || (r = meta_col_u32(st, 1, &k.version)) < 0 ||
-	    (r = meta_col_fixed(st, 2, k.public_key, sizeof(k.public_key))) < 0 ||
-	    (r = meta_col_i64(st, 4, &k.created_ns)) < 0)
+	r = read_role_key(st, &k);
+	if (r < 0)
 		return r;
-	k.role_id = role;
-	if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
-		r = meta_col_fixed(st, 3, k.custody_sealed, sizeof(k.custody_sealed));
-		if (r < 0)
-			return r;
-		k.has_custody = true;
-	}
 	*ret_key = k;
 	return 0;
 }
@@ -235,8 +251,6 @@ int meta_role_key_list(struct meta_db *db, int64_t role_id, struct meta_role_key
 		       size_t *ret_n)
 {
 	_cleanup_(meta_stmt_donep) sqlite3_stmt *st = NULL;
-	struct meta_role_key *v = NULL;
-	size_t n = 0, cap = 0;
 	int r;
 
 	if (!ret || !ret_n)
@@ -249,34 +263,7 @@ int meta_role_key_list(struct meta_db *db, int64_t role_id, struct meta_role_key
 		return r;
 	if (sqlite3_bind_int64(st, 1, role_id))
 		return meta_bind_errno(st);
-	while ((r = meta_step_row(st)) > 0) {
-		struct meta_role_key *k;
-
-		r = meta_grow((void **)&v, &cap, n, sizeof(*v));
-		if (r < 0)
-			break;
-		k = &v[n];
-		memset(k, 0, sizeof(*k));
-		if ((r = meta_col_i64(st, 0, &k->role_id)) < 0 ||
-		    (r = meta_col_u32(st, 1, &k->version)) < 0 ||
-		    (r = meta_col_fixed(st, 2, k->public_key, sizeof(k->public_key))) < 0 ||
-		    (r = meta_col_i64(st, 4, &k->created_ns)) < 0)
-			break;
-		if (sqlite3_column_type(st, 3) != SQLITE_NULL) {
-			r = meta_col_fixed(st, 3, k->custody_sealed, sizeof(k->custody_sealed));
-			if (r < 0)
-				break;
-			k->has_custody = true;
-		}
-		n++;
-	}
-	if (r < 0) {
-		free(v);
-		return r;
-	}
-	*ret = v;
-	*ret_n = n;
-	return 0;
+	return meta_rows_read(st, sizeof(**ret), read_role_key_row, NULL, (void **)ret, ret_n);
 }
 
 int meta_role_key_set_custody(struct meta_db *db, int64_t role_id, uint32_t version,
