@@ -505,7 +505,7 @@ int kt_journal_each_checkpoint(const char *origin, size_t max,
 	static const size_t prefix = sizeof(CHECKPOINT_FIELD "=") - 1;
 	__attribute__((cleanup(journal_closep))) sd_journal *j = NULL;
 	char *match = NULL;
-	size_t seen = 0;
+	size_t seen = 0, examined = 0;
 	int r;
 
 	if (!origin_ok(origin) || !fn)
@@ -524,9 +524,13 @@ int kt_journal_each_checkpoint(const char *origin, size_t max,
 		r = sd_journal_add_match(j, match, strlen(match));
 		free(match);
 	}
+	/* _UID is set by journald itself: only root's entries (the daemon's and
+	 * the administrators' key tool) count, never what a local account wrote */
+	if (r >= 0)
+		r = sd_journal_add_match(j, "_UID=0", 0);
 	if (r >= 0)
 		r = sd_journal_seek_tail(j);
-	while (r >= 0 && (max == 0 || seen < max)) {
+	while (r >= 0 && (max == 0 || seen < max) && examined++ < KT_JOURNAL_SCAN_MAX) {
 		const void *data;
 		size_t len;
 		char *note;

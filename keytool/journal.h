@@ -66,8 +66,14 @@ int kt_journal_send_checkpoint(const char *origin, const char *note, size_t len)
  */
 int kt_journal_latest_checkpoint(const char *origin, char **ret_note, size_t *ret_len);
 
+/* Journal entries looked at by one search, at most: a journal flooded with
+ * entries for one origin costs a bounded time, never a hang. */
+#define KT_JOURNAL_SCAN_MAX 10000
+
 /*
- * Call fn(arg, note, len) for the checkpoints sent for origin, newest first,
+ * Call fn(arg, note, len) for the checkpoints sent for origin by root (the
+ * journal's own _UID field: entries other accounts wrote are never seen),
+ * newest first, looking at no more than KT_JOURNAL_SCAN_MAX entries,
  * at most max of them (0: no limit), until fn returns non-zero: then that
  * value is returned. Lets a caller take the newest note that verifies, so
  * that a forged newer entry does not hide the real one. 0 when fn never

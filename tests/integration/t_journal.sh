@@ -192,6 +192,27 @@ tc_journal_anchor() {
 		fail "the refusal: $(cat "$T/refused.err")"
 	run_tool "$META" --vault "$V" verify --journal >"$T/v.out" 2>&1
 	check_eq "$?" 5 "verify --journal on the rolled-back vault"
+	# a local account replays the old vault's own signed checkpoint into the
+	# journal (journald's native protocol, fields binary-safe): it is not
+	# root's entry, so it never counts
+	sqlite3 "$V/vault.db" "SELECT note FROM checkpoints ORDER BY size DESC LIMIT 1" >"$T/old.note"
+	truncate -s -1 "$T/old.note" # sqlite3's own newline
+	chmod 644 "$T/old.note"
+	setpriv --reuid=4242 --regid=4242 --clear-groups /usr/bin/python3 - "$T/old.note" <<'PY' || fail "replay as uid 4242"
+import socket, struct, sys
+note = open(sys.argv[1], "rb").read()
+origin = note.split(b"\n", 1)[0]
+def field(k, v):
+    return k + b"\n" + struct.pack("<Q", len(v)) + v + b"\n"
+msg = (b"MESSAGE=replayed\nSYSLOG_IDENTIFIER=vaultfs\n" + field(b"VAULTFS_ORIGIN", origin)
+       + field(b"VAULTFS_CHECKPOINT", note))
+socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM).sendto(msg, "/run/systemd/journal/socket")
+PY
+	retry 50 eval '[[ -n $(journalctl -q -o cat _UID=4242 MESSAGE=replayed 2>/dev/null) ]]' ||
+		fail "the replayed entry did not reach the journal"
+	check_fails "$VAULTFS" "$V" "$M" --user alice --passphrase-file "$PW/alice"
+	grep -q "rolled back" <("$VAULTFS" "$V" "$M" --user alice --passphrase-file "$PW/alice" 2>&1) ||
+		fail "after the replay the refusal no longer says rolled back"
 	# an administration does not bless it: the journal keeps its newest
 	kt --vault "$V" --as admin --passphrase-file "$PW/admin" grant carol staff \
 		>/dev/null 2>"$T/grant.err" || fail "grant"
